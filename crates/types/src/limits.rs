@@ -1,0 +1,44 @@
+//! Every bound in one place.
+//!
+//! Decoders take their bounds from here; genesis parameters are checked against them; the node's
+//! queues and message sizes derive from them. Changing a value here is a protocol change when it
+//! narrows what was accepted before.
+
+/// Largest encoded [`crate::SignedTransaction`], in bytes.
+pub const MAX_TX_BYTES: u32 = 64 * 1024;
+/// Largest act payload inside a transaction, in bytes (the envelope takes the rest).
+pub const MAX_TX_PAYLOAD_BYTES: u32 = MAX_TX_BYTES - 256;
+/// Most transactions one block may hold, whatever genesis says.
+pub const MAX_BLOCK_TXS: u32 = 50_000;
+/// Largest encoded block, in bytes, whatever genesis says.
+pub const MAX_BLOCK_BYTES: u32 = 32 * 1024 * 1024;
+/// Largest encoded block header, in bytes.
+pub const MAX_HEADER_BYTES: u32 = 1024;
+/// Most validators in a set.
+pub const MAX_VALIDATORS: u32 = 128;
+/// Largest total voting power; keeps `3 * power` far from overflow.
+pub const MAX_TOTAL_VOTING_POWER: u64 = 1 << 48;
+/// Largest encoded commit certificate, in bytes.
+pub const MAX_CERTIFICATE_BYTES: u32 = 64 + MAX_VALIDATORS * (2 + 64) + 16;
+/// Largest encoded vote, in bytes.
+pub const MAX_VOTE_BYTES: u32 = 256;
+/// Most courts in genesis.
+pub const MAX_GENESIS_COURTS: u32 = 10_000;
+/// Most registrar keys in genesis.
+pub const MAX_GENESIS_REGISTRARS: u32 = 1_000;
+/// Largest genesis file, in bytes (JSON and canonical encoding alike).
+pub const MAX_GENESIS_BYTES: usize = 4 * 1024 * 1024;
+/// Longest chain name, in bytes.
+pub const MAX_CHAIN_NAME_BYTES: u32 = 64;
+/// Longest court code, in bytes (UTF-8, e.g. `京0105`).
+pub const MAX_COURT_CODE_BYTES: u32 = 32;
+/// Longest human name (of a court, a registrar), in bytes.
+pub const MAX_NAME_BYTES: u32 = 256;
+/// Longest network address string (`host:port`), in bytes.
+pub const MAX_ADDRESS_BYTES: u32 = 256;
+/// Bounds on consensus timeouts set in genesis, in milliseconds.
+pub const MIN_TIMEOUT_MS: u64 = 1;
+/// See [`MIN_TIMEOUT_MS`].
+pub const MAX_TIMEOUT_MS: u64 = 60_000;
+/// Largest allowed clock drift between a proposer's block time and a validator's clock.
+pub const MAX_CLOCK_DRIFT_MS: u64 = 60_000;

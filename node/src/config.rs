@@ -1,0 +1,171 @@
+//! The node's configuration file, `config.toml` in the node's home.
+//!
+//! Unknown fields are refused; every setting has a default, so an empty file is a valid
+//! configuration. Relative paths are relative to the home directory.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use anyhow::Context as _;
+use serde::{Deserialize, Serialize};
+
+/// The file name of the configuration inside a home.
+pub const CONFIG_FILE: &str = "config.toml";
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// Files of the node.
+    pub node: NodeSection,
+    /// Peer-to-peer networking.
+    pub p2p: P2pSection,
+    /// The HTTP API.
+    pub api: ApiSection,
+    /// Logging.
+    pub log: LogSection,
+}
+
+/// `[node]`: where the node's files are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSection {
+    /// The genesis file.
+    pub genesis: PathBuf,
+    /// The node's key file (owner-only permissions).
+    pub key: PathBuf,
+    /// The database directory.
+    pub data_dir: PathBuf,
+}
+
+impl Default for NodeSection {
+    fn default() -> Self {
+        Self {
+            genesis: PathBuf::from("genesis.json"),
+            key: PathBuf::from("node_key.json"),
+            data_dir: PathBuf::from("data"),
+        }
+    }
+}
+
+/// `[p2p]`: the validator-to-validator network.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct P2pSection {
+    /// Address to listen on for peers.
+    pub listen: SocketAddr,
+}
+
+impl Default for P2pSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 27000)),
+        }
+    }
+}
+
+/// `[api]`: the HTTP/JSON API.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ApiSection {
+    /// Address to listen on for clients.
+    pub listen: SocketAddr,
+}
+
+impl Default for ApiSection {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 28000)),
+        }
+    }
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Lines for people.
+    #[default]
+    Human,
+    /// One JSON object per line.
+    Json,
+}
+
+/// `[log]`: logging.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogSection {
+    /// Output format.
+    pub format: LogFormat,
+    /// Filter, e.g. `info` or `courtledger=debug,info`.
+    pub level: String,
+}
+
+impl Default for LogSection {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Human,
+            level: "info".to_owned(),
+        }
+    }
+}
+
+impl Config {
+    /// Parses configuration text.
+    pub fn parse(text: &str) -> anyhow::Result<Self> {
+        toml::from_str(text).context("invalid configuration")
+    }
+
+    /// Reads `config.toml` from `home`.
+    pub fn load(home: &Path) -> anyhow::Result<Self> {
+        let path = home.join(CONFIG_FILE);
+        let text = std::fs::read_to_string(&path)
+            .with_context(|| format!("cannot read {}", path.display()))?;
+        Self::parse(&text).with_context(|| format!("in {}", path.display()))
+    }
+
+    /// The configuration as commented TOML.
+    pub fn to_toml(&self) -> String {
+        let body = toml::to_string_pretty(self).expect("configuration serializes");
+        format!(
+            "# courtledger-node configuration. Every setting is optional; unknown settings are \
+             refused.\n# Relative paths are relative to this file's directory.\n\n{body}"
+        )
+    }
+
+    /// Resolves a configured path against `home`.
+    pub fn resolve(home: &Path, path: &Path) -> PathBuf {
+        if path.is_absolute() {
+            path.to_path_buf()
+        } else {
+            home.join(path)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn empty_file_is_all_defaults() {
+        assert_eq!(Config::parse("").unwrap(), Config::default());
+    }
+
+    #[test]
+    fn round_trip() {
+        let mut config = Config::default();
+        config.p2p.listen = "127.0.0.1:1234".parse().unwrap();
+        config.log.format = LogFormat::Json;
+        assert_eq!(Config::parse(&config.to_toml()).unwrap(), config);
+    }
+
+    #[test]
+    fn unknown_fields_are_refused_by_name() {
+        let error =
+            Config::parse("[p2p]\nlisten = \"127.0.0.1:1\"\nlisten_port = 3\n").unwrap_err();
+        assert!(format!("{error:#}").contains("listen_port"), "{error:#}");
+        let error = Config::parse("[storage]\n").unwrap_err();
+        assert!(format!("{error:#}").contains("storage"), "{error:#}");
+    }
+}
