@@ -32,9 +32,13 @@
 //!    and 4).
 //!
 //! Where the rule stands among the variants: it is ed25519-dalek's `verify_strict` plus
-//! canonical encodings and prime-order-subgroup membership of `A` and `R`. It rejects every
-//! one of the twelve "Taming the many EdDSAs" vectors (their keys are small, mixed-order or
-//! non-canonical, or their `S` is not reduced). Signatures by honest signers always pass it.
+//! canonical encodings and prime-order-subgroup membership of `A` and `R`. `verify_strict` by
+//! itself rejects small-order `A` and `R` and (implicitly, see below) non-canonical or
+//! mixed-order `R`, but accepts a mixed-order `A` and a non-canonical encoding of `A`
+//! (`VerifyingKey::from_bytes` takes both; vector 3 of the twelve below is such a signature),
+//! hence the checks in [`PublicKey::from_bytes`]. The rule rejects every one of the twelve
+//! "Taming the many EdDSAs" vectors (their keys are small, mixed-order or non-canonical, or their
+//! `S` is not reduced). Signatures by honest signers always pass it.
 //!
 //! # How each path checks it
 //!
@@ -72,9 +76,12 @@
 //! [`verify_batch`] still rejects, with [`SignatureError::BatchInconsistent`], and debug builds
 //! panic.
 //!
-//! Cost: the torsion check of `R` is a variable-base scalar multiplication, about as costly as
-//! verifying one signature, so a batch costs roughly as much as verifying its items one by one;
-//! what it buys is one code path with the single check's exact semantics.
+//! Cost: the torsion check of `R` is a variable-base scalar multiplication (about 23 µs here),
+//! which eats the batch's gain. Measured on the 2-core development machine, per signature:
+//! [`verify`] about 42 µs (ed25519-dalek's `verify_strict` alone: 37 µs); [`verify_batch`]
+//! about 42-47 µs for batches of 8 to 256 (ed25519-dalek's `verify_batch` alone: 13-18 µs). So
+//! a batch costs about as much as verifying its items one by one; what it gives is one call with
+//! the single check's exact semantics. A batch of one item is verified as a single signature.
 //!
 //! # No IO, no clock, no randomness
 //!

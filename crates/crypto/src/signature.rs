@@ -212,8 +212,15 @@ pub fn verify_batch(items: &[BatchItem<'_>]) -> Result<(), BatchError> {
 
 /// [`verify_batch`] over already domain-separated bytes.
 pub(crate) fn verify_batch_signed_bytes(items: &[SignedBytes<'_>]) -> Result<(), BatchError> {
-    if items.is_empty() {
-        return Ok(());
+    match items {
+        [] => return Ok(()),
+        // A batch of one is accepted exactly when the item verifies alone; skip the batch
+        // machinery, which would cost a torsion check on top.
+        [item] => {
+            return verify_signed_bytes(item.public_key, item.message, item.signature)
+                .map_err(|error| BatchError { index: 0, error });
+        }
+        _ => {}
     }
     if batch_equation_holds(items) {
         return Ok(());
