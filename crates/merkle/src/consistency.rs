@@ -11,9 +11,11 @@ use crate::{len_u64, node_hash, path_len, root, split_point, Hash, ProofError, M
 /// first. For `0 < m < n`, with `t` the number of trailing zero bits of `m`,
 /// `f = (m - 1) >> t` and `s = (n - 1) >> t`, it has exactly
 /// `bit_length(f XOR s) + popcount(f >> bit_length(f XOR s))` hashes, plus one more if `m` is
-/// not a power of two (then the first hash is the root of the largest perfect subtree on the
-/// old tree's right edge; if `m` is a power of two that hash is the old root itself and is left
-/// out). For `m == n` the path is empty; `m == 0` has no proof (see [`ProofError::EmptyTree`]).
+/// not a power of two. That extra, first hash is the root of the last `2^t` old leaves (the
+/// smallest subtree on the old tree's right edge, the last node of its [`crate::Frontier`]);
+/// if `m` is a power of two that subtree is the whole old tree, its root is the old root, and
+/// the path leaves it out. For `m == n` the path is empty; `m == 0` has no proof (see
+/// [`ProofError::EmptyTree`]).
 ///
 /// # Encoding
 ///

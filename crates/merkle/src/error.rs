@@ -39,7 +39,9 @@ pub enum ProofError {
     /// new root; for `old_size == new_size`: the two roots differ).
     #[error("the proof does not lead to the given root")]
     RootMismatch,
-    /// The old root recomputed from a consistency proof is not the given old root.
+    /// The old root recomputed from a consistency proof is not the given old root. When
+    /// `old_size` is a power of two the given old root is itself the start of the computation
+    /// (RFC 9162 2.1.4.2 step 2), so a wrong one is reported as [`ProofError::RootMismatch`].
     #[error("the consistency proof does not lead to the given old root")]
     OldRootMismatch,
     /// The frontier already holds `u64::MAX` leaves and cannot count another.

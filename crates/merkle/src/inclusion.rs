@@ -9,7 +9,8 @@ use crate::{len_u64, node_hash, path_len, root, split_point, Hash, ProofError, M
 ///
 /// `path` is RFC 9162's `PATH(m, D[n])`, leaf to root: the sibling of the leaf first, the child
 /// of the root last. It has exactly `bit_length(m XOR (n - 1)) + popcount(m >> bit_length(m XOR
-/// (n - 1)))` hashes (0 for a one-leaf tree), where `m = leaf_index` and `n = tree_size`.
+/// (n - 1)))` hashes (0 for a one-leaf tree), where `m = leaf_index`, `n = tree_size` and
+/// `bit_length(x)` is the number of bits of `x` without leading zeros (`bit_length(0) = 0`).
 ///
 /// # Encoding
 ///

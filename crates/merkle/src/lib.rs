@@ -3,13 +3,14 @@
 //!
 //! # Hashes
 //!
-//! Every hash is 32 bytes of SHA-256 ([`Hash`]). Leaves and interior nodes are hashed with
-//! different one-byte prefixes, so no leaf can be passed off as a node or the other way round:
+//! Every hash is 32 bytes of SHA-256 ([`Hash`](type@Hash)). Leaves and interior nodes are
+//! hashed with different one-byte prefixes, so no leaf can be passed off as a node or the other
+//! way round:
 //!
 //! - leaf hash: `SHA-256(0x00 || data)` ([`leaf_hash`]);
 //! - node hash: `SHA-256(0x01 || left || right)` ([`node_hash`]);
 //! - root of the empty tree: `SHA-256("")` ([`empty_root`]), that is
-//!   `e3b0c442…b855`.
+//!   `e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855`.
 //!
 //! # The tree
 //!
@@ -33,10 +34,16 @@
 //! are fixed here (see the types). Verification follows the RFC algorithms step by step and
 //! additionally checks the path length up front so that a wrong length gets its own error.
 //!
-//! A proof binds a leaf (or an old root) to a *claimed* root; it does not prove that the root
-//! belongs to a tree of the stated size. Callers must take the root and the size from the same
-//! trusted source (in courtledger, a signed block header or tree head) and check that the
-//! proof's `tree_size` / `old_size` / `new_size` equal the sizes that source states.
+//! A proof binds a leaf (or an old root) to a *claimed* root; the path does not commit to the
+//! tree size, so it cannot show that the root belongs to a tree of the stated size. For example
+//! the proof of leaf 0 in a 3-leaf tree, with its size changed to 4, verifies against the
+//! 3-leaf root. Callers must take the root and the size from the same trusted source (in
+//! courtledger, a signed block header or tree head) and check that the proof's `tree_size` /
+//! `old_size` / `new_size` are the sizes that source states.
+//!
+//! The hashing and the proofs are those of RFC 6962 as well (RFC 9162 changed neither), so the
+//! RFC 6962 SHA-256 hasher of Certificate Transparency libraries computes the same roots and
+//! accepts the same paths.
 //!
 //! # Why not `rs_merkle`
 //!
