@@ -1,0 +1,655 @@
+//! Everything both stores share: opening, the checks on an appended block, the batch it
+//! becomes, and decoding (with consistency checks) on read.
+
+use std::collections::HashSet;
+
+use courtledger_codec::{decode_exact, DecodeError, Encode};
+use courtledger_crypto::ChainId;
+use courtledger_types::block::tx_root;
+use courtledger_types::limits::MAX_BLOCK_BYTES;
+use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, TxId};
+
+use crate::backend::{Backend, Op};
+use crate::error::{Corruption, StorageError};
+use crate::layout::{
+    height_key, Column, TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY, SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY,
+};
+use crate::{CommittedBlock, ConsensusRecord};
+
+/// A store over some backend: the chain it holds, its tip, and whether it may still write.
+#[derive(Debug, Clone)]
+pub(crate) struct Engine<B> {
+    backend: B,
+    chain_id: ChainId,
+    last_height: u64,
+    /// The id of the header at `last_height`; the chain id's digest while `last_height` is 0.
+    last_block_id: BlockId,
+    /// Set when a write failed: its outcome on disk is unknown, so no further write is made.
+    needs_reopen: bool,
+}
+
+impl<B: Backend> Engine<B> {
+    /// Opens the store in `backend` for `chain_id`, initializing it if it is empty.
+    pub(crate) fn open(mut backend: B, chain_id: ChainId) -> Result<Self, StorageError> {
+        let schema = read(
+            &backend,
+            Column::Meta,
+            SCHEMA_VERSION_KEY,
+            "schema version",
+            |b| decode_exact::<u32>(b, 4),
+        )?;
+        match schema {
+            None => {
+                // A new store. Data without a schema version is not something we wrote.
+                for column in Column::ALL {
+                    if !backend.is_empty(column)? {
+                        return Err(corrupt(
+                            "schema version",
+                            Column::Meta,
+                            SCHEMA_VERSION_KEY,
+                            Corruption::Missing,
+                        ));
+                    }
+                }
+                backend.write(vec![
+                    put(
+                        Column::Meta,
+                        SCHEMA_VERSION_KEY,
+                        SCHEMA_VERSION.to_be_bytes().to_vec(),
+                    ),
+                    put(Column::Meta, CHAIN_ID_KEY, chain_id.to_bytes()),
+                    put(Column::Meta, LAST_HEIGHT_KEY, 0u64.to_bytes()),
+                ])?;
+            }
+            Some(found) if found != SCHEMA_VERSION => {
+                return Err(StorageError::SchemaVersion {
+                    found,
+                    supported: SCHEMA_VERSION,
+                });
+            }
+            Some(_) => {
+                let stored = read(&backend, Column::Meta, CHAIN_ID_KEY, "chain id", |b| {
+                    decode_exact::<ChainId>(b, 32)
+                })?
+                .ok_or_else(|| missing("chain id", Column::Meta, CHAIN_ID_KEY))?;
+                if stored != chain_id {
+                    return Err(StorageError::ChainIdMismatch {
+                        stored,
+                        requested: chain_id,
+                    });
+                }
+            }
+        }
+        let last_height = read(
+            &backend,
+            Column::Meta,
+            LAST_HEIGHT_KEY,
+            "last height",
+            |b| decode_exact::<u64>(b, 8),
+        )?
+        .ok_or_else(|| missing("last height", Column::Meta, LAST_HEIGHT_KEY))?;
+        let mut engine = Self {
+            backend,
+            chain_id,
+            last_height,
+            last_block_id: chain_id.0,
+            needs_reopen: false,
+        };
+        if last_height > 0 {
+            let header = engine.header(last_height)?.ok_or_else(|| {
+                missing("block header", Column::Headers, &height_key(last_height))
+            })?;
+            engine.last_block_id = header.id();
+        }
+        Ok(engine)
+    }
+
+    pub(crate) fn backend(&self) -> &B {
+        &self.backend
+    }
+
+    pub(crate) fn chain_id(&self) -> ChainId {
+        self.chain_id
+    }
+
+    pub(crate) fn last_height(&self) -> u64 {
+        self.last_height
+    }
+
+    pub(crate) fn last_block_id(&self) -> BlockId {
+        self.last_block_id
+    }
+
+    /// Checks `committed` against the tip and writes it in one durable batch.
+    pub(crate) fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError> {
+        self.check_writable()?;
+        let (ops, new_tip) = self.plan_append(committed)?;
+        self.write(ops)?;
+        self.last_height = committed.block.header.height;
+        self.last_block_id = new_tip;
+        Ok(())
+    }
+
+    /// The checks of [`Self::append_block`] and the batch that stores the block; returns the
+    /// batch and the new tip's id. Writes nothing.
+    fn plan_append(&self, committed: &CommittedBlock) -> Result<(Vec<Op>, BlockId), StorageError> {
+        let CommittedBlock {
+            block,
+            certificate,
+            state_changes,
+        } = committed;
+        let header = &block.header;
+        let height = header.height;
+        if header.chain_id != self.chain_id {
+            return Err(StorageError::WrongChain {
+                expected: self.chain_id,
+                actual: header.chain_id,
+            });
+        }
+        if self.last_height.checked_add(1) != Some(height) {
+            return Err(StorageError::WrongHeight {
+                expected: self.last_height.saturating_add(1),
+                actual: height,
+            });
+        }
+        if header.parent_id != self.last_block_id {
+            return Err(StorageError::WrongParent {
+                height,
+                expected: self.last_block_id,
+                actual: header.parent_id,
+            });
+        }
+        let block_id = header.id();
+        if certificate.height != height {
+            return Err(StorageError::CertificateWrongHeight {
+                expected: height,
+                actual: certificate.height,
+            });
+        }
+        if certificate.block_id != block_id {
+            return Err(StorageError::CertificateWrongBlock {
+                height,
+                expected: block_id,
+                actual: certificate.block_id,
+            });
+        }
+        if u32::try_from(block.txs.len()).ok() != Some(header.tx_count) {
+            return Err(StorageError::TxCountMismatch {
+                height,
+                header: header.tx_count,
+                actual: block.txs.len(),
+            });
+        }
+        let ids = block.tx_ids();
+        let root = tx_root(&ids);
+        if root != header.tx_root {
+            return Err(StorageError::TxRootMismatch {
+                height,
+                header: header.tx_root,
+                actual: root,
+            });
+        }
+
+        // Never store what could not be read back: the reads decode with the same limits.
+        let block_bytes = block.to_bytes();
+        decode_block(&block_bytes).map_err(|error| StorageError::NotDecodable {
+            what: "block",
+            error,
+        })?;
+        let certificate_bytes = certificate.to_bytes();
+        CommitCertificate::decode(&certificate_bytes).map_err(|error| {
+            StorageError::NotDecodable {
+                what: "certificate",
+                error,
+            }
+        })?;
+
+        let key = height_key(height);
+        let mut ops = Vec::with_capacity(4 + ids.len() + state_changes.len());
+        ops.push(put(Column::Blocks, &key, block_bytes));
+        ops.push(put(Column::Headers, &key, header.to_bytes()));
+        ops.push(put(Column::Certificates, &key, certificate_bytes));
+        // The index keeps a transaction's first location: a repeat of an id (in this block or
+        // an earlier one) does not move it.
+        let mut seen: HashSet<TxId> = HashSet::with_capacity(ids.len());
+        for (position, id) in ids.iter().enumerate() {
+            if !seen.insert(*id) || self.tx_location(id)?.is_some() {
+                continue;
+            }
+            let position = u32::try_from(position).map_err(|_| StorageError::TxCountMismatch {
+                height,
+                header: header.tx_count,
+                actual: block.txs.len(),
+            })?;
+            let location = TxLocation { height, position };
+            ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
+        }
+        for change in state_changes {
+            ops.push(match &change.value {
+                Some(value) => put(Column::State, &change.key, value.clone()),
+                None => Op::Delete {
+                    column: Column::State,
+                    key: change.key.clone(),
+                },
+            });
+        }
+        ops.push(put(Column::Meta, LAST_HEIGHT_KEY, height.to_bytes()));
+        Ok((ops, block_id))
+    }
+
+    /// The header at `height`, if `1 <= height <= last_height`.
+    pub(crate) fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError> {
+        let header =
+            self.read_height(Column::Headers, height, "block header", BlockHeader::decode)?;
+        if let Some(header) = &header {
+            self.check_header(Column::Headers, height, header)?;
+        }
+        Ok(header)
+    }
+
+    /// The block at `height`, if `1 <= height <= last_height`.
+    pub(crate) fn block(&self, height: u64) -> Result<Option<Block>, StorageError> {
+        let block = self.read_height(Column::Blocks, height, "block", decode_block)?;
+        if let Some(block) = &block {
+            self.check_header(Column::Blocks, height, &block.header)?;
+        }
+        Ok(block)
+    }
+
+    /// The certificate at `height`, if `1 <= height <= last_height`.
+    pub(crate) fn certificate(
+        &self,
+        height: u64,
+    ) -> Result<Option<CommitCertificate>, StorageError> {
+        let certificate = self.read_height(
+            Column::Certificates,
+            height,
+            "commit certificate",
+            CommitCertificate::decode,
+        )?;
+        if certificate
+            .as_ref()
+            .is_some_and(|certificate| certificate.height != height)
+        {
+            return Err(corrupt(
+                "commit certificate",
+                Column::Certificates,
+                &height_key(height),
+                Corruption::Inconsistent("certificate height differs from its key"),
+            ));
+        }
+        Ok(certificate)
+    }
+
+    pub(crate) fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError> {
+        let key = id.as_bytes();
+        let location = read(
+            &self.backend,
+            Column::TxIndex,
+            key,
+            "tx location",
+            TxLocation::decode,
+        )?;
+        if location
+            .is_some_and(|location| location.height == 0 || location.height > self.last_height)
+        {
+            return Err(corrupt(
+                "tx location",
+                Column::TxIndex,
+                key,
+                Corruption::Inconsistent("location is above the last height"),
+            ));
+        }
+        Ok(location)
+    }
+
+    pub(crate) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.backend.get(Column::State, key, <[u8]>::to_vec)
+    }
+
+    pub(crate) fn consensus_put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
+        self.check_writable()?;
+        self.write(vec![put(Column::Consensus, key, value.to_vec())])
+    }
+
+    pub(crate) fn consensus_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
+        self.backend.get(Column::Consensus, key, <[u8]>::to_vec)
+    }
+
+    pub(crate) fn consensus_delete(&mut self, key: &[u8]) -> Result<(), StorageError> {
+        self.check_writable()?;
+        self.write(vec![Op::Delete {
+            column: Column::Consensus,
+            key: key.to_vec(),
+        }])
+    }
+
+    pub(crate) fn consensus_delete_range(
+        &mut self,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<(), StorageError> {
+        self.check_writable()?;
+        if start >= end {
+            return Ok(());
+        }
+        self.write(vec![Op::DeleteRange {
+            column: Column::Consensus,
+            start: start.to_vec(),
+            end: end.to_vec(),
+        }])
+    }
+
+    pub(crate) fn consensus_range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Vec<ConsensusRecord>, StorageError> {
+        if start >= end {
+            return Ok(Vec::new());
+        }
+        let entries = self.backend.range(Column::Consensus, start, end)?;
+        Ok(entries
+            .into_iter()
+            .map(|(key, value)| ConsensusRecord { key, value })
+            .collect())
+    }
+
+    fn check_writable(&self) -> Result<(), StorageError> {
+        if self.needs_reopen {
+            Err(StorageError::NeedsReopen)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Writes a batch; a failure leaves the outcome on disk unknown, so this handle stops
+    /// writing.
+    fn write(&mut self, ops: Vec<Op>) -> Result<(), StorageError> {
+        let result = self.backend.write(ops);
+        if result.is_err() {
+            self.needs_reopen = true;
+        }
+        result
+    }
+
+    /// Reads the record at a height key. Heights outside `1..=last_height` are `None` without a
+    /// read; inside, the record must exist.
+    fn read_height<T>(
+        &self,
+        column: Column,
+        height: u64,
+        what: &'static str,
+        decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+    ) -> Result<Option<T>, StorageError> {
+        if height == 0 || height > self.last_height {
+            return Ok(None);
+        }
+        let key = height_key(height);
+        read(&self.backend, column, &key, what, decode)?
+            .map(Some)
+            .ok_or_else(|| missing(what, column, &key))
+    }
+
+    /// A stored header must be of this chain and at the height of its key.
+    fn check_header(
+        &self,
+        column: Column,
+        height: u64,
+        header: &BlockHeader,
+    ) -> Result<(), StorageError> {
+        let what = match column {
+            Column::Blocks => "block",
+            _ => "block header",
+        };
+        let key = height_key(height);
+        if header.height != height {
+            return Err(corrupt(
+                what,
+                column,
+                &key,
+                Corruption::Inconsistent("header height differs from its key"),
+            ));
+        }
+        if header.chain_id != self.chain_id {
+            return Err(corrupt(
+                what,
+                column,
+                &key,
+                Corruption::Inconsistent("header is of another chain"),
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Decodes a stored block with the largest bound any block may have.
+fn decode_block(bytes: &[u8]) -> Result<Block, DecodeError> {
+    Block::decode(bytes, MAX_BLOCK_BYTES)
+}
+
+/// Reads and decodes the record under `key`; bytes that do not decode are [`Corruption`].
+fn read<B: Backend, T>(
+    backend: &B,
+    column: Column,
+    key: &[u8],
+    what: &'static str,
+    decode: impl FnOnce(&[u8]) -> Result<T, DecodeError>,
+) -> Result<Option<T>, StorageError> {
+    match backend.get(column, key, decode)? {
+        None => Ok(None),
+        Some(Ok(value)) => Ok(Some(value)),
+        Some(Err(error)) => Err(corrupt(what, column, key, Corruption::Decode(error))),
+    }
+}
+
+fn put(column: Column, key: &[u8], value: Vec<u8>) -> Op {
+    Op::Put {
+        column,
+        key: key.to_vec(),
+        value,
+    }
+}
+
+fn corrupt(what: &'static str, column: Column, key: &[u8], reason: Corruption) -> StorageError {
+    StorageError::Corrupt {
+        what,
+        column: column.name(),
+        key: key.to_vec(),
+        reason,
+    }
+}
+
+fn missing(what: &'static str, column: Column, key: &[u8]) -> StorageError {
+    corrupt(what, column, key, Corruption::Missing)
+}
+
+/// Implements [`crate::Store`] for a type with a field `engine: Engine<_>`.
+macro_rules! delegate_store {
+    ($store:ty) => {
+        impl $crate::Store for $store {
+            fn chain_id(&self) -> ::courtledger_crypto::ChainId {
+                self.engine.chain_id()
+            }
+            fn last_height(&self) -> u64 {
+                self.engine.last_height()
+            }
+            fn last_block_id(&self) -> ::courtledger_types::BlockId {
+                self.engine.last_block_id()
+            }
+            fn append_block(
+                &mut self,
+                committed: &$crate::CommittedBlock,
+            ) -> Result<(), $crate::StorageError> {
+                self.engine.append_block(committed)
+            }
+            fn header(
+                &self,
+                height: u64,
+            ) -> Result<Option<::courtledger_types::BlockHeader>, $crate::StorageError> {
+                self.engine.header(height)
+            }
+            fn block(
+                &self,
+                height: u64,
+            ) -> Result<Option<::courtledger_types::Block>, $crate::StorageError> {
+                self.engine.block(height)
+            }
+            fn certificate(
+                &self,
+                height: u64,
+            ) -> Result<Option<::courtledger_types::CommitCertificate>, $crate::StorageError> {
+                self.engine.certificate(height)
+            }
+            fn tx_location(
+                &self,
+                id: &::courtledger_types::TxId,
+            ) -> Result<Option<$crate::TxLocation>, $crate::StorageError> {
+                self.engine.tx_location(id)
+            }
+            fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, $crate::StorageError> {
+                self.engine.state_get(key)
+            }
+            fn consensus_put(
+                &mut self,
+                key: &[u8],
+                value: &[u8],
+            ) -> Result<(), $crate::StorageError> {
+                self.engine.consensus_put(key, value)
+            }
+            fn consensus_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, $crate::StorageError> {
+                self.engine.consensus_get(key)
+            }
+            fn consensus_delete(&mut self, key: &[u8]) -> Result<(), $crate::StorageError> {
+                self.engine.consensus_delete(key)
+            }
+            fn consensus_delete_range(
+                &mut self,
+                start: &[u8],
+                end: &[u8],
+            ) -> Result<(), $crate::StorageError> {
+                self.engine.consensus_delete_range(start, end)
+            }
+            fn consensus_range(
+                &self,
+                start: &[u8],
+                end: &[u8],
+            ) -> Result<Vec<$crate::ConsensusRecord>, $crate::StorageError> {
+                self.engine.consensus_range(start, end)
+            }
+        }
+    };
+}
+pub(crate) use delegate_store;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::memory::MemoryBackend;
+    use courtledger_crypto::sha256;
+
+    /// A memory backend whose writes fail while `failing` is set.
+    #[derive(Debug, Default)]
+    struct Flaky {
+        inner: MemoryBackend,
+        failing: bool,
+    }
+
+    impl Backend for Flaky {
+        fn get<T>(
+            &self,
+            column: Column,
+            key: &[u8],
+            read: impl FnOnce(&[u8]) -> T,
+        ) -> Result<Option<T>, StorageError> {
+            self.inner.get(column, key, read)
+        }
+
+        fn write(&mut self, ops: Vec<Op>) -> Result<(), StorageError> {
+            if self.failing {
+                return Err(StorageError::Database {
+                    operation: "writing",
+                    message: "disk on fire".into(),
+                });
+            }
+            self.inner.write(ops)
+        }
+
+        fn range(
+            &self,
+            column: Column,
+            start: &[u8],
+            end: &[u8],
+        ) -> Result<Vec<crate::backend::Entry>, StorageError> {
+            self.inner.range(column, start, end)
+        }
+
+        fn is_empty(&self, column: Column) -> Result<bool, StorageError> {
+            self.inner.is_empty(column)
+        }
+    }
+
+    #[test]
+    fn a_failed_write_stops_all_writes_until_reopened() {
+        let chain_id = ChainId(sha256(b"flaky"));
+        let mut engine = Engine::open(Flaky::default(), chain_id).unwrap();
+        engine.consensus_put(b"a", b"1").unwrap();
+
+        engine.backend.failing = true;
+        assert!(matches!(
+            engine.consensus_put(b"b", b"2"),
+            Err(StorageError::Database { .. })
+        ));
+        engine.backend.failing = false;
+        // The disk works again, but this handle cannot know what the failed write left.
+        assert_eq!(
+            engine.consensus_put(b"c", b"3"),
+            Err(StorageError::NeedsReopen)
+        );
+        assert_eq!(
+            engine.consensus_delete(b"a"),
+            Err(StorageError::NeedsReopen)
+        );
+        assert_eq!(
+            engine.consensus_delete_range(b"a", b"z"),
+            Err(StorageError::NeedsReopen)
+        );
+        // Reads still work.
+        assert_eq!(engine.consensus_get(b"a"), Ok(Some(b"1".to_vec())));
+
+        let reopened = Engine::open(engine.backend, chain_id).unwrap();
+        let mut reopened = reopened;
+        reopened.consensus_put(b"c", b"3").unwrap();
+        assert_eq!(reopened.consensus_get(b"b"), Ok(None));
+    }
+
+    #[test]
+    fn opening_another_chain_or_schema_is_refused() {
+        let chain_id = ChainId(sha256(b"one"));
+        let other = ChainId(sha256(b"two"));
+        let engine = Engine::open(MemoryBackend::default(), chain_id).unwrap();
+        assert_eq!(
+            Engine::open(engine.backend.clone(), other).unwrap_err(),
+            StorageError::ChainIdMismatch {
+                stored: chain_id,
+                requested: other
+            }
+        );
+        let mut backend = engine.backend;
+        backend
+            .write(vec![put(
+                Column::Meta,
+                SCHEMA_VERSION_KEY,
+                7u32.to_be_bytes().to_vec(),
+            )])
+            .unwrap();
+        assert_eq!(
+            Engine::open(backend, chain_id).unwrap_err(),
+            StorageError::SchemaVersion {
+                found: 7,
+                supported: SCHEMA_VERSION
+            }
+        );
+    }
+}

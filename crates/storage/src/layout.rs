@@ -1,0 +1,150 @@
+//! The on-disk layout: column families, keys and the values that are not chain types.
+//!
+//! Described for operators and auditors in the crate's README; keep the two in step.
+
+use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
+
+/// Version of the on-disk layout (column families, keys, values), stored as a `u32` under
+/// `schema_version` in the `meta` column family. A database of another version is refused.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// `meta` key of the schema version (`u32`, big-endian).
+pub(crate) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
+/// `meta` key of the chain id (32 bytes).
+pub(crate) const CHAIN_ID_KEY: &[u8] = b"chain_id";
+/// `meta` key of the last stored height (`u64`, big-endian; 0 before the first block).
+pub(crate) const LAST_HEIGHT_KEY: &[u8] = b"last_height";
+
+/// The column families (keyspaces) of a store.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub(crate) enum Column {
+    /// height → canonical `Block` (header and transactions).
+    Blocks,
+    /// height → canonical `BlockHeader`.
+    Headers,
+    /// height → canonical `CommitCertificate`.
+    Certificates,
+    /// tx id → [`crate::TxLocation`].
+    TxIndex,
+    /// application key → application value, as the ledger wrote them.
+    State,
+    /// consensus key → consensus value, as the consensus engine wrote them.
+    Consensus,
+    /// schema version, chain id, last height.
+    Meta,
+}
+
+impl Column {
+    /// Every column, in a fixed order.
+    pub(crate) const ALL: [Column; 7] = [
+        Column::Blocks,
+        Column::Headers,
+        Column::Certificates,
+        Column::TxIndex,
+        Column::State,
+        Column::Consensus,
+        Column::Meta,
+    ];
+
+    /// The column family's name in RocksDB.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Column::Blocks => "blocks",
+            Column::Headers => "headers",
+            Column::Certificates => "certificates",
+            Column::TxIndex => "tx_index",
+            Column::State => "state",
+            Column::Consensus => "consensus",
+            Column::Meta => "meta",
+        }
+    }
+}
+
+/// The key of a height: `u64` big-endian, so that keys sort in height order.
+pub(crate) fn height_key(height: u64) -> [u8; 8] {
+    height.to_be_bytes()
+}
+
+/// Where a committed transaction is: its block's height and its position in that block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TxLocation {
+    /// Height of the block that holds the transaction.
+    pub height: u64,
+    /// Position of the transaction in the block, from 0.
+    pub position: u32,
+}
+
+impl TxLocation {
+    /// Encoded size: `u64` height, `u32` position.
+    pub const ENCODED_LEN: usize = 12;
+
+    /// Decodes a location from untrusted bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode_exact(bytes, Self::ENCODED_LEN)
+    }
+}
+
+impl Encode for TxLocation {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        write::u64(out, self.height);
+        write::u32(out, self.position);
+    }
+}
+
+impl Decode for TxLocation {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            height: reader.u64("tx location height")?,
+            position: reader.u32("tx location position")?,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn column_names_are_distinct_and_stable() {
+        let names: Vec<&str> = Column::ALL.iter().map(|column| column.name()).collect();
+        assert_eq!(
+            names,
+            [
+                "blocks",
+                "headers",
+                "certificates",
+                "tx_index",
+                "state",
+                "consensus",
+                "meta"
+            ]
+        );
+    }
+
+    #[test]
+    fn height_keys_sort_in_height_order() {
+        let heights = [0u64, 1, 2, 255, 256, 65_536, u64::MAX];
+        for pair in heights.windows(2) {
+            assert!(height_key(pair[0]) < height_key(pair[1]));
+        }
+        assert_eq!(height_key(258), [0, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn tx_location_layout_and_bounds() {
+        let location = TxLocation {
+            height: 0x0102,
+            position: 7,
+        };
+        let bytes = location.to_bytes();
+        assert_eq!(hex::encode(&bytes), "000000000000010200000007");
+        assert_eq!(TxLocation::decode(&bytes), Ok(location));
+        assert!(TxLocation::decode(&bytes[..11]).is_err());
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(matches!(
+            TxLocation::decode(&long),
+            Err(DecodeError::InputTooLarge { .. })
+        ));
+    }
+}

@@ -1,0 +1,131 @@
+#![doc = include_str!("../README.md")]
+
+mod backend;
+mod engine;
+mod error;
+mod layout;
+mod memory;
+mod rocks;
+
+use courtledger_crypto::ChainId;
+use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, TxId};
+
+pub use crate::error::{Corruption, StorageError};
+pub use crate::layout::{TxLocation, SCHEMA_VERSION};
+pub use crate::memory::MemoryStore;
+pub use crate::rocks::RocksStore;
+
+/// A decided block with everything stored with it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CommittedBlock {
+    /// The block.
+    pub block: Block,
+    /// The precommits that decided it. Stored as given: storage checks that it names this
+    /// block and height, not its signatures.
+    pub certificate: CommitCertificate,
+    /// The application state changes of executing the block, applied in order (a later change
+    /// of the same key wins).
+    pub state_changes: Vec<StateChange>,
+}
+
+/// One change of the application state.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StateChange {
+    /// The key, opaque to storage.
+    pub key: Vec<u8>,
+    /// The new value, or `None` to delete the key.
+    pub value: Option<Vec<u8>>,
+}
+
+impl StateChange {
+    /// Sets `key` to `value`.
+    pub fn set(key: impl Into<Vec<u8>>, value: impl Into<Vec<u8>>) -> Self {
+        Self {
+            key: key.into(),
+            value: Some(value.into()),
+        }
+    }
+
+    /// Deletes `key`.
+    pub fn delete(key: impl Into<Vec<u8>>) -> Self {
+        Self {
+            key: key.into(),
+            value: None,
+        }
+    }
+}
+
+/// One record of the consensus engine, as [`Store::consensus_range`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConsensusRecord {
+    /// The key, opaque to storage.
+    pub key: Vec<u8>,
+    /// The value, opaque to storage.
+    pub value: Vec<u8>,
+}
+
+/// A node's chain and consensus records. [`RocksStore`] and [`MemoryStore`] implement it with
+/// the same checks, errors and results.
+///
+/// Reads of heights return `Ok(None)` exactly for heights outside `1..=last_height()`; inside,
+/// a missing or undecodable record is [`StorageError::Corrupt`].
+pub trait Store {
+    /// The chain the store holds, fixed when it was created.
+    fn chain_id(&self) -> ChainId;
+
+    /// Height of the last stored block; 0 before the first.
+    fn last_height(&self) -> u64;
+
+    /// Id of the header at [`Store::last_height`]: the parent id that the next block must carry.
+    /// Before the first block, the chain id's digest (the parent id of height 1).
+    fn last_block_id(&self) -> BlockId;
+
+    /// Stores block `last_height() + 1` with its certificate, transaction index entries and
+    /// state changes, and advances the last height: one atomic write, synced to disk before
+    /// this returns.
+    ///
+    /// Refuses, writing nothing, a block of another chain, a height other than
+    /// `last_height() + 1`, a parent id other than [`Store::last_block_id`], a certificate for
+    /// another height or block id, transactions that do not match the header's count and root,
+    /// and a block or certificate that would not decode under the limits when read back.
+    /// Signatures are not verified: that is consensus' job, done before a block is decided.
+    fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError>;
+
+    /// The header at `height`.
+    fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError>;
+
+    /// The block at `height`.
+    fn block(&self, height: u64) -> Result<Option<Block>, StorageError>;
+
+    /// The commit certificate stored with the block at `height`.
+    fn certificate(&self, height: u64) -> Result<Option<CommitCertificate>, StorageError>;
+
+    /// Where the transaction `id` was first committed.
+    fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError>;
+
+    /// The application state's value under `key`, after the last stored block.
+    fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Stores a consensus record, synced to disk before this returns: a vote must reach the
+    /// disk before it reaches the network.
+    fn consensus_put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError>;
+
+    /// The consensus record under `key`.
+    fn consensus_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// Deletes the consensus record under `key` (synced; nothing happens if there is none).
+    fn consensus_delete(&mut self, key: &[u8]) -> Result<(), StorageError>;
+
+    /// Deletes every consensus record whose key `k` has `start <= k < end` in byte order
+    /// (synced). With `start >= end` the range is empty and nothing happens. With keys that
+    /// begin with a big-endian height, this prunes the records of the heights below one.
+    fn consensus_delete_range(&mut self, start: &[u8], end: &[u8]) -> Result<(), StorageError>;
+
+    /// The consensus records with `start <= key < end`, in ascending key order (empty when
+    /// `start >= end`). For recovery after a restart; the caller bounds how much it stores.
+    fn consensus_range(
+        &self,
+        start: &[u8],
+        end: &[u8],
+    ) -> Result<Vec<ConsensusRecord>, StorageError>;
+}

@@ -1,0 +1,400 @@
+//! What only a database on disk can show: reopening, refusing another chain or schema, the
+//! on-disk layout, and corruption reported as errors.
+
+use std::path::Path;
+
+use courtledger_codec::Encode;
+use courtledger_storage::{
+    Corruption, RocksStore, StateChange, StorageError, Store, TxLocation, SCHEMA_VERSION,
+};
+use rocksdb::{Options, DB};
+
+use crate::support::{chain_id, other_chain_id, tx, Chain};
+
+const COLUMNS: [&str; 7] = [
+    "blocks",
+    "headers",
+    "certificates",
+    "tx_index",
+    "state",
+    "consensus",
+    "meta",
+];
+
+/// The database under the store, opened with the raw RocksDB API (the store must be dropped).
+fn raw(path: &Path) -> DB {
+    DB::open_cf(&Options::default(), path, COLUMNS).unwrap()
+}
+
+fn raw_put(path: &Path, column: &str, key: &[u8], value: &[u8]) {
+    let db = raw(path);
+    db.put_cf(db.cf_handle(column).unwrap(), key, value)
+        .unwrap();
+}
+
+fn raw_get(db: &DB, column: &str, key: &[u8]) -> Option<Vec<u8>> {
+    db.get_cf(db.cf_handle(column).unwrap(), key).unwrap()
+}
+
+/// A store at `path` with three blocks, state and consensus records.
+fn populate(path: &Path) -> (Chain, Vec<courtledger_storage::CommittedBlock>) {
+    let mut store = RocksStore::open(path, chain_id()).unwrap();
+    let mut chain = Chain::new();
+    let mut blocks = chain.append_many(&mut store, 2);
+    blocks.push(chain.append(
+        &mut store,
+        vec![tx(4, 1, b"filing")],
+        vec![StateChange::set("case/1", "filed")],
+    ));
+    store.consensus_put(b"vote", b"precommit").unwrap();
+    (chain, blocks)
+}
+
+#[test]
+fn reopening_keeps_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut chain, blocks) = populate(dir.path());
+
+    let mut store = RocksStore::open(dir.path(), chain_id()).unwrap();
+    assert_eq!(store.path(), dir.path());
+    assert_eq!(store.last_height(), 3);
+    assert_eq!(store.last_block_id(), blocks[2].block.header.id());
+    for committed in &blocks {
+        let height = committed.block.header.height;
+        assert_eq!(store.block(height), Ok(Some(committed.block.clone())));
+        assert_eq!(
+            store.header(height),
+            Ok(Some(committed.block.header.clone()))
+        );
+        assert_eq!(
+            store.certificate(height),
+            Ok(Some(committed.certificate.clone()))
+        );
+    }
+    let filing = tx(4, 1, b"filing").id();
+    assert_eq!(
+        store.tx_location(&filing),
+        Ok(Some(TxLocation {
+            height: 3,
+            position: 0
+        }))
+    );
+    assert_eq!(store.state_get(b"case/1"), Ok(Some(b"filed".to_vec())));
+    assert_eq!(
+        store.consensus_get(b"vote"),
+        Ok(Some(b"precommit".to_vec()))
+    );
+
+    // The chain goes on after a reopen, and still refuses a wrong height.
+    let repeat = blocks[2].clone();
+    assert!(matches!(
+        store.append_block(&repeat),
+        Err(StorageError::WrongHeight {
+            expected: 4,
+            actual: 3
+        })
+    ));
+    chain.append(&mut store, vec![], vec![StateChange::delete("case/1")]);
+    drop(store);
+    let store = RocksStore::open(dir.path(), chain_id()).unwrap();
+    assert_eq!(store.last_height(), 4);
+    assert_eq!(store.state_get(b"case/1"), Ok(None));
+}
+
+#[test]
+fn refuses_another_chain() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    assert_eq!(
+        RocksStore::open(dir.path(), other_chain_id()).unwrap_err(),
+        StorageError::ChainIdMismatch {
+            stored: chain_id(),
+            requested: other_chain_id(),
+        }
+    );
+    // The refusal changed nothing.
+    assert_eq!(
+        RocksStore::open(dir.path(), chain_id())
+            .unwrap()
+            .last_height(),
+        3
+    );
+}
+
+#[test]
+fn refuses_another_schema_version() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    raw_put(dir.path(), "meta", b"schema_version", &2u32.to_be_bytes());
+    let error = RocksStore::open(dir.path(), chain_id()).unwrap_err();
+    assert_eq!(
+        error,
+        StorageError::SchemaVersion {
+            found: 2,
+            supported: 1
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "database has schema version 2, this build reads version 1"
+    );
+
+    // A schema version that is not a u32 at all is corruption.
+    raw_put(dir.path(), "meta", b"schema_version", b"one");
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::Corrupt {
+            what: "schema version",
+            column: "meta",
+            reason: Corruption::Decode(_),
+            ..
+        })
+    ));
+}
+
+#[test]
+fn refuses_data_without_schema_version_and_foreign_column_families() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    {
+        let db = raw(dir.path());
+        db.delete_cf(db.cf_handle("meta").unwrap(), b"schema_version")
+            .unwrap();
+    }
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::Corrupt {
+            what: "schema version",
+            reason: Corruption::Missing,
+            ..
+        })
+    ));
+
+    let foreign = tempfile::tempdir().unwrap();
+    {
+        let mut options = Options::default();
+        options.create_if_missing(true);
+        options.create_missing_column_families(true);
+        DB::open_cf(&options, foreign.path(), ["accounts"]).unwrap();
+    }
+    assert_eq!(
+        RocksStore::open(foreign.path(), chain_id()).unwrap_err(),
+        StorageError::UnknownColumnFamily {
+            name: "accounts".into()
+        }
+    );
+}
+
+#[test]
+fn one_handle_at_a_time() {
+    let dir = tempfile::tempdir().unwrap();
+    let _store = RocksStore::open(dir.path(), chain_id()).unwrap();
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::Database { .. })
+    ));
+}
+
+/// The layout the README documents, read with the raw RocksDB API.
+#[test]
+fn on_disk_layout_is_the_documented_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, blocks) = populate(dir.path());
+    let mut names = DB::list_cf(&Options::default(), dir.path()).unwrap();
+    names.sort();
+    let mut expected: Vec<String> = COLUMNS
+        .iter()
+        .map(|name| (*name).to_string())
+        .chain(["default".to_string()])
+        .collect();
+    expected.sort();
+    assert_eq!(names, expected);
+
+    let db = raw(dir.path());
+    assert_eq!(
+        raw_get(&db, "meta", b"schema_version"),
+        Some(SCHEMA_VERSION.to_be_bytes().to_vec())
+    );
+    assert_eq!(
+        raw_get(&db, "meta", b"chain_id"),
+        Some(chain_id().as_bytes().to_vec())
+    );
+    assert_eq!(
+        raw_get(&db, "meta", b"last_height"),
+        Some(3u64.to_be_bytes().to_vec())
+    );
+    for committed in &blocks {
+        let key = committed.block.header.height.to_be_bytes();
+        assert_eq!(
+            raw_get(&db, "blocks", &key),
+            Some(committed.block.to_bytes())
+        );
+        assert_eq!(
+            raw_get(&db, "headers", &key),
+            Some(committed.block.header.to_bytes())
+        );
+        assert_eq!(
+            raw_get(&db, "certificates", &key),
+            Some(committed.certificate.to_bytes())
+        );
+    }
+    let filing = tx(4, 1, b"filing").id();
+    let mut location = 3u64.to_be_bytes().to_vec();
+    location.extend_from_slice(&0u32.to_be_bytes());
+    assert_eq!(raw_get(&db, "tx_index", filing.as_bytes()), Some(location));
+    assert_eq!(raw_get(&db, "state", b"case/1"), Some(b"filed".to_vec()));
+    assert_eq!(
+        raw_get(&db, "consensus", b"vote"),
+        Some(b"precommit".to_vec())
+    );
+
+    // Height keys iterate in height order.
+    let heights: Vec<u64> = db
+        .iterator_cf(
+            db.cf_handle("headers").unwrap(),
+            rocksdb::IteratorMode::Start,
+        )
+        .map(|item| u64::from_be_bytes(item.unwrap().0.as_ref().try_into().unwrap()))
+        .collect();
+    assert_eq!(heights, [1, 2, 3]);
+}
+
+#[test]
+fn corrupt_records_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, blocks) = populate(dir.path());
+    let path = dir.path();
+
+    // Garbage under a header below the tip: the store opens, reading that header fails.
+    raw_put(path, "headers", &1u64.to_be_bytes(), b"garbage");
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    let error = store.header(1).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            StorageError::Corrupt {
+                what: "block header",
+                column: "headers",
+                reason: Corruption::Decode(_),
+                key,
+            } if key == &1u64.to_be_bytes()
+        ),
+        "{error:?}"
+    );
+    assert!(error
+        .to_string()
+        .starts_with("corrupt block header in column family `headers` at key 0000000000000001:"));
+    // The other records are still readable.
+    assert_eq!(store.block(1), Ok(Some(blocks[0].block.clone())));
+    drop(store);
+
+    // A well-formed header under the wrong height contradicts its key.
+    raw_put(
+        path,
+        "headers",
+        &1u64.to_be_bytes(),
+        &blocks[1].block.header.to_bytes(),
+    );
+    raw_put(
+        path,
+        "blocks",
+        &2u64.to_be_bytes(),
+        &blocks[2].block.to_bytes(),
+    );
+    raw_put(
+        path,
+        "certificates",
+        &3u64.to_be_bytes(),
+        &blocks[0].certificate.to_bytes(),
+    );
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    for error in [
+        store.header(1).unwrap_err(),
+        store.block(2).unwrap_err(),
+        store.certificate(3).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                error,
+                StorageError::Corrupt {
+                    reason: Corruption::Inconsistent(_),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+    drop(store);
+
+    // A huge length prefix in a stored block is refused by the bounded decoder.
+    let mut huge = blocks[1].block.header.to_bytes();
+    huge.extend_from_slice(&u32::MAX.to_be_bytes());
+    raw_put(path, "blocks", &2u64.to_be_bytes(), &huge);
+    // A location that is too short, and one that points above the tip.
+    let filing = tx(4, 1, b"filing").id();
+    raw_put(path, "tx_index", filing.as_bytes(), &[0; 11]);
+    let stray = tx(4, 2, b"stray").id();
+    let mut above = 9u64.to_be_bytes().to_vec();
+    above.extend_from_slice(&0u32.to_be_bytes());
+    raw_put(path, "tx_index", stray.as_bytes(), &above);
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert!(matches!(
+        store.block(2),
+        Err(StorageError::Corrupt {
+            what: "block",
+            reason: Corruption::Decode(courtledger_codec::DecodeError::TooLong { .. }),
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.tx_location(&filing),
+        Err(StorageError::Corrupt {
+            what: "tx location",
+            reason: Corruption::Decode(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.tx_location(&stray),
+        Err(StorageError::Corrupt {
+            reason: Corruption::Inconsistent(_),
+            ..
+        })
+    ));
+    drop(store);
+
+    // A missing record below the tip.
+    {
+        let db = raw(path);
+        db.delete_cf(db.cf_handle("certificates").unwrap(), 2u64.to_be_bytes())
+            .unwrap();
+    }
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert!(matches!(
+        store.certificate(2),
+        Err(StorageError::Corrupt {
+            what: "commit certificate",
+            reason: Corruption::Missing,
+            ..
+        })
+    ));
+    drop(store);
+
+    // Garbage under the tip's header, or the last height: the store refuses to open.
+    raw_put(path, "headers", &3u64.to_be_bytes(), &[0xff; 300]);
+    assert!(matches!(
+        RocksStore::open(path, chain_id()),
+        Err(StorageError::Corrupt {
+            what: "block header",
+            ..
+        })
+    ));
+    raw_put(path, "meta", b"last_height", &[1, 2, 3]);
+    assert!(matches!(
+        RocksStore::open(path, chain_id()),
+        Err(StorageError::Corrupt {
+            what: "last height",
+            ..
+        })
+    ));
+}

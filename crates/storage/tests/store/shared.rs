@@ -1,0 +1,518 @@
+//! Behaviours that both stores must show identically. Each is a function of `&mut dyn Store`,
+//! run by `both!` once on a `MemoryStore` and once on a `RocksStore` in a temporary directory.
+
+use courtledger_codec::Encode;
+use courtledger_storage::{
+    CommittedBlock, ConsensusRecord, MemoryStore, RocksStore, StateChange, StorageError, Store,
+    TxLocation,
+};
+use courtledger_types::limits::{MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS};
+use courtledger_types::{CommitSignature, SignedTransaction, TxId};
+
+use crate::support::{chain_id, other_chain_id, recertify, tx, validators, Chain, Snapshot};
+
+macro_rules! both {
+    ($($name:ident),* $(,)?) => {
+        mod memory {
+            $(
+                #[test]
+                fn $name() {
+                    let mut store = courtledger_storage::MemoryStore::new(crate::support::chain_id());
+                    super::$name(&mut store);
+                }
+            )*
+        }
+        mod rocks {
+            $(
+                #[test]
+                fn $name() {
+                    let dir = tempfile::tempdir().unwrap();
+                    let mut store =
+                        courtledger_storage::RocksStore::open(dir.path(), crate::support::chain_id())
+                            .unwrap();
+                    super::$name(&mut store);
+                }
+            )*
+        }
+    };
+}
+
+both!(
+    starts_empty,
+    blocks_round_trip,
+    refuses_wrong_height,
+    refuses_wrong_parent,
+    refuses_mismatching_certificate,
+    refuses_wrong_chain,
+    refuses_transactions_not_matching_header,
+    refuses_what_would_not_decode,
+    indexes_transactions,
+    applies_state_changes,
+    keeps_consensus_records,
+);
+
+/// Both implementations are usable behind the trait object the node and simulator hold.
+#[test]
+fn both_are_stores() {
+    fn assert_store<S: Store + Send + std::fmt::Debug>() {}
+    assert_store::<MemoryStore>();
+    assert_store::<RocksStore>();
+}
+
+fn ids(committed: &CommittedBlock) -> Vec<TxId> {
+    committed.block.tx_ids()
+}
+
+fn starts_empty(store: &mut dyn Store) {
+    assert_eq!(store.chain_id(), chain_id());
+    assert_eq!(store.last_height(), 0);
+    assert_eq!(store.last_block_id(), chain_id().0);
+    for height in [0, 1, 2, u64::MAX] {
+        assert_eq!(store.header(height), Ok(None));
+        assert_eq!(store.block(height), Ok(None));
+        assert_eq!(store.certificate(height), Ok(None));
+    }
+    assert_eq!(store.tx_location(&tx(1, 0, b"x").id()), Ok(None));
+    assert_eq!(store.state_get(b"key"), Ok(None));
+    assert_eq!(store.consensus_get(b"key"), Ok(None));
+}
+
+fn blocks_round_trip(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    let blocks = chain.append_many(store, 5);
+    assert_eq!(store.last_height(), 5);
+    assert_eq!(store.last_block_id(), blocks[4].block.header.id());
+    for committed in &blocks {
+        let height = committed.block.header.height;
+        assert_eq!(
+            store.header(height),
+            Ok(Some(committed.block.header.clone()))
+        );
+        assert_eq!(store.block(height), Ok(Some(committed.block.clone())));
+        assert_eq!(
+            store.certificate(height),
+            Ok(Some(committed.certificate.clone()))
+        );
+        // The certificates are real: they verify against the test validators.
+        let certificate = store.certificate(height).unwrap().unwrap();
+        certificate
+            .verify(
+                &chain_id(),
+                &validators(),
+                height,
+                &committed.block.header.id(),
+            )
+            .unwrap();
+    }
+    assert_eq!(blocks[0].block.txs.len(), 0);
+    assert_eq!(blocks[4].block.txs.len(), 4);
+    for height in [0, 6, 7, u64::MAX] {
+        assert_eq!(store.header(height), Ok(None));
+        assert_eq!(store.block(height), Ok(None));
+        assert_eq!(store.certificate(height), Ok(None));
+    }
+}
+
+/// Tries `committed`, expects `expected`, and checks that nothing was written.
+fn assert_refused(store: &mut dyn Store, committed: &CommittedBlock, expected: StorageError) {
+    let state_keys: Vec<&[u8]> = committed
+        .state_changes
+        .iter()
+        .map(|change| change.key.as_slice())
+        .chain([b"kept".as_slice()])
+        .collect();
+    let before = Snapshot::take(store, &ids(committed), &state_keys);
+    assert_eq!(store.append_block(committed), Err(expected));
+    assert_eq!(Snapshot::take(store, &ids(committed), &state_keys), before);
+    // The refused blocks of these tests hold only new transactions.
+    for id in ids(committed) {
+        assert_eq!(store.tx_location(&id), Ok(None));
+    }
+}
+
+/// Two stored blocks and state, so that refusals are checked against a non-empty store.
+fn two_blocks(store: &mut dyn Store) -> Chain {
+    let mut chain = Chain::new();
+    chain.append(
+        store,
+        vec![tx(1, 1, b"a")],
+        vec![StateChange::set("kept", "1")],
+    );
+    chain.append(store, vec![tx(1, 2, b"b")], vec![]);
+    chain
+}
+
+fn next(chain: &Chain) -> CommittedBlock {
+    chain.peek(
+        vec![tx(2, 3, b"refused"), tx(2, 4, b"refused")],
+        vec![
+            StateChange::set("refused", "x"),
+            StateChange::delete("kept"),
+        ],
+    )
+}
+
+fn refuses_wrong_height(store: &mut dyn Store) {
+    let mut first = Chain::new().peek(vec![], vec![]);
+    first.block.header.height = 2;
+    recertify(&mut first);
+    assert_refused(
+        store,
+        &first,
+        StorageError::WrongHeight {
+            expected: 1,
+            actual: 2,
+        },
+    );
+
+    let chain = two_blocks(store);
+    for height in [0, 1, 2, 4, u64::MAX] {
+        let mut committed = next(&chain);
+        committed.block.header.height = height;
+        recertify(&mut committed);
+        assert_refused(
+            store,
+            &committed,
+            StorageError::WrongHeight {
+                expected: 3,
+                actual: height,
+            },
+        );
+    }
+    // The same block at the right height is accepted: only the height was wrong.
+    store.append_block(&next(&chain)).unwrap();
+    assert_eq!(store.last_height(), 3);
+}
+
+fn refuses_wrong_parent(store: &mut dyn Store) {
+    let mut first = Chain::new().peek(vec![], vec![]);
+    let wrong = courtledger_crypto::sha256(b"not the chain id");
+    first.block.header.parent_id = wrong;
+    recertify(&mut first);
+    assert_refused(
+        store,
+        &first,
+        StorageError::WrongParent {
+            height: 1,
+            expected: chain_id().0,
+            actual: wrong,
+        },
+    );
+
+    let chain = two_blocks(store);
+    let expected = store.last_block_id();
+    let first_id = store.header(1).unwrap().unwrap().id();
+    for parent in [first_id, chain_id().0, wrong] {
+        let mut committed = next(&chain);
+        committed.block.header.parent_id = parent;
+        recertify(&mut committed);
+        assert_refused(
+            store,
+            &committed,
+            StorageError::WrongParent {
+                height: 3,
+                expected,
+                actual: parent,
+            },
+        );
+    }
+}
+
+fn refuses_mismatching_certificate(store: &mut dyn Store) {
+    let chain = two_blocks(store);
+    let good = next(&chain);
+
+    let mut wrong_height = good.clone();
+    wrong_height.certificate.height = 2;
+    assert_refused(
+        store,
+        &wrong_height,
+        StorageError::CertificateWrongHeight {
+            expected: 3,
+            actual: 2,
+        },
+    );
+
+    // The certificate of the stored block 2, and one for a sibling of the block at height 3.
+    let stored = store.certificate(2).unwrap().unwrap();
+    let mut sibling = good.clone();
+    sibling.block.header.time_ms += 1;
+    recertify(&mut sibling);
+    for other in [stored.block_id, sibling.certificate.block_id] {
+        let mut wrong_block = good.clone();
+        wrong_block.certificate.block_id = other;
+        assert_refused(
+            store,
+            &wrong_block,
+            StorageError::CertificateWrongBlock {
+                height: 3,
+                expected: good.block.header.id(),
+                actual: other,
+            },
+        );
+    }
+    store.append_block(&good).unwrap();
+}
+
+fn refuses_wrong_chain(store: &mut dyn Store) {
+    let chain = two_blocks(store);
+    let mut committed = next(&chain);
+    committed.block.header.chain_id = other_chain_id();
+    recertify(&mut committed);
+    assert_refused(
+        store,
+        &committed,
+        StorageError::WrongChain {
+            expected: chain_id(),
+            actual: other_chain_id(),
+        },
+    );
+}
+
+fn refuses_transactions_not_matching_header(store: &mut dyn Store) {
+    let chain = two_blocks(store);
+    let good = next(&chain);
+
+    let mut missing = good.clone();
+    missing.block.txs.pop();
+    assert_refused(
+        store,
+        &missing,
+        StorageError::TxCountMismatch {
+            height: 3,
+            header: 2,
+            actual: 1,
+        },
+    );
+
+    let mut reordered = good.clone();
+    reordered.block.txs.swap(0, 1);
+    let reordered_ids: Vec<TxId> = reordered.block.tx_ids();
+    assert_refused(
+        store,
+        &reordered,
+        StorageError::TxRootMismatch {
+            height: 3,
+            header: good.block.header.tx_root,
+            actual: courtledger_types::block::tx_root(&reordered_ids),
+        },
+    );
+
+    let mut replaced = good.clone();
+    replaced.block.txs[1] = tx(3, 9, b"other");
+    assert!(matches!(
+        store.append_block(&replaced),
+        Err(StorageError::TxRootMismatch { height: 3, .. })
+    ));
+    assert_eq!(store.last_height(), 2);
+}
+
+fn refuses_what_would_not_decode(store: &mut dyn Store) {
+    let mut chain = two_blocks(store);
+
+    // A payload over the limit: the block would be unreadable.
+    let payload = vec![7u8; usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap() + 1];
+    let oversized = chain.peek(vec![tx(1, 5, &payload)], vec![]);
+    let Err(StorageError::NotDecodable { what, error }) = store.append_block(&oversized) else {
+        panic!("an oversized transaction must be refused");
+    };
+    assert_eq!(what, "block");
+    assert!(
+        matches!(
+            error,
+            courtledger_codec::DecodeError::TooLong {
+                what: "transaction payload",
+                ..
+            }
+        ),
+        "{error:?}"
+    );
+
+    // More signatures than a validator set can hold: the certificate would be unreadable.
+    let mut crowded = chain.peek(vec![], vec![]);
+    let signature = crowded.certificate.signatures[0].signature;
+    crowded.certificate.signatures = (0..=u16::try_from(MAX_VALIDATORS).unwrap())
+        .map(|validator_index| CommitSignature {
+            validator_index,
+            signature,
+        })
+        .collect();
+    assert!(matches!(
+        store.append_block(&crowded),
+        Err(StorageError::NotDecodable {
+            what: "certificate",
+            ..
+        })
+    ));
+    let error = store.append_block(&crowded).unwrap_err();
+    assert_refused(store, &crowded, error);
+
+    // The largest payload the limits allow is stored and read back.
+    let payload = vec![7u8; usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap()];
+    let largest = chain.append(store, vec![tx(1, 6, &payload)], vec![]);
+    assert_eq!(store.block(3), Ok(Some(largest.block.clone())));
+    assert!(largest.block.to_bytes().len() > usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap());
+}
+
+fn indexes_transactions(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    let blocks = chain.append_many(store, 4);
+    for committed in &blocks {
+        let height = committed.block.header.height;
+        for (position, id) in ids(committed).iter().enumerate() {
+            let position = u32::try_from(position).unwrap();
+            assert_eq!(
+                store.tx_location(id),
+                Ok(Some(TxLocation { height, position }))
+            );
+            let block = store.block(height).unwrap().unwrap();
+            let stored: &SignedTransaction = &block.txs[usize::try_from(position).unwrap()];
+            assert_eq!(&stored.id(), id);
+        }
+    }
+    assert_eq!(store.tx_location(&tx(9, 9, b"never").id()), Ok(None));
+
+    // A repeated id keeps its first location, within a block and across blocks.
+    let first = tx(5, 1, b"filing");
+    let again = chain.append(
+        store,
+        vec![tx(5, 2, b"other"), first.clone(), first.clone()],
+        vec![],
+    );
+    let location = TxLocation {
+        height: again.block.header.height,
+        position: 1,
+    };
+    assert_eq!(store.tx_location(&first.id()), Ok(Some(location)));
+    chain.append(store, vec![first.clone()], vec![]);
+    assert_eq!(store.tx_location(&first.id()), Ok(Some(location)));
+    assert_eq!(store.block(6).unwrap().unwrap().txs, vec![first]);
+}
+
+fn applies_state_changes(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    chain.append(
+        store,
+        vec![],
+        vec![
+            StateChange::set("court/京0105", "Beijing Chaoyang"),
+            StateChange::set("case/1", "filed"),
+            StateChange::set("case/2", "filed"),
+            StateChange::set(Vec::new(), "empty key"),
+        ],
+    );
+    assert_eq!(store.state_get(b"case/1"), Ok(Some(b"filed".to_vec())));
+    assert_eq!(
+        store.state_get("court/京0105".as_bytes()),
+        Ok(Some("Beijing Chaoyang".as_bytes().to_vec()))
+    );
+    assert_eq!(store.state_get(b""), Ok(Some(b"empty key".to_vec())));
+
+    chain.append(
+        store,
+        vec![tx(1, 1, b"judgment")],
+        vec![
+            StateChange::set("case/1", "judged"),
+            StateChange::delete("case/2"),
+            StateChange::delete("never/set"),
+            // Within a block, the later change of a key wins.
+            StateChange::set("case/3", "first"),
+            StateChange::set("case/3", "second"),
+            StateChange::set("case/4", "short-lived"),
+            StateChange::delete("case/4"),
+        ],
+    );
+    assert_eq!(store.state_get(b"case/1"), Ok(Some(b"judged".to_vec())));
+    assert_eq!(store.state_get(b"case/2"), Ok(None));
+    assert_eq!(store.state_get(b"never/set"), Ok(None));
+    assert_eq!(store.state_get(b"case/3"), Ok(Some(b"second".to_vec())));
+    assert_eq!(store.state_get(b"case/4"), Ok(None));
+
+    chain.append(
+        store,
+        vec![],
+        vec![
+            StateChange::set("case/2", "reopened"),
+            StateChange::set("case/1", Vec::new()),
+        ],
+    );
+    assert_eq!(store.state_get(b"case/2"), Ok(Some(b"reopened".to_vec())));
+    // An empty value is a value, not a deletion.
+    assert_eq!(store.state_get(b"case/1"), Ok(Some(Vec::new())));
+    assert_eq!(store.state_get(b"case/"), Ok(None));
+}
+
+fn keeps_consensus_records(store: &mut dyn Store) {
+    fn record(height: u64, round: u32) -> Vec<u8> {
+        let mut key = height.to_be_bytes().to_vec();
+        key.extend_from_slice(&round.to_be_bytes());
+        key
+    }
+    assert_eq!(store.consensus_get(&record(1, 0)), Ok(None));
+    for height in 1..=4u64 {
+        for round in 0..3u32 {
+            store
+                .consensus_put(
+                    &record(height, round),
+                    format!("vote {height}/{round}").as_bytes(),
+                )
+                .unwrap();
+        }
+    }
+    assert_eq!(
+        store.consensus_get(&record(2, 1)),
+        Ok(Some(b"vote 2/1".to_vec()))
+    );
+    store.consensus_put(&record(2, 1), b"").unwrap();
+    assert_eq!(store.consensus_get(&record(2, 1)), Ok(Some(Vec::new())));
+
+    store.consensus_delete(&record(2, 1)).unwrap();
+    assert_eq!(store.consensus_get(&record(2, 1)), Ok(None));
+    store.consensus_delete(b"absent").unwrap();
+
+    // Range reads are half-open and ordered.
+    let height_3 = store
+        .consensus_range(&3u64.to_be_bytes(), &4u64.to_be_bytes())
+        .unwrap();
+    assert_eq!(
+        height_3,
+        (0..3u32)
+            .map(|round| ConsensusRecord {
+                key: record(3, round),
+                value: format!("vote 3/{round}").into_bytes(),
+            })
+            .collect::<Vec<_>>()
+    );
+    assert_eq!(
+        store.consensus_range(&record(4, 0), &record(3, 0)),
+        Ok(vec![])
+    );
+    assert_eq!(
+        store.consensus_range(&record(3, 0), &record(3, 0)),
+        Ok(vec![])
+    );
+
+    // Pruning: everything below height 3 goes, height 3 and above stays.
+    store
+        .consensus_delete_range(&[], &3u64.to_be_bytes())
+        .unwrap();
+    let all = store.consensus_range(&[], &[0xff; 13]).unwrap();
+    let keys: Vec<Vec<u8>> = all.into_iter().map(|record| record.key).collect();
+    let expected: Vec<Vec<u8>> = (3..=4u64)
+        .flat_map(|height| (0..3u32).map(move |round| record(height, round)))
+        .collect();
+    assert_eq!(keys, expected);
+
+    // An empty or inverted range deletes nothing.
+    store
+        .consensus_delete_range(&record(4, 0), &record(3, 0))
+        .unwrap();
+    store
+        .consensus_delete_range(&record(3, 0), &record(3, 0))
+        .unwrap();
+    assert_eq!(store.consensus_range(&[], &[0xff; 13]).unwrap().len(), 6);
+
+    // Consensus records and chain records are separate keyspaces.
+    assert_eq!(store.state_get(&record(3, 0)), Ok(None));
+    assert_eq!(store.last_height(), 0);
+}

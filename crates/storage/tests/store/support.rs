@@ -1,0 +1,201 @@
+//! Real chain types for the tests: signed transactions, linked headers, signed certificates.
+
+use courtledger_crypto::{sha256, ChainId, SigningKey};
+use courtledger_storage::{CommittedBlock, StateChange, Store};
+use courtledger_types::block::{tx_root, HEADER_VERSION};
+use courtledger_types::{
+    Block, BlockHeader, BlockId, CommitCertificate, CommitSignature, SignedTransaction,
+    Transaction, TxId, Validator, ValidatorSet,
+};
+
+/// The chain the tests store.
+pub fn chain_id() -> ChainId {
+    ChainId(sha256(b"courtledger storage tests"))
+}
+
+/// Another chain.
+pub fn other_chain_id() -> ChainId {
+    ChainId(sha256(b"another chain"))
+}
+
+pub fn key(n: u8) -> SigningKey {
+    SigningKey::from_seed(&[n; 32])
+}
+
+/// A transaction signed by key `signer` for the test chain.
+pub fn tx(signer: u8, nonce: u64, payload: &[u8]) -> SignedTransaction {
+    Transaction {
+        signer: key(signer).public_key(),
+        nonce,
+        payload: payload.to_vec(),
+    }
+    .sign(&key(signer), &chain_id())
+}
+
+/// Four validators (keys 10 to 13), one unit of power each.
+pub fn validators() -> ValidatorSet {
+    ValidatorSet::new(
+        (10u8..14)
+            .map(|n| Validator {
+                public_key: key(n).public_key(),
+                voting_power: 1,
+            })
+            .collect(),
+    )
+    .expect("a valid set")
+}
+
+/// A certificate for `header` signed by validators 0, 1 and 2: a real quorum.
+pub fn certificate(header: &BlockHeader) -> CommitCertificate {
+    let set = validators();
+    let mut certificate = CommitCertificate {
+        height: header.height,
+        round: 0,
+        block_id: header.id(),
+        signatures: Vec::new(),
+    };
+    for index in 0u16..3 {
+        let vote = certificate
+            .precommit(&set, index)
+            .expect("index in the set");
+        let signer = key(10 + u8::try_from(index).expect("small index"));
+        certificate.signatures.push(CommitSignature {
+            validator_index: index,
+            signature: vote.sign(&signer, &chain_id()).signature,
+        });
+    }
+    certificate
+}
+
+/// Gives `committed` a fresh certificate for its (possibly edited) header.
+pub fn recertify(committed: &mut CommittedBlock) {
+    committed.certificate = certificate(&committed.block.header);
+}
+
+/// Builds the blocks that follow a store's tip.
+#[derive(Debug)]
+pub struct Chain {
+    height: u64,
+    parent: BlockId,
+    log_size: u64,
+}
+
+impl Chain {
+    /// A chain that starts at height 1.
+    pub fn new() -> Self {
+        Self {
+            height: 0,
+            parent: chain_id().0,
+            log_size: 0,
+        }
+    }
+
+    /// The next block with `txs` and `state_changes`, certified, without advancing.
+    pub fn peek(
+        &self,
+        txs: Vec<SignedTransaction>,
+        state_changes: Vec<StateChange>,
+    ) -> CommittedBlock {
+        let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
+        let height = self.height + 1;
+        let header = BlockHeader {
+            version: HEADER_VERSION,
+            chain_id: chain_id(),
+            height,
+            time_ms: 1_790_000_000_000 + height * 1_000,
+            parent_id: self.parent,
+            proposer: key(10).public_key(),
+            tx_count: u32::try_from(txs.len()).expect("few transactions"),
+            tx_root: tx_root(&ids),
+            results_root: sha256(b"results"),
+            log_size: self.log_size + u64::try_from(txs.len()).expect("few"),
+            log_root: sha256(format!("log {height}").as_bytes()),
+            state_root: sha256(format!("state {height}").as_bytes()),
+            validators_hash: validators().hash(),
+            next_validators_hash: validators().hash(),
+        };
+        let certificate = certificate(&header);
+        CommittedBlock {
+            block: Block { header, txs },
+            certificate,
+            state_changes,
+        }
+    }
+
+    /// Records that `committed` (from [`Chain::peek`]) was stored.
+    pub fn advance(&mut self, committed: &CommittedBlock) {
+        let header = &committed.block.header;
+        self.height = header.height;
+        self.parent = header.id();
+        self.log_size = header.log_size;
+    }
+
+    /// Builds the next block, appends it to `store` and advances.
+    pub fn append(
+        &mut self,
+        store: &mut dyn Store,
+        txs: Vec<SignedTransaction>,
+        state_changes: Vec<StateChange>,
+    ) -> CommittedBlock {
+        let committed = self.peek(txs, state_changes);
+        store.append_block(&committed).expect("a valid next block");
+        self.advance(&committed);
+        committed
+    }
+
+    /// Appends `count` blocks, block `h` holding `h - 1` transactions (so block 1 is empty).
+    pub fn append_many(&mut self, store: &mut dyn Store, count: u64) -> Vec<CommittedBlock> {
+        (0..count)
+            .map(|_| {
+                let height = self.height + 1;
+                let txs = (1..height)
+                    .map(|nonce| tx(1, height * 100 + nonce, b"act"))
+                    .collect();
+                self.append(store, txs, vec![])
+            })
+            .collect()
+    }
+}
+
+/// What a store returns for everything a test looks at, to check that a refused append changed
+/// nothing.
+#[derive(Debug, PartialEq)]
+pub struct Snapshot {
+    last_height: u64,
+    last_block_id: BlockId,
+    records: Vec<(
+        Option<BlockHeader>,
+        Option<Block>,
+        Option<CommitCertificate>,
+    )>,
+    tx_locations: Vec<Option<courtledger_storage::TxLocation>>,
+    state: Vec<Option<Vec<u8>>>,
+}
+
+impl Snapshot {
+    /// Reads heights 0 to `last_height + 2`, the locations of `tx_ids`, and the state under
+    /// `state_keys`.
+    pub fn take(store: &dyn Store, tx_ids: &[TxId], state_keys: &[&[u8]]) -> Self {
+        Self {
+            last_height: store.last_height(),
+            last_block_id: store.last_block_id(),
+            records: (0..store.last_height() + 3)
+                .map(|height| {
+                    (
+                        store.header(height).expect("readable"),
+                        store.block(height).expect("readable"),
+                        store.certificate(height).expect("readable"),
+                    )
+                })
+                .collect(),
+            tx_locations: tx_ids
+                .iter()
+                .map(|id| store.tx_location(id).expect("readable"))
+                .collect(),
+            state: state_keys
+                .iter()
+                .map(|key| store.state_get(key).expect("readable"))
+                .collect(),
+        }
+    }
+}
