@@ -21,7 +21,7 @@ use crate::hashing::{tagged_hash, HashTag};
 use crate::limits::{
     MAX_ADDRESS_BYTES, MAX_BLOCK_BYTES, MAX_BLOCK_TXS, MAX_CHAIN_NAME_BYTES, MAX_CLOCK_DRIFT_MS,
     MAX_GENESIS_BYTES, MAX_GENESIS_COURTS, MAX_GENESIS_REGISTRARS, MAX_NAME_BYTES, MAX_TIMEOUT_MS,
-    MAX_TX_BYTES, MAX_VALIDATORS, MIN_TIMEOUT_MS,
+    MAX_VALIDATORS, MIN_BLOCK_BYTES, MIN_TIMEOUT_MS,
 };
 use crate::peer_id::peer_id_of;
 use crate::validator::{Validator, ValidatorSet, ValidatorSetError};
@@ -588,11 +588,11 @@ fn check_consensus(params: &ConsensusParams) -> Result<(), GenesisError> {
             format!("must be 1 to {MAX_BLOCK_TXS}"),
         );
     }
-    if !(MAX_TX_BYTES..=MAX_BLOCK_BYTES).contains(&params.max_block_bytes) {
+    if !(MIN_BLOCK_BYTES..=MAX_BLOCK_BYTES).contains(&params.max_block_bytes) {
         return err(
             "consensus.max_block_bytes",
             format!(
-                "must be {MAX_TX_BYTES} to {MAX_BLOCK_BYTES} (at least one largest transaction)"
+                "must be {MIN_BLOCK_BYTES} to {MAX_BLOCK_BYTES} (room for the largest transaction)"
             ),
         );
     }

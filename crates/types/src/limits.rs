@@ -8,6 +8,13 @@
 pub const MAX_TX_BYTES: u32 = 64 * 1024;
 /// Largest act payload inside a transaction, in bytes (the envelope takes the rest).
 pub const MAX_TX_PAYLOAD_BYTES: u32 = MAX_TX_BYTES - 256;
+/// Smallest `max_block_bytes` genesis may set: room for the largest transaction, the header and
+/// the framing, so that no valid transaction can be too large for every block.
+pub const MIN_BLOCK_BYTES: u32 = MAX_TX_BYTES + 1024;
+/// Longest key of the application state, in bytes.
+pub const MAX_STATE_KEY_BYTES: u32 = 256;
+/// Largest value of the application state, in bytes.
+pub const MAX_STATE_VALUE_BYTES: u32 = MAX_TX_BYTES;
 /// Most transactions one block may hold, whatever genesis says.
 pub const MAX_BLOCK_TXS: u32 = 50_000;
 /// Largest encoded block, in bytes, whatever genesis says.

@@ -1,0 +1,541 @@
+//! Execution: checking transactions against state, applying them, receipts, the history log.
+
+use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
+use courtledger_crypto::{Digest, PublicKey};
+use courtledger_merkle::{self as merkle, Frontier};
+use courtledger_types::block::tx_root;
+use courtledger_types::limits::{MAX_BLOCK_TXS, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES};
+use courtledger_types::{SignedTransaction, TxId};
+use thiserror::Error;
+
+use crate::keys;
+use crate::limits::{MAX_FRONTIER_BYTES, RECEIPT_BYTES, TX_OVERHEAD_BYTES};
+use crate::state::{state_root, Overlay, StateChange, StateError, StateRead};
+
+/// Why a transaction cannot be executed. The signature is not checked here (see
+/// [`SignedTransaction::verify_signature`]).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum TxReject {
+    /// The payload is empty: an anchor has at least one byte.
+    #[error("the payload is empty")]
+    EmptyPayload,
+    /// The payload is over [`MAX_TX_PAYLOAD_BYTES`].
+    #[error("the payload is {len} bytes, more than {max}")]
+    PayloadTooLarge { len: usize, max: u32 },
+    /// The encoded transaction is over [`MAX_TX_BYTES`].
+    #[error("the transaction encodes to {bytes} bytes, more than {max}")]
+    TooLarge { bytes: usize, max: u32 },
+    /// The nonce is not above the signer's highest committed nonce: a replay, or overtaken.
+    #[error("nonce {nonce} is not above the signer's highest committed nonce {highest}")]
+    StaleNonce { nonce: u64, highest: u64 },
+    /// The signer's counter is at `u64::MAX`.
+    #[error("the signer's transaction counter is at its maximum")]
+    CounterOverflow,
+    /// The signer's records in committed state are damaged.
+    #[error(transparent)]
+    CorruptState(#[from] StateError),
+}
+
+/// Why a list of transactions cannot be executed as a block.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+pub enum ExecError {
+    /// The transaction at `index` (0-based, in block order) is invalid.
+    #[error("transaction {index} is invalid: {reason}")]
+    InvalidTx { index: usize, reason: TxReject },
+    /// More than [`MAX_BLOCK_TXS`] transactions.
+    #[error("a block holds at most {max} transactions, not {count}")]
+    TooManyTxs { count: usize, max: u32 },
+    /// The log already holds `u64::MAX` transactions.
+    #[error("the transaction log is full")]
+    LogFull,
+    /// The log frontier in committed state is damaged.
+    #[error(transparent)]
+    CorruptState(StateError),
+}
+
+/// The canonical encoded length of a signed transaction, computed without encoding it.
+pub fn encoded_tx_len(tx: &SignedTransaction) -> usize {
+    TX_OVERHEAD_BYTES.saturating_add(tx.tx.payload.len())
+}
+
+/// The checks that need no state: the payload is 1 to [`MAX_TX_PAYLOAD_BYTES`] bytes and the
+/// encoding at most [`MAX_TX_BYTES`].
+pub fn check_tx_stateless(tx: &SignedTransaction) -> Result<(), TxReject> {
+    let len = tx.tx.payload.len();
+    if len == 0 {
+        return Err(TxReject::EmptyPayload);
+    }
+    if u32::try_from(len).map_or(true, |len| len > MAX_TX_PAYLOAD_BYTES) {
+        return Err(TxReject::PayloadTooLarge {
+            len,
+            max: MAX_TX_PAYLOAD_BYTES,
+        });
+    }
+    let bytes = encoded_tx_len(tx);
+    if u32::try_from(bytes).map_or(true, |bytes| bytes > MAX_TX_BYTES) {
+        return Err(TxReject::TooLarge {
+            bytes,
+            max: MAX_TX_BYTES,
+        });
+    }
+    Ok(())
+}
+
+/// Whether `tx` may be executed on `state`: [`check_tx_stateless`], then the signer's records
+/// ([`SignerState::admits`]). Everything but the signature.
+pub fn check_tx(state: &dyn StateRead, tx: &SignedTransaction) -> Result<(), TxReject> {
+    check_tx_stateless(tx)?;
+    SignerState::load(state, &tx.tx.signer)?.admits(tx.tx.nonce)
+}
+
+/// A signer's records in state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SignerState {
+    /// Transactions committed by the signer (`v1/signer-count/`, absent = 0).
+    pub tx_count: u64,
+    /// The highest nonce committed by the signer (`v1/signer-nonce/`), `None` before its first.
+    pub highest_nonce: Option<u64>,
+}
+
+impl SignerState {
+    /// Reads the signer's records. Both keys are written together, so exactly one being present
+    /// is corruption, as is a value that is not 8 bytes or a zero count.
+    pub fn load(state: &dyn StateRead, signer: &PublicKey) -> Result<Self, StateError> {
+        let count_key = keys::signer_count(signer);
+        let nonce_key = keys::signer_nonce(signer);
+        let tx_count = read_u64(state, &count_key)?;
+        let highest_nonce = read_u64(state, &nonce_key)?;
+        match (tx_count, highest_nonce) {
+            (None, None) => Ok(Self::default()),
+            (Some(tx_count), Some(highest)) if tx_count > 0 => Ok(Self {
+                tx_count,
+                highest_nonce: Some(highest),
+            }),
+            (Some(_), _) => Err(StateError {
+                key: count_key,
+                reason: "the counter is zero or has no nonce beside it",
+            }),
+            (None, Some(_)) => Err(StateError {
+                key: nonce_key,
+                reason: "a nonce without a counter",
+            }),
+        }
+    }
+
+    /// Whether a transaction with `nonce` may be executed: the nonce is above the highest
+    /// committed one (any nonce for a first transaction) and the counter can grow.
+    pub fn admits(&self, nonce: u64) -> Result<(), TxReject> {
+        if let Some(highest) = self.highest_nonce {
+            if nonce <= highest {
+                return Err(TxReject::StaleNonce { nonce, highest });
+            }
+        }
+        if self.tx_count == u64::MAX {
+            return Err(TxReject::CounterOverflow);
+        }
+        Ok(())
+    }
+}
+
+fn read_u64(state: &dyn StateRead, key: &[u8]) -> Result<Option<u64>, StateError> {
+    let Some(value) = state.get(key) else {
+        return Ok(None);
+    };
+    let bytes: [u8; 8] = value.as_slice().try_into().map_err(|_| StateError {
+        key: key.to_vec(),
+        reason: "value is not a u64 (8 bytes)",
+    })?;
+    Ok(Some(u64::from_be_bytes(bytes)))
+}
+
+/// The history log's frontier in `state` (`v1/log/frontier`); the empty log if absent.
+pub fn log_frontier(state: &dyn StateRead) -> Result<Frontier, StateError> {
+    match state.get(keys::LOG_FRONTIER) {
+        None => Ok(Frontier::new()),
+        Some(bytes) => decode_exact(&bytes, MAX_FRONTIER_BYTES).map_err(|_| StateError {
+            key: keys::LOG_FRONTIER.to_vec(),
+            reason: "not a canonical frontier encoding",
+        }),
+    }
+}
+
+/// The record of one executed transaction.
+///
+/// Encoding (44 bytes): `[32] tx id, u32 index in the block, u64 block height`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Receipt {
+    /// The transaction's id.
+    pub tx_id: TxId,
+    /// Its position in the block, from 0.
+    pub index: u32,
+    /// The block's height.
+    pub height: u64,
+}
+
+impl Receipt {
+    /// Decodes a receipt from untrusted bytes.
+    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
+        decode_exact(bytes, RECEIPT_BYTES)
+    }
+}
+
+impl Encode for Receipt {
+    fn encode_to(&self, out: &mut Vec<u8>) {
+        self.tx_id.encode_to(out);
+        write::u32(out, self.index);
+        write::u64(out, self.height);
+    }
+}
+
+impl Decode for Receipt {
+    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
+        Ok(Self {
+            tx_id: Digest::decode_from(reader)?,
+            index: reader.u32("receipt index")?,
+            height: reader.u64("receipt height")?,
+        })
+    }
+}
+
+/// The RFC 9162 root over `leaf_hash(encode(receipt))` for `receipts` in order (the empty root
+/// for none).
+pub fn results_root(receipts: &[Receipt]) -> Digest {
+    let leaves: Vec<merkle::Hash> = receipts
+        .iter()
+        .map(|receipt| merkle::leaf_hash(&receipt.to_bytes()))
+        .collect();
+    Digest(merkle::root(&leaves))
+}
+
+/// What executing a block produced: everything its header commits to except the state root's
+/// predecessor.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Execution {
+    /// The block's height.
+    pub height: u64,
+    /// The ids of the executed transactions, in order.
+    pub tx_ids: Vec<TxId>,
+    /// RFC 9162 root over `leaf_hash(tx id)` ([`courtledger_types::block::tx_root`]).
+    pub tx_root: Digest,
+    /// One receipt per transaction, in order.
+    pub receipts: Vec<Receipt>,
+    /// [`results_root`] of the receipts.
+    pub results_root: Digest,
+    /// The history log after the block.
+    pub log: Frontier,
+    /// The block's writes, sorted by key; apply them to commit the block.
+    pub changes: Vec<StateChange>,
+}
+
+impl Execution {
+    /// Transactions in the log after the block: the header's `log_size`.
+    pub fn log_size(&self) -> u64 {
+        self.log.size()
+    }
+
+    /// The log's root after the block: the header's `log_root`.
+    pub fn log_root(&self) -> Digest {
+        Digest(self.log.root())
+    }
+
+    /// The state root after the block, given the state root before it.
+    pub fn state_root(&self, prev_root: &Digest) -> Digest {
+        state_root(prev_root, &self.changes)
+    }
+}
+
+/// Executes `txs` in order as the block at `height` over the committed `state`.
+///
+/// Every transaction must pass [`check_tx`] against the state left by the ones before it;
+/// otherwise the block is invalid and the error names the first bad index. Signatures are not
+/// checked here.
+pub fn execute_block(
+    state: &dyn StateRead,
+    txs: &[SignedTransaction],
+    height: u64,
+) -> Result<Execution, ExecError> {
+    let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
+    execute_with_ids(state, txs, &ids, height)
+}
+
+/// [`execute_block`] with the transaction ids already computed (`ids[i] = txs[i].id()`).
+pub(crate) fn execute_with_ids(
+    state: &dyn StateRead,
+    txs: &[SignedTransaction],
+    ids: &[TxId],
+    height: u64,
+) -> Result<Execution, ExecError> {
+    debug_assert_eq!(txs.len(), ids.len());
+    if u32::try_from(txs.len()).map_or(true, |count| count > MAX_BLOCK_TXS) {
+        return Err(ExecError::TooManyTxs {
+            count: txs.len(),
+            max: MAX_BLOCK_TXS,
+        });
+    }
+    let mut executor = Executor::new(state, height)?;
+    for (tx, id) in txs.iter().zip(ids) {
+        executor.apply(tx, *id)?;
+    }
+    Ok(executor.finish())
+}
+
+/// Executes transactions one at a time over an overlay; a rejected transaction leaves no trace.
+pub(crate) struct Executor<'a> {
+    overlay: Overlay<'a>,
+    log: Frontier,
+    height: u64,
+    tx_ids: Vec<TxId>,
+    receipts: Vec<Receipt>,
+}
+
+impl<'a> Executor<'a> {
+    pub(crate) fn new(state: &'a dyn StateRead, height: u64) -> Result<Self, ExecError> {
+        Ok(Self {
+            log: log_frontier(state).map_err(ExecError::CorruptState)?,
+            overlay: Overlay::new(state),
+            height,
+            tx_ids: Vec::new(),
+            receipts: Vec::new(),
+        })
+    }
+
+    /// Number of transactions applied so far.
+    pub(crate) fn len(&self) -> usize {
+        self.tx_ids.len()
+    }
+
+    /// Checks `tx` against the state so far and, if it passes, applies it. Every check comes
+    /// before the first write, so a failure changes nothing.
+    pub(crate) fn apply(&mut self, tx: &SignedTransaction, id: TxId) -> Result<(), ExecError> {
+        let index = self.tx_ids.len();
+        let reject = |reason| ExecError::InvalidTx { index, reason };
+        check_tx_stateless(tx).map_err(reject)?;
+        let signer = SignerState::load(&self.overlay, &tx.tx.signer)
+            .map_err(|error| reject(TxReject::CorruptState(error)))?;
+        signer.admits(tx.tx.nonce).map_err(reject)?;
+        let position = u32::try_from(index)
+            .ok()
+            .filter(|position| *position < MAX_BLOCK_TXS)
+            .ok_or(ExecError::TooManyTxs {
+                count: index.saturating_add(1),
+                max: MAX_BLOCK_TXS,
+            })?;
+        let tx_count = signer
+            .tx_count
+            .checked_add(1)
+            .ok_or(reject(TxReject::CounterOverflow))?;
+        self.log
+            .try_append(merkle::leaf_hash(id.as_bytes()))
+            .map_err(|_| ExecError::LogFull)?;
+
+        self.overlay.put(
+            keys::signer_count(&tx.tx.signer),
+            tx_count.to_be_bytes().to_vec(),
+        );
+        self.overlay.put(
+            keys::signer_nonce(&tx.tx.signer),
+            tx.tx.nonce.to_be_bytes().to_vec(),
+        );
+        self.tx_ids.push(id);
+        self.receipts.push(Receipt {
+            tx_id: id,
+            index: position,
+            height: self.height,
+        });
+        Ok(())
+    }
+
+    /// Writes the log frontier and gathers the results.
+    pub(crate) fn finish(mut self) -> Execution {
+        self.overlay
+            .put(keys::LOG_FRONTIER.to_vec(), self.log.to_bytes());
+        Execution {
+            height: self.height,
+            tx_root: tx_root(&self.tx_ids),
+            results_root: results_root(&self.receipts),
+            tx_ids: self.tx_ids,
+            receipts: self.receipts,
+            log: self.log,
+            changes: self.overlay.into_changes(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::state::MemoryState;
+    use courtledger_crypto::{sha256, ChainId, Signature, SigningKey};
+    use courtledger_types::Transaction;
+
+    fn signer(n: u8) -> PublicKey {
+        SigningKey::from_seed(&[n; 32]).public_key()
+    }
+
+    fn unsigned(n: u8, nonce: u64, payload: Vec<u8>) -> SignedTransaction {
+        SignedTransaction {
+            tx: Transaction {
+                signer: signer(n),
+                nonce,
+                payload,
+            },
+            signature: Signature([0; 64]),
+        }
+    }
+
+    fn state_with(entries: &[(Vec<u8>, Vec<u8>)]) -> MemoryState {
+        let mut state = MemoryState::new();
+        let changes: Vec<StateChange> = entries
+            .iter()
+            .map(|(key, value)| StateChange {
+                key: key.clone(),
+                value: Some(value.clone()),
+            })
+            .collect();
+        state.apply(&changes);
+        state
+    }
+
+    #[test]
+    fn encoded_tx_len_is_the_encoding_length() {
+        for len in [0, 1, 100, 65_280, 70_000] {
+            let tx = unsigned(1, 3, vec![7; len]);
+            assert_eq!(encoded_tx_len(&tx), tx.to_bytes().len());
+        }
+        let signed = Transaction {
+            signer: signer(1),
+            nonce: 1,
+            payload: b"x".to_vec(),
+        }
+        .sign(&SigningKey::from_seed(&[1; 32]), &ChainId(sha256(b"c")));
+        assert_eq!(encoded_tx_len(&signed), signed.to_bytes().len());
+    }
+
+    #[test]
+    fn stateless_rules() {
+        assert_eq!(
+            check_tx_stateless(&unsigned(1, 0, Vec::new())),
+            Err(TxReject::EmptyPayload)
+        );
+        assert_eq!(check_tx_stateless(&unsigned(1, 0, vec![0])), Ok(()));
+        let max = usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap();
+        assert_eq!(check_tx_stateless(&unsigned(1, 0, vec![0; max])), Ok(()));
+        assert_eq!(
+            check_tx_stateless(&unsigned(1, 0, vec![0; max + 1])),
+            Err(TxReject::PayloadTooLarge {
+                len: max + 1,
+                max: MAX_TX_PAYLOAD_BYTES
+            })
+        );
+        // The largest payload still fits the transaction bound.
+        assert!(encoded_tx_len(&unsigned(1, 0, vec![0; max])) <= 64 * 1024);
+    }
+
+    #[test]
+    fn nonce_rules() {
+        let empty = MemoryState::new();
+        // A first transaction may have any nonce, 0 included.
+        assert_eq!(check_tx(&empty, &unsigned(1, 0, vec![1])), Ok(()));
+        assert_eq!(check_tx(&empty, &unsigned(1, u64::MAX, vec![1])), Ok(()));
+        let state = state_with(&[
+            (keys::signer_count(&signer(1)), 2u64.to_be_bytes().to_vec()),
+            (keys::signer_nonce(&signer(1)), 10u64.to_be_bytes().to_vec()),
+        ]);
+        assert_eq!(
+            SignerState::load(&state, &signer(1)),
+            Ok(SignerState {
+                tx_count: 2,
+                highest_nonce: Some(10)
+            })
+        );
+        for nonce in [0, 9, 10] {
+            assert_eq!(
+                check_tx(&state, &unsigned(1, nonce, vec![1])),
+                Err(TxReject::StaleNonce { nonce, highest: 10 })
+            );
+        }
+        assert_eq!(check_tx(&state, &unsigned(1, 11, vec![1])), Ok(()));
+        assert_eq!(check_tx(&state, &unsigned(1, 1_000, vec![1])), Ok(()));
+        // Other signers are unaffected.
+        assert_eq!(check_tx(&state, &unsigned(2, 0, vec![1])), Ok(()));
+        let full = state_with(&[
+            (
+                keys::signer_count(&signer(1)),
+                u64::MAX.to_be_bytes().to_vec(),
+            ),
+            (keys::signer_nonce(&signer(1)), 10u64.to_be_bytes().to_vec()),
+        ]);
+        assert_eq!(
+            check_tx(&full, &unsigned(1, 11, vec![1])),
+            Err(TxReject::CounterOverflow)
+        );
+    }
+
+    #[test]
+    fn damaged_signer_records_are_state_errors() {
+        let count = keys::signer_count(&signer(1));
+        let nonce = keys::signer_nonce(&signer(1));
+        let one = 1u64.to_be_bytes().to_vec();
+        let cases = [
+            vec![(count.clone(), vec![0; 7]), (nonce.clone(), one.clone())],
+            vec![(count.clone(), one.clone()), (nonce.clone(), vec![0; 9])],
+            vec![(count.clone(), one.clone())],
+            vec![(nonce.clone(), one.clone())],
+            vec![(count.clone(), vec![0; 8]), (nonce.clone(), one.clone())],
+        ];
+        for entries in cases {
+            let state = state_with(&entries);
+            assert!(
+                matches!(
+                    check_tx(&state, &unsigned(1, 5, vec![1])),
+                    Err(TxReject::CorruptState(_))
+                ),
+                "{entries:?}"
+            );
+        }
+        let state = state_with(&[(keys::LOG_FRONTIER.to_vec(), vec![0; 12])]);
+        // size 0 with 0 nodes is the canonical empty frontier.
+        assert_eq!(log_frontier(&state), Ok(Frontier::new()));
+        let state = state_with(&[(keys::LOG_FRONTIER.to_vec(), vec![0; 13])]);
+        assert!(log_frontier(&state).is_err());
+        assert!(matches!(
+            execute_block(&state, &[], 1),
+            Err(ExecError::CorruptState(_))
+        ));
+    }
+
+    #[test]
+    fn receipt_round_trip_and_results_root() {
+        let receipt = Receipt {
+            tx_id: sha256(b"t"),
+            index: 3,
+            height: 9,
+        };
+        let bytes = receipt.to_bytes();
+        assert_eq!(bytes.len(), RECEIPT_BYTES);
+        assert_eq!(Receipt::decode(&bytes), Ok(receipt));
+        assert_eq!(results_root(&[]), Digest(merkle::empty_root()));
+        assert_eq!(results_root(&[receipt]), Digest(merkle::leaf_hash(&bytes)));
+    }
+
+    #[test]
+    fn a_rejected_transaction_leaves_no_trace() {
+        let state = MemoryState::new();
+        let mut executor = Executor::new(&state, 1).unwrap();
+        let good = unsigned(1, 5, vec![1]);
+        executor.apply(&good, good.id()).unwrap();
+        let stale = unsigned(1, 5, vec![2]);
+        assert_eq!(
+            executor.apply(&stale, stale.id()),
+            Err(ExecError::InvalidTx {
+                index: 1,
+                reason: TxReject::StaleNonce {
+                    nonce: 5,
+                    highest: 5
+                }
+            })
+        );
+        let execution = executor.finish();
+        assert_eq!(execution, execute_block(&state, &[good], 1).unwrap());
+    }
+}

@@ -1,0 +1,8 @@
+//! Integration tests of courtledger-chain, in one binary.
+
+#![allow(clippy::unwrap_used)]
+
+mod blocks;
+mod golden;
+mod mempool;
+mod support;
