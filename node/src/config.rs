@@ -24,6 +24,45 @@ pub struct Config {
     pub api: ApiSection,
     /// Logging.
     pub log: LogSection,
+    /// The transaction pool.
+    pub mempool: MempoolSection,
+    /// Block production.
+    pub consensus: ConsensusSection,
+}
+
+/// `[mempool]`: bounds of the transaction pool; a full pool refuses submissions.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MempoolSection {
+    /// Most transactions held.
+    pub max_txs: usize,
+    /// Most bytes held.
+    pub max_bytes: usize,
+}
+
+impl Default for MempoolSection {
+    fn default() -> Self {
+        Self {
+            max_txs: 200_000,
+            max_bytes: 256 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[consensus]`: local block-production policy (not part of consensus rules).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsensusSection {
+    /// How long a proposer with no transactions waits for some before proposing an empty block.
+    pub empty_block_wait_ms: u64,
+}
+
+impl Default for ConsensusSection {
+    fn default() -> Self {
+        Self {
+            empty_block_wait_ms: 500,
+        }
+    }
 }
 
 /// `[node]`: where the node's files are.
@@ -81,7 +120,7 @@ impl Default for ApiSection {
 }
 
 /// Log output format.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum LogFormat {
     /// Lines for people.

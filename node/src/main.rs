@@ -1,10 +1,16 @@
 //! `courtledger-node`: the courtledger validator.
 
+mod api;
 mod config;
+mod driver;
 mod home;
+mod metrics;
+mod node;
+mod status;
 mod testnet;
+mod wire;
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -23,6 +29,24 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Command {
+    /// Run the validator of a home written by `testnet` (until SIGTERM or Ctrl-C).
+    Start {
+        /// The node's home directory.
+        #[arg(long)]
+        home: PathBuf,
+        /// Override [p2p] listen.
+        #[arg(long = "p2p.listen")]
+        p2p_listen: Option<SocketAddr>,
+        /// Override [api] listen.
+        #[arg(long = "api.listen")]
+        api_listen: Option<SocketAddr>,
+        /// Override [log] format: human or json.
+        #[arg(long = "log.format")]
+        log_format: Option<config::LogFormat>,
+        /// Override [log] level, e.g. info or courtledger_node=debug,info.
+        #[arg(long = "log.level")]
+        log_level: Option<String>,
+    },
     /// Write a ready local network: one home per validator and a shared genesis.
     Testnet {
         /// Number of validators (courts), 1 to 32.
@@ -67,6 +91,29 @@ fn main() -> ExitCode {
 
 fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
+        Command::Start {
+            home,
+            p2p_listen,
+            api_listen,
+            log_format,
+            log_level,
+        } => {
+            let mut home = Home::load(&home)?;
+            if let Some(listen) = p2p_listen {
+                home.config.p2p.listen = listen;
+            }
+            if let Some(listen) = api_listen {
+                home.config.api.listen = listen;
+            }
+            if let Some(format) = log_format {
+                home.config.log.format = format;
+            }
+            if let Some(level) = log_level {
+                home.config.log.level = level;
+            }
+            node::init_logging(&home.config);
+            node::run(home)?;
+        }
         Command::Testnet {
             validators,
             out,

@@ -313,6 +313,22 @@ impl<B: Backend> Engine<B> {
         self.write(vec![put(Column::Consensus, key, value.to_vec())])
     }
 
+    pub(crate) fn consensus_put_batch(
+        &mut self,
+        records: &[crate::ConsensusRecord],
+    ) -> Result<(), StorageError> {
+        self.check_writable()?;
+        if records.is_empty() {
+            return Ok(());
+        }
+        self.write(
+            records
+                .iter()
+                .map(|record| put(Column::Consensus, &record.key, record.value.clone()))
+                .collect(),
+        )
+    }
+
     pub(crate) fn consensus_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         self.backend.get(Column::Consensus, key, <[u8]>::to_vec)
     }
@@ -517,6 +533,12 @@ macro_rules! delegate_store {
                 value: &[u8],
             ) -> Result<(), $crate::StorageError> {
                 self.engine.consensus_put(key, value)
+            }
+            fn consensus_put_batch(
+                &mut self,
+                records: &[$crate::ConsensusRecord],
+            ) -> Result<(), $crate::StorageError> {
+                self.engine.consensus_put_batch(records)
             }
             fn consensus_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, $crate::StorageError> {
                 self.engine.consensus_get(key)

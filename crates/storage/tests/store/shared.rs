@@ -512,6 +512,23 @@ fn keeps_consensus_records(store: &mut dyn Store) {
         .unwrap();
     assert_eq!(store.consensus_range(&[], &[0xff; 13]).unwrap().len(), 6);
 
+    // A batch writes every record at once; an empty batch writes nothing.
+    let batch: Vec<ConsensusRecord> = (0..3u32)
+        .map(|round| ConsensusRecord {
+            key: record(5, round),
+            value: format!("batch 5/{round}").into_bytes(),
+        })
+        .collect();
+    store.consensus_put_batch(&batch).unwrap();
+    store.consensus_put_batch(&[]).unwrap();
+    assert_eq!(
+        store.consensus_range(&5u64.to_be_bytes(), &6u64.to_be_bytes()),
+        Ok(batch)
+    );
+    store
+        .consensus_delete_range(&5u64.to_be_bytes(), &6u64.to_be_bytes())
+        .unwrap();
+
     // Consensus records and chain records are separate keyspaces.
     assert_eq!(store.state_get(&record(3, 0)), Ok(None));
     assert_eq!(store.last_height(), 0);

@@ -1,0 +1,966 @@
+//! The driver: one thread that owns the consensus machine, the mempool and the write side of the
+//! store, and carries out the machine's actions in order.
+//!
+//! Everything that changes the node's state goes through this thread's inbox (network events,
+//! API submissions, shutdown), so there is no locking on the write path. Reads from the API use
+//! the store through a read lock.
+//!
+//! Persistence order, as `courtledger_consensus::engine` requires: write-ahead entries are
+//! gathered and written in one synced batch before the next broadcast, commit or height change;
+//! a block is stored (synced) before the next height starts; a proposed block's body is stored
+//! before its id is handed to consensus, so a restarted node can always produce the block it
+//! voted for.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::atomic::Ordering;
+use std::sync::mpsc::{Receiver, RecvTimeoutError};
+use std::sync::{Arc, RwLock};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context as _};
+use courtledger_chain::{
+    build_block, validate_block, ChainContext, Execution, Mempool, MempoolError, MempoolLimits,
+    Parent, StateRead,
+};
+use courtledger_codec::Encode;
+use courtledger_consensus::{
+    Action, Consensus, ConsensusConfig, ConsensusMessage, Input, ProposedBlock, TimeoutId,
+    TimeoutParams, WalEntry,
+};
+use courtledger_crypto::{sha256, PublicKey};
+use courtledger_network::{Channel, NetworkEvent, NetworkHandle};
+use courtledger_storage::{CommittedBlock, ConsensusRecord, RocksStore, StateChange, Store};
+use courtledger_types::{Block, BlockId, CommitCertificate, Genesis, SignedTransaction, TxId};
+use tokio::sync::oneshot;
+use tracing::{debug, info, warn};
+
+use crate::metrics::Metrics;
+use crate::status::Status;
+use crate::wire::{ProposedBlockMessage, SyncMessage, TxBatch, MAX_SYNC_BLOCKS, MAX_TX_BATCH};
+
+/// Consensus record key prefixes.
+const WAL_PREFIX: &[u8] = b"wal/";
+const BLOCK_PREFIX: &[u8] = b"blk/";
+const EVIDENCE_PREFIX: &[u8] = b"evd/";
+
+/// How often gossiped transactions are flushed to peers.
+const TX_GOSSIP_INTERVAL: Duration = Duration::from_millis(5);
+/// How long a sync request may stay unanswered before another is sent.
+const SYNC_RETRY: Duration = Duration::from_millis(500);
+/// Blocks of future heights kept until their height comes.
+const MAX_FUTURE_BLOCKS: usize = 16;
+
+/// What the driver is asked to do.
+#[derive(Debug)]
+pub enum DriverInput {
+    /// Something happened on the network.
+    Network(Box<NetworkEvent>),
+    /// A client submits transactions.
+    Submit {
+        txs: Vec<SignedTransaction>,
+        reply: oneshot::Sender<Vec<Result<TxId, MempoolError>>>,
+    },
+    /// Whether transactions are pending.
+    Pending {
+        ids: Vec<TxId>,
+        reply: oneshot::Sender<Vec<bool>>,
+    },
+    /// Stop after the current action.
+    Shutdown,
+}
+
+/// What the driver needs.
+pub struct DriverConfig {
+    /// The checked genesis.
+    pub genesis: Genesis,
+    /// This validator's consensus configuration.
+    pub consensus: ConsensusConfig,
+    /// Mempool bounds.
+    pub mempool: MempoolLimits,
+    /// How long a proposer with an empty mempool waits for transactions before building an
+    /// empty block.
+    pub empty_block_wait: Duration,
+}
+
+/// A proposed block the node holds, validated or built by itself.
+struct Pending {
+    block: Block,
+    execution: Option<Execution>,
+}
+
+/// A block request waiting for transactions.
+struct BlockRequest {
+    height: u64,
+    round: u32,
+    build_at: Instant,
+}
+
+struct StoreState<'a>(&'a RocksStore);
+
+impl StateRead for StoreState<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        // A read failure means the database is unusable: stop the node rather than guess.
+        self.0.state_get(key).unwrap_or_else(|error| {
+            panic!("state read failed, stopping: {error}");
+        })
+    }
+}
+
+/// The driver's state.
+pub struct Driver {
+    config: DriverConfig,
+    store: Arc<RwLock<RocksStore>>,
+    network: NetworkHandle,
+    status: Arc<Status>,
+    metrics: Arc<Metrics>,
+    machine: Consensus,
+    mempool: Mempool,
+    started: Instant,
+    timers: BTreeMap<TimeoutId, Instant>,
+    pending_wal: Vec<WalEntry>,
+    wal_seq: u64,
+    blocks: BTreeMap<BlockId, Pending>,
+    future_blocks: VecDeque<ProposedBlockMessage>,
+    announced: BTreeSet<(u64, u32, BlockId)>,
+    gossip: Vec<SignedTransaction>,
+    last_gossip: Instant,
+    block_request: Option<BlockRequest>,
+    sync_requested_at: Option<Instant>,
+    height_started: Instant,
+}
+
+fn wall_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn key(prefix: &[u8], height: u64, rest: &[u8]) -> Vec<u8> {
+    let mut key = Vec::with_capacity(prefix.len() + 8 + rest.len());
+    key.extend_from_slice(prefix);
+    key.extend_from_slice(&height.to_be_bytes());
+    key.extend_from_slice(rest);
+    key
+}
+
+fn prefix_end(prefix: &[u8]) -> Vec<u8> {
+    let mut end = prefix.to_vec();
+    *end.last_mut().expect("non-empty prefix") += 1;
+    end
+}
+
+impl Driver {
+    /// Recovers from the store and starts consensus at the height after the last stored block.
+    pub fn start(
+        config: DriverConfig,
+        store: Arc<RwLock<RocksStore>>,
+        network: NetworkHandle,
+        status: Arc<Status>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Self> {
+        let (height, wal, wal_seq, blocks) = {
+            let store = store.read().expect("store lock");
+            let height = store.last_height() + 1;
+            let records =
+                store.consensus_range(&key(WAL_PREFIX, height, &[]), &prefix_end(WAL_PREFIX))?;
+            // Keys end with a big-endian sequence number; new entries continue after the last.
+            let wal_seq = records
+                .last()
+                .and_then(|record| record.key.last_chunk::<8>())
+                .map_or(0, |seq| u64::from_be_bytes(*seq));
+            let wal: Vec<WalEntry> = records
+                .iter()
+                .map(|record| WalEntry::decode(&record.value))
+                .collect::<Result<_, _>>()
+                .context("the consensus log is corrupt")?;
+            let mut blocks = BTreeMap::new();
+            for record in
+                store.consensus_range(&key(BLOCK_PREFIX, height, &[]), &prefix_end(BLOCK_PREFIX))?
+            {
+                let block = Block::decode(&record.value, config.genesis.consensus.max_block_bytes)
+                    .context("a stored proposed block is corrupt")?;
+                blocks.insert(
+                    block.header.id(),
+                    Pending {
+                        block,
+                        execution: None,
+                    },
+                );
+            }
+            (height, wal, wal_seq, blocks)
+        };
+        info!(
+            height,
+            wal_entries = wal.len(),
+            pending_blocks = blocks.len(),
+            "starting consensus"
+        );
+        let started = Instant::now();
+        let (machine, actions) = Consensus::new(config.consensus.clone(), height, &wal, 0)
+            .context("consensus could not start")?;
+        let mempool = Mempool::new(config.mempool);
+        let mut driver = Self {
+            config,
+            store,
+            network,
+            status,
+            metrics,
+            machine,
+            mempool,
+            started,
+            timers: BTreeMap::new(),
+            pending_wal: Vec::new(),
+            wal_seq,
+            blocks,
+            future_blocks: VecDeque::new(),
+            announced: BTreeSet::new(),
+            gossip: Vec::new(),
+            last_gossip: started,
+            block_request: None,
+            sync_requested_at: None,
+            height_started: started,
+        };
+        driver.publish_status();
+        driver.execute(actions)?;
+        Ok(driver)
+    }
+
+    fn now_ms(&self) -> u64 {
+        u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX)
+    }
+
+    fn instant_of(&self, ms: u64) -> Instant {
+        self.started + Duration::from_millis(ms)
+    }
+
+    /// Runs until shutdown or a fatal error.
+    pub fn run(mut self, inbox: Receiver<DriverInput>) -> anyhow::Result<()> {
+        loop {
+            let next = self.next_deadline();
+            let wait = next.map_or(Duration::from_millis(50), |at| {
+                at.saturating_duration_since(Instant::now())
+            });
+            match inbox.recv_timeout(wait) {
+                Ok(DriverInput::Shutdown) | Err(RecvTimeoutError::Disconnected) => {
+                    info!("driver stopping");
+                    return Ok(());
+                }
+                Ok(DriverInput::Network(event)) => self.on_network(*event)?,
+                Ok(DriverInput::Submit { txs, reply }) => {
+                    let results = self.submit(txs, true);
+                    let _ = reply.send(results);
+                }
+                Ok(DriverInput::Pending { ids, reply }) => {
+                    let _ = reply.send(ids.iter().map(|id| self.mempool.contains(id)).collect());
+                }
+                Err(RecvTimeoutError::Timeout) => {}
+            }
+            self.fire_due()?;
+        }
+    }
+
+    fn next_deadline(&self) -> Option<Instant> {
+        let timer = self.timers.values().min().copied();
+        let build = self.block_request.as_ref().map(|request| request.build_at);
+        let gossip = (!self.gossip.is_empty()).then(|| self.last_gossip + TX_GOSSIP_INTERVAL);
+        [timer, build, gossip].into_iter().flatten().min()
+    }
+
+    fn fire_due(&mut self) -> anyhow::Result<()> {
+        let now = Instant::now();
+        let due: Vec<TimeoutId> = self
+            .timers
+            .iter()
+            .filter(|(_, at)| **at <= now)
+            .map(|(id, _)| *id)
+            .collect();
+        for timeout in due {
+            self.timers.remove(&timeout);
+            self.feed(Input::Timeout(timeout))?;
+        }
+        if self
+            .block_request
+            .as_ref()
+            .is_some_and(|r| r.build_at <= now || !self.mempool.is_empty())
+        {
+            let request = self.block_request.take().expect("checked above");
+            self.build(request.height, request.round)?;
+        }
+        if !self.gossip.is_empty() && now >= self.last_gossip + TX_GOSSIP_INTERVAL {
+            self.flush_gossip();
+        }
+        Ok(())
+    }
+
+    fn feed(&mut self, input: Input) -> anyhow::Result<()> {
+        let now = self.now_ms();
+        let actions = self.machine.handle(now, input)?;
+        self.execute(actions)
+    }
+
+    fn execute(&mut self, actions: Vec<Action>) -> anyhow::Result<()> {
+        for action in actions {
+            if !matches!(action, Action::Persist(_)) {
+                self.flush_wal()?;
+            }
+            match action {
+                Action::Persist(entry) => self.pending_wal.push(entry),
+                Action::Broadcast(message) => self.broadcast(message),
+                Action::ScheduleTimeout { timeout, at_ms } => {
+                    let at = self.instant_of(at_ms);
+                    self.timers.insert(timeout, at);
+                }
+                Action::CancelTimeout(timeout) => {
+                    self.timers.remove(&timeout);
+                }
+                Action::CancelAllTimeouts => self.timers.clear(),
+                Action::RequestBlock {
+                    height,
+                    round,
+                    deadline_ms,
+                } => {
+                    let deadline = self.instant_of(deadline_ms);
+                    let wait = self.config.empty_block_wait;
+                    let latest = deadline
+                        .checked_sub(Duration::from_millis(50))
+                        .unwrap_or(deadline);
+                    let build_at = (Instant::now() + wait).min(latest);
+                    if self.mempool.is_empty() {
+                        self.block_request = Some(BlockRequest {
+                            height,
+                            round,
+                            build_at,
+                        });
+                    } else {
+                        self.build(height, round)?;
+                    }
+                }
+                Action::GossipBlock {
+                    height: _,
+                    round,
+                    valid_round,
+                    block_id,
+                } => {
+                    self.send_block(round, valid_round, block_id);
+                }
+                Action::Commit {
+                    height,
+                    block_id,
+                    certificate,
+                } => {
+                    self.commit(height, block_id, certificate)?;
+                }
+                Action::NewHeight { height } => self.new_height(height)?,
+                Action::Evidence(evidence) => {
+                    warn!(offender = %evidence.offender(), height = evidence.height(), "equivocation evidence");
+                    let bytes = evidence.to_bytes();
+                    let record = ConsensusRecord {
+                        key: key(
+                            EVIDENCE_PREFIX,
+                            evidence.height(),
+                            sha256(&bytes).as_bytes(),
+                        ),
+                        value: bytes,
+                    };
+                    self.store
+                        .write()
+                        .expect("store lock")
+                        .consensus_put_batch(&[record])?;
+                    self.metrics.evidence.inc();
+                }
+                Action::SyncRejected { height } => {
+                    warn!(height, "a synced certificate was refused");
+                    self.sync_requested_at = None;
+                }
+            }
+        }
+        self.flush_wal()
+    }
+
+    fn flush_wal(&mut self) -> anyhow::Result<()> {
+        if self.pending_wal.is_empty() {
+            return Ok(());
+        }
+        let height = self.machine.height();
+        let records: Vec<ConsensusRecord> = self
+            .pending_wal
+            .drain(..)
+            .map(|entry| {
+                self.wal_seq += 1;
+                ConsensusRecord {
+                    key: key(
+                        WAL_PREFIX,
+                        entry.height().max(height),
+                        &self.wal_seq.to_be_bytes(),
+                    ),
+                    value: entry.to_bytes(),
+                }
+            })
+            .collect();
+        let started = Instant::now();
+        self.store
+            .write()
+            .expect("store lock")
+            .consensus_put_batch(&records)?;
+        self.metrics
+            .storage_write_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(())
+    }
+
+    fn broadcast(&mut self, message: ConsensusMessage) {
+        if let ConsensusMessage::Proposal(proposal) = &message {
+            // Our own proposal: make sure its block goes out too (after a restart the block
+            // was built in an earlier life).
+            if proposal.proposal.proposer == self.machine.public_key() {
+                self.send_block(
+                    proposal.proposal.round,
+                    proposal.proposal.pol_round,
+                    proposal.proposal.block_id,
+                );
+            }
+        }
+        if let Err(error) = self
+            .network
+            .broadcast(Channel::Consensus, message.to_bytes())
+        {
+            warn!(%error, "consensus broadcast failed");
+        }
+    }
+
+    fn send_block(&mut self, round: u32, valid_round: Option<u32>, block_id: BlockId) {
+        let Some(pending) = self.blocks.get(&block_id) else {
+            debug!(%block_id, "asked to send a block this node does not hold");
+            return;
+        };
+        if !self
+            .announced
+            .insert((pending.block.header.height, round, block_id))
+        {
+            return;
+        }
+        let message = ProposedBlockMessage {
+            round,
+            valid_round,
+            block: pending.block.clone(),
+        };
+        if let Err(error) = self.network.broadcast(Channel::Blocks, message.to_bytes()) {
+            warn!(%error, "block broadcast failed");
+        }
+    }
+
+    fn context(&self) -> ChainContext<'_> {
+        ChainContext {
+            chain_id: self.config.genesis.chain_id(),
+            validators: self.config.genesis.validator_set(),
+            params: &self.config.genesis.consensus,
+            genesis_time_ms: self.config.genesis.genesis_time_ms,
+        }
+    }
+
+    fn parent(&self, store: &RocksStore) -> anyhow::Result<Parent> {
+        let height = store.last_height();
+        Ok(match store.header(height)? {
+            Some(header) => Parent {
+                height,
+                id: header.id(),
+                time_ms: header.time_ms,
+                state_root: header.state_root,
+            },
+            None => Parent {
+                height: 0,
+                id: self.config.genesis.chain_id().0,
+                time_ms: self.config.genesis.genesis_time_ms,
+                state_root: courtledger_chain::genesis_state_root(&self.config.genesis.chain_id()),
+            },
+        })
+    }
+
+    /// Stores a proposed block's body before consensus hears of it.
+    fn keep_block(
+        &mut self,
+        block: Block,
+        execution: Option<Execution>,
+    ) -> anyhow::Result<BlockId> {
+        let id = block.header.id();
+        if !self.blocks.contains_key(&id) {
+            let record = ConsensusRecord {
+                key: key(BLOCK_PREFIX, block.header.height, id.as_bytes()),
+                value: block.to_bytes(),
+            };
+            self.store
+                .write()
+                .expect("store lock")
+                .consensus_put_batch(&[record])?;
+            self.blocks.insert(id, Pending { block, execution });
+        }
+        Ok(id)
+    }
+
+    fn build(&mut self, height: u64, round: u32) -> anyhow::Result<()> {
+        if height != self.machine.height() {
+            return Ok(());
+        }
+        let params = &self.config.genesis.consensus;
+        let candidates = self
+            .mempool
+            .select(params.max_block_txs, params.max_block_bytes);
+        let (block, execution) = {
+            let store = self.store.read().expect("store lock");
+            let parent = self.parent(&store)?;
+            build_block(
+                &self.context(),
+                &parent,
+                &StoreState(&store),
+                candidates,
+                self.machine.public_key(),
+                wall_ms(),
+            )
+        };
+        info!(height, round, txs = block.txs.len(), "built a block");
+        let id = self.keep_block(block, Some(execution))?;
+        self.send_block(round, None, id);
+        self.feed(Input::BlockBuilt {
+            height,
+            round,
+            block_id: id,
+        })
+    }
+
+    fn on_proposed_block(&mut self, message: ProposedBlockMessage) -> anyhow::Result<()> {
+        let height = self.machine.height();
+        let block_height = message.block.header.height;
+        if block_height > height {
+            if self.future_blocks.len() >= MAX_FUTURE_BLOCKS {
+                self.future_blocks.pop_front();
+            }
+            self.future_blocks.push_back(message);
+            return Ok(());
+        }
+        if block_height < height {
+            return Ok(());
+        }
+        let id = message.block.header.id();
+        let valid = match self.blocks.get(&id) {
+            Some(pending) => pending.execution.is_some(),
+            None => {
+                let result = {
+                    let store = self.store.read().expect("store lock");
+                    let parent = self.parent(&store)?;
+                    let mempool = &self.mempool;
+                    validate_block(
+                        &self.context(),
+                        &parent,
+                        &StoreState(&store),
+                        &message.block,
+                        wall_ms(),
+                        &|id| mempool.contains(id),
+                    )
+                };
+                match result {
+                    Ok(execution) => {
+                        self.keep_block(message.block, Some(execution))?;
+                        true
+                    }
+                    Err(error) => {
+                        warn!(height, %id, %error, "invalid proposed block");
+                        false
+                    }
+                }
+            }
+        };
+        let proposer = self.machine.proposer(height, message.round);
+        self.feed(Input::BlockReceived(ProposedBlock {
+            height,
+            round: message.round,
+            valid_round: message.valid_round,
+            proposer,
+            block_id: id,
+            valid,
+        }))
+    }
+
+    fn commit(
+        &mut self,
+        height: u64,
+        block_id: BlockId,
+        certificate: CommitCertificate,
+    ) -> anyhow::Result<()> {
+        let started = Instant::now();
+        let Some(pending) = self.blocks.remove(&block_id) else {
+            bail!("consensus decided block {block_id} at height {height}, which this node does not hold");
+        };
+        let execution = match pending.execution {
+            Some(execution) => execution,
+            None => {
+                let store = self.store.read().expect("store lock");
+                let parent = self.parent(&store)?;
+                validate_block(
+                    &self.context(),
+                    &parent,
+                    &StoreState(&store),
+                    &pending.block,
+                    u64::MAX / 2,
+                    &|_| false,
+                )
+                .map_err(|error| {
+                    anyhow::anyhow!("decided block {block_id} does not execute: {error}")
+                })?
+            }
+        };
+        let tx_ids: Vec<TxId> = pending
+            .block
+            .txs
+            .iter()
+            .map(SignedTransaction::id)
+            .collect();
+        let tx_count = tx_ids.len();
+        let block_bytes = pending.block.to_bytes().len();
+        let committed = CommittedBlock {
+            block: pending.block,
+            certificate,
+            state_changes: execution
+                .changes
+                .into_iter()
+                .map(|change| StateChange {
+                    key: change.key,
+                    value: change.value,
+                })
+                .collect(),
+        };
+        {
+            let mut store = self.store.write().expect("store lock");
+            store
+                .append_block(&committed)
+                .context("storing a decided block failed")?;
+            self.mempool.remove_committed(&tx_ids);
+            self.mempool.prune(&StoreState(&store));
+        }
+        let elapsed = started.elapsed();
+        self.metrics
+            .storage_write_seconds
+            .observe(elapsed.as_secs_f64());
+        self.metrics.blocks.inc();
+        self.metrics
+            .transactions
+            .inc_by(u64::try_from(tx_count).unwrap_or(0));
+        self.metrics
+            .block_bytes
+            .set(i64::try_from(block_bytes).unwrap_or(i64::MAX));
+        self.metrics
+            .block_txs
+            .set(i64::try_from(tx_count).unwrap_or(i64::MAX));
+        self.metrics
+            .commit_latency_seconds
+            .observe(self.height_started.elapsed().as_secs_f64());
+        info!(height, %block_id, txs = tx_count, "committed");
+        Ok(())
+    }
+
+    fn new_height(&mut self, height: u64) -> anyhow::Result<()> {
+        {
+            let mut store = self.store.write().expect("store lock");
+            store
+                .consensus_delete_range(&key(WAL_PREFIX, 0, &[]), &key(WAL_PREFIX, height, &[]))?;
+            store.consensus_delete_range(
+                &key(BLOCK_PREFIX, 0, &[]),
+                &key(BLOCK_PREFIX, height, &[]),
+            )?;
+        }
+        self.blocks
+            .retain(|_, pending| pending.block.header.height >= height);
+        self.announced.retain(|(h, _, _)| *h >= height);
+        self.block_request = None;
+        self.height_started = Instant::now();
+        self.publish_status();
+        // Blocks that arrived early for this height.
+        let ready: Vec<ProposedBlockMessage> = {
+            let (ready, later): (Vec<_>, Vec<_>) = self
+                .future_blocks
+                .drain(..)
+                .filter(|m| m.block.header.height >= height)
+                .partition(|m| m.block.header.height == height);
+            self.future_blocks = later.into();
+            ready
+        };
+        for message in ready {
+            self.on_proposed_block(message)?;
+        }
+        Ok(())
+    }
+
+    fn publish_status(&self) {
+        let height = self.machine.height();
+        self.status.height.store(height, Ordering::Relaxed);
+        self.status.round.store(
+            u64::from(self.machine.round().unwrap_or(0)),
+            Ordering::Relaxed,
+        );
+        self.status.mempool.store(
+            u64::try_from(self.mempool.len()).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        self.status.peers.store(
+            u64::try_from(self.network.connected_peers().len()).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        self.metrics
+            .height
+            .set(i64::try_from(height).unwrap_or(i64::MAX));
+        self.metrics
+            .round
+            .set(i64::from(self.machine.round().unwrap_or(0)));
+        self.metrics
+            .mempool
+            .set(i64::try_from(self.mempool.len()).unwrap_or(i64::MAX));
+        self.metrics
+            .peers
+            .set(i64::try_from(self.network.connected_peers().len()).unwrap_or(i64::MAX));
+    }
+
+    fn submit(
+        &mut self,
+        txs: Vec<SignedTransaction>,
+        gossip: bool,
+    ) -> Vec<Result<TxId, MempoolError>> {
+        let results = {
+            let store = self.store.read().expect("store lock");
+            let committed = |id: &TxId| store.tx_location(id).ok().flatten().is_some();
+            self.mempool.verify_and_insert(
+                &self.config.genesis.chain_id(),
+                txs.clone(),
+                &StoreState(&store),
+                &committed,
+            )
+        };
+        if gossip {
+            for (tx, result) in txs.into_iter().zip(&results) {
+                if result.is_ok() {
+                    self.gossip.push(tx);
+                }
+            }
+            if self.gossip.len() >= usize::try_from(MAX_TX_BATCH).unwrap_or(usize::MAX) {
+                self.flush_gossip();
+            }
+        }
+        self.metrics
+            .mempool
+            .set(i64::try_from(self.mempool.len()).unwrap_or(i64::MAX));
+        self.status.mempool.store(
+            u64::try_from(self.mempool.len()).unwrap_or(0),
+            Ordering::Relaxed,
+        );
+        results
+    }
+
+    fn flush_gossip(&mut self) {
+        self.last_gossip = Instant::now();
+        while !self.gossip.is_empty() {
+            let take = self
+                .gossip
+                .len()
+                .min(usize::try_from(MAX_TX_BATCH).unwrap_or(usize::MAX));
+            let batch = TxBatch {
+                txs: self.gossip.drain(..take).collect(),
+            };
+            if let Err(error) = self
+                .network
+                .broadcast(Channel::Transactions, batch.to_bytes())
+            {
+                warn!(%error, "transaction gossip failed");
+            }
+        }
+    }
+
+    fn on_network(&mut self, event: NetworkEvent) -> anyhow::Result<()> {
+        match event {
+            NetworkEvent::Message {
+                from,
+                channel,
+                bytes,
+            } => match channel {
+                Channel::Consensus => match ConsensusMessage::decode(&bytes) {
+                    Ok(message) => {
+                        let height = message.height();
+                        if height > self.machine.height() {
+                            self.request_sync(from);
+                        }
+                        self.feed(Input::Message(message))?;
+                    }
+                    Err(error) => warn!(%from, %error, "undecodable consensus message"),
+                },
+                Channel::Blocks => match ProposedBlockMessage::decode(&bytes) {
+                    Ok(message) => {
+                        if message.block.header.height > self.machine.height() {
+                            self.request_sync(from);
+                        }
+                        self.on_proposed_block(message)?;
+                    }
+                    Err(error) => warn!(%from, %error, "undecodable block message"),
+                },
+                Channel::Transactions => match TxBatch::decode(&bytes) {
+                    Ok(batch) => {
+                        self.submit(batch.txs, false);
+                    }
+                    Err(error) => warn!(%from, %error, "undecodable transaction batch"),
+                },
+                Channel::Sync => match SyncMessage::decode(&bytes) {
+                    Ok(message) => self.on_sync(from, message)?,
+                    Err(error) => warn!(%from, %error, "undecodable sync message"),
+                },
+            },
+            NetworkEvent::PeerConnected(peer) => {
+                info!(%peer, "peer connected");
+                self.publish_status();
+            }
+            NetworkEvent::PeerDisconnected(peer) => {
+                info!(%peer, "peer disconnected");
+                self.publish_status();
+            }
+            NetworkEvent::PeerRefused { peer_id, reason } => {
+                warn!(%peer_id, ?reason, "refused a connection");
+            }
+            NetworkEvent::PeerPenalized {
+                peer,
+                penalty,
+                score,
+                banned_for,
+            } => {
+                warn!(%peer, ?penalty, score, ?banned_for, "penalized a peer");
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+
+    fn request_sync(&mut self, peer: PublicKey) {
+        if self
+            .sync_requested_at
+            .is_some_and(|at| at.elapsed() < SYNC_RETRY)
+        {
+            return;
+        }
+        self.sync_requested_at = Some(Instant::now());
+        self.status.syncing.store(true, Ordering::Relaxed);
+        let request = SyncMessage::Request {
+            from_height: self.machine.height(),
+            max_blocks: MAX_SYNC_BLOCKS,
+        };
+        if let Err(error) = self.network.send(&peer, Channel::Sync, request.to_bytes()) {
+            debug!(%peer, %error, "sync request not sent");
+        }
+    }
+
+    fn on_sync(&mut self, from: PublicKey, message: SyncMessage) -> anyhow::Result<()> {
+        match message {
+            SyncMessage::Request {
+                from_height,
+                max_blocks,
+            } => {
+                let mut blocks = Vec::new();
+                let mut bytes = 0usize;
+                let limit =
+                    usize::try_from(Channel::Sync.max_message_bytes()).unwrap_or(usize::MAX) / 2;
+                {
+                    let store = self.store.read().expect("store lock");
+                    let last = store.last_height();
+                    let mut height = from_height.max(1);
+                    while height <= last
+                        && blocks.len()
+                            < usize::try_from(max_blocks.min(MAX_SYNC_BLOCKS)).unwrap_or(0)
+                    {
+                        let (Some(block), Some(certificate)) =
+                            (store.block(height)?, store.certificate(height)?)
+                        else {
+                            break;
+                        };
+                        bytes += block.to_bytes().len();
+                        if !blocks.is_empty() && bytes > limit {
+                            break;
+                        }
+                        blocks.push((block, certificate));
+                        height += 1;
+                    }
+                }
+                if !blocks.is_empty() {
+                    let response = SyncMessage::Response { blocks };
+                    if let Err(error) = self.network.send(&from, Channel::Sync, response.to_bytes())
+                    {
+                        debug!(%from, %error, "sync response not sent");
+                    }
+                }
+            }
+            SyncMessage::Response { blocks } => {
+                let full = blocks.len() == usize::try_from(MAX_SYNC_BLOCKS).unwrap_or(0);
+                let mut progressed = false;
+                for (block, certificate) in blocks {
+                    let height = self.machine.height();
+                    if block.header.height != height || certificate.height != height {
+                        continue;
+                    }
+                    let id = block.header.id();
+                    if certificate.block_id != id {
+                        warn!(%from, height, "sync response with a certificate for another block");
+                        break;
+                    }
+                    let validators = self.config.genesis.validator_set();
+                    if let Err(error) =
+                        certificate.verify(&self.config.genesis.chain_id(), validators, height, &id)
+                    {
+                        warn!(%from, height, %error, "sync response with an invalid certificate");
+                        break;
+                    }
+                    let proposer = block.header.proposer;
+                    let execution = {
+                        let store = self.store.read().expect("store lock");
+                        let parent = self.parent(&store)?;
+                        let mempool = &self.mempool;
+                        // The certificate proves the validators agreed; the clock bound does
+                        // not apply to an old block.
+                        validate_block(
+                            &self.context(),
+                            &parent,
+                            &StoreState(&store),
+                            &block,
+                            u64::MAX / 2,
+                            &|id| mempool.contains(id),
+                        )
+                    };
+                    let execution = match execution {
+                        Ok(execution) => execution,
+                        Err(error) => {
+                            warn!(%from, height, %error, "a certified block does not validate here");
+                            break;
+                        }
+                    };
+                    self.keep_block(block, Some(execution))?;
+                    self.feed(Input::SyncedBlock {
+                        certificate,
+                        proposer,
+                    })?;
+                    progressed = self.machine.height() > height;
+                    if !progressed {
+                        break;
+                    }
+                }
+                self.sync_requested_at = None;
+                if progressed && full {
+                    self.request_sync(from);
+                } else {
+                    self.status.syncing.store(false, Ordering::Relaxed);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Builds the consensus configuration of a node.
+pub fn consensus_config(genesis: &Genesis, key: courtledger_crypto::SigningKey) -> ConsensusConfig {
+    ConsensusConfig {
+        chain_id: genesis.chain_id(),
+        key,
+        validators: genesis.validator_set().clone(),
+        timeouts: TimeoutParams::from_genesis(&genesis.consensus),
+    }
+}

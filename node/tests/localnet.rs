@@ -1,0 +1,410 @@
+//! Real `courtledger-node` processes on 127.0.0.1: commits, agreement, crashes, catch-up.
+//!
+//! Each scenario writes a fresh testnet into a temporary directory on free ports, starts the
+//! processes, and stops them when it ends (also on failure). Scenarios run one at a time; a
+//! failing one prints the tail of every node's log.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use courtledger_codec::Encode;
+use courtledger_crypto::SigningKey;
+use courtledger_types::{Genesis, Transaction};
+use serde_json::Value;
+
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
+struct Net {
+    dir: tempfile::TempDir,
+    base_port: u16,
+    children: Vec<Option<Child>>,
+    genesis: Genesis,
+}
+
+fn node_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_courtledger-node")
+}
+
+/// A base port such that base..base+count and base+100..base+100+count are free now.
+fn free_base_port(count: u16) -> u16 {
+    let seed = u16::try_from(std::process::id() % 150).unwrap();
+    for attempt in 0..300u16 {
+        let base = 20_000 + ((seed + attempt * 7) % 300) * 128;
+        let ports = (0..count).flat_map(|i| [base + i, base + 100 + i]);
+        if ports
+            .clone()
+            .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+impl Net {
+    fn start(count: u16) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let base_port = free_base_port(count);
+        let out = dir.path().join("net");
+        let status = Command::new(node_bin())
+            .args(["testnet", "--validators", &count.to_string(), "--out"])
+            .arg(&out)
+            .args(["--base-port", &base_port.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "testnet failed");
+        // Faster rounds and empty blocks than the defaults, to keep scenarios short.
+        let genesis_text = std::fs::read_to_string(out.join("genesis.json")).unwrap();
+        let genesis = Genesis::from_json(&genesis_text).unwrap();
+        let mut net = Net {
+            dir,
+            base_port,
+            children: Vec::new(),
+            genesis,
+        };
+        for i in 0..count {
+            let config = net.home(i).join("config.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            let text = text.replace("empty_block_wait_ms = 500", "empty_block_wait_ms = 100");
+            std::fs::write(&config, text).unwrap();
+            let child = net.spawn(i);
+            net.children.push(Some(child));
+        }
+        net
+    }
+
+    fn home(&self, i: u16) -> PathBuf {
+        self.dir.path().join("net").join(format!("node{i}"))
+    }
+
+    fn log(&self, i: u16) -> PathBuf {
+        self.dir.path().join(format!("node{i}.log"))
+    }
+
+    fn spawn(&self, i: u16) -> Child {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.log(i))
+            .unwrap();
+        Command::new(node_bin())
+            .args(["start", "--home"])
+            .arg(self.home(i))
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap()
+    }
+
+    fn api(&self, i: u16) -> String {
+        format!("http://127.0.0.1:{}", self.base_port + 100 + i)
+    }
+
+    fn kill(&mut self, i: u16) {
+        if let Some(mut child) = self.children[usize::from(i)].take() {
+            child.kill().unwrap();
+            child.wait().unwrap();
+        }
+    }
+
+    fn terminate(&mut self, i: u16) -> bool {
+        let Some(mut child) = self.children[usize::from(i)].take() else {
+            return true;
+        };
+        let pid = child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = child.try_wait().unwrap() {
+                return status.success();
+            }
+            if Instant::now() > deadline {
+                child.kill().unwrap();
+                return false;
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    fn restart(&mut self, i: u16) {
+        assert!(self.children[usize::from(i)].is_none());
+        let child = self.spawn(i);
+        self.children[usize::from(i)] = Some(child);
+    }
+
+    fn get(&self, i: u16, path: &str) -> Option<Value> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(3)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent.get(&format!("{}{path}", self.api(i))).call().ok()?;
+        if response.status().as_u16() != 200 {
+            return None;
+        }
+        response.body_mut().read_json().ok()
+    }
+
+    fn last_height(&self, i: u16) -> u64 {
+        self.get(i, "/v1/status")
+            .and_then(|s| s["last_committed_height"].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn block_id(&self, i: u16, height: u64) -> Option<String> {
+        self.get(i, &format!("/v1/blocks/{height}"))
+            .and_then(|b| b["id"].as_str().map(str::to_owned))
+    }
+
+    fn submit(&self, i: u16, count: usize, key: &SigningKey) -> Vec<String> {
+        let chain_id = self.genesis.chain_id();
+        let base = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .unwrap()
+            .as_micros();
+        let txs: Vec<_> = (0..count)
+            .map(|n| {
+                Transaction {
+                    signer: key.public_key(),
+                    nonce: u64::try_from(base).unwrap() + u64::try_from(n).unwrap(),
+                    payload: format!("anchor {n}: sha256 of a served document").into_bytes(),
+                }
+                .sign(key, &chain_id)
+            })
+            .collect();
+        let ids = txs.iter().map(|tx| tx.id().to_string()).collect();
+        let body = serde_json::json!({
+            "txs": txs.iter().map(|tx| hex::encode(tx.to_bytes())).collect::<Vec<_>>()
+        });
+        let mut response = ureq::post(&format!("{}/v1/txs", self.api(i)))
+            .send_json(&body)
+            .unwrap();
+        let answer: Value = response.body_mut().read_json().unwrap();
+        for result in answer["results"].as_array().unwrap() {
+            assert_eq!(result["accepted"], true, "{answer}");
+        }
+        ids
+    }
+
+    fn wait_until(&self, what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !condition() {
+            if Instant::now() > deadline {
+                self.dump_logs();
+                panic!("timed out waiting until {what}");
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    fn dump_logs(&self) {
+        for i in 0..u16::try_from(self.children.len()).unwrap() {
+            let text = std::fs::read_to_string(self.log(i)).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("---- node {i} log (last 40 lines) ----");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+
+    /// Every pair of the given nodes holds the same block at every height both have.
+    fn assert_agree(&self, nodes: &[u16]) {
+        let top = nodes
+            .iter()
+            .map(|i| self.last_height(*i))
+            .min()
+            .unwrap_or(0);
+        for height in 1..=top {
+            let ids: Vec<Option<String>> =
+                nodes.iter().map(|i| self.block_id(*i, height)).collect();
+            assert!(ids[0].is_some(), "no block at height {height}");
+            assert!(
+                ids.iter().all(|id| id == &ids[0]),
+                "nodes disagree at height {height}: {ids:?}"
+            );
+        }
+    }
+
+    fn evidence_recorded(&self, i: u16) -> u64 {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let Ok(mut response) = agent.get(&format!("{}/metrics", self.api(i))).call() else {
+            return 0;
+        };
+        let text = response.body_mut().read_to_string().unwrap_or_default();
+        text.lines()
+            .find(|line| line.starts_with("courtledger_evidence_total"))
+            .and_then(|line| line.split_whitespace().nth(1))
+            .and_then(|value| value.parse().ok())
+            .unwrap_or(0)
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dump_logs();
+        }
+        for child in self.children.iter_mut().flatten() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn lock() -> std::sync::MutexGuard<'static, ()> {
+    ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+#[test]
+fn four_nodes_commit_transactions_and_agree_then_stop_cleanly() {
+    let _guard = lock();
+    let mut net = Net::start(4);
+    net.wait_until(
+        "every node committed a block",
+        Duration::from_secs(30),
+        || (0..4).all(|i| net.last_height(i) >= 1),
+    );
+    let key = SigningKey::from_seed(&[42; 32]);
+    let ids = net.submit(1, 200, &key);
+    net.wait_until(
+        "all 200 transactions are committed",
+        Duration::from_secs(30),
+        || {
+            ids.iter().all(|id| {
+                net.get(3, &format!("/v1/txs/{id}"))
+                    .is_some_and(|s| s["status"] == "committed")
+            })
+        },
+    );
+    let target = net.last_height(0) + 2;
+    net.wait_until(
+        "every node reaches the same height",
+        Duration::from_secs(30),
+        || (0..4).all(|i| net.last_height(i) >= target),
+    );
+    net.assert_agree(&[0, 1, 2, 3]);
+    for i in 0..4 {
+        assert!(net.terminate(i), "node {i} did not exit 0 on SIGTERM");
+    }
+}
+
+#[test]
+fn a_killed_node_catches_up_and_agrees() {
+    let _guard = lock();
+    let mut net = Net::start(4);
+    net.wait_until("blocks are committed", Duration::from_secs(30), || {
+        net.last_height(0) >= 2
+    });
+    net.kill(3);
+    let before = net.last_height(0);
+    net.wait_until(
+        "the other three keep committing",
+        Duration::from_secs(30),
+        || [0, 1, 2].iter().all(|i| net.last_height(*i) >= before + 5),
+    );
+    net.restart(3);
+    let target = net.last_height(0);
+    net.wait_until(
+        "the restarted node catches up",
+        Duration::from_secs(30),
+        || net.last_height(3) >= target,
+    );
+    net.assert_agree(&[0, 1, 2, 3]);
+    assert_eq!((0..4).map(|i| net.evidence_recorded(i)).sum::<u64>(), 0);
+}
+
+#[test]
+fn two_of_four_down_stops_commits_until_one_returns() {
+    let _guard = lock();
+    let mut net = Net::start(4);
+    net.wait_until("blocks are committed", Duration::from_secs(30), || {
+        net.last_height(0) >= 2
+    });
+    net.kill(2);
+    net.kill(3);
+    std::thread::sleep(Duration::from_secs(2));
+    let stalled = net.last_height(0).max(net.last_height(1));
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(
+        net.last_height(0).max(net.last_height(1)) <= stalled,
+        "two of four validators cannot commit alone"
+    );
+    net.restart(2);
+    net.wait_until(
+        "commits resume with three of four",
+        Duration::from_secs(30),
+        || [0, 1, 2].iter().all(|i| net.last_height(*i) >= stalled + 3),
+    );
+    net.assert_agree(&[0, 1, 2]);
+}
+
+#[test]
+fn sigkill_while_writing_loses_nothing_and_signs_nothing_twice() {
+    let _guard = lock();
+    let mut net = Net::start(4);
+    net.wait_until("blocks are committed", Duration::from_secs(30), || {
+        net.last_height(0) >= 1
+    });
+    let key = SigningKey::from_seed(&[7; 32]);
+    let mut committed_before_kill = Vec::new();
+    for round in 0..3u64 {
+        let ids = net.submit(0, 300, &key);
+        std::thread::sleep(Duration::from_millis(150 + 100 * round));
+        net.kill(1);
+        // What node 0 reports committed now must survive node 1's crash.
+        committed_before_kill.push(net.last_height(1).max(net.last_height(0)));
+        net.restart(1);
+        net.wait_until("the batch is committed", Duration::from_secs(30), || {
+            ids.iter().all(|id| {
+                net.get(0, &format!("/v1/txs/{id}"))
+                    .is_some_and(|s| s["status"] == "committed")
+            })
+        });
+    }
+    let target = net.last_height(0);
+    net.wait_until(
+        "the killed node catches up",
+        Duration::from_secs(30),
+        || net.last_height(1) >= target,
+    );
+    net.assert_agree(&[0, 1, 2, 3]);
+    assert_eq!(
+        (0..4).map(|i| net.evidence_recorded(i)).sum::<u64>(),
+        0,
+        "a validator signed twice"
+    );
+}
+
+#[test]
+fn garbage_on_the_p2p_port_crashes_nothing() {
+    use std::io::Write as _;
+    let _guard = lock();
+    let net = Net::start(4);
+    net.wait_until("blocks are committed", Duration::from_secs(30), || {
+        net.last_height(0) >= 1
+    });
+    for _ in 0..20 {
+        if let Ok(mut stream) = std::net::TcpStream::connect(("127.0.0.1", net.base_port)) {
+            let _ = stream.write_all(&[0xde, 0xad, 0xbe, 0xef].repeat(4096));
+        }
+    }
+    let before = net.last_height(0);
+    net.wait_until(
+        "the network keeps committing",
+        Duration::from_secs(30),
+        || (0..4).all(|i| net.last_height(i) >= before + 2),
+    );
+    net.assert_agree(&[0, 1, 2, 3]);
+}
