@@ -28,7 +28,7 @@ use courtledger_consensus::{
     TimeoutParams, WalEntry,
 };
 use courtledger_crypto::{sha256, PublicKey};
-use courtledger_network::{Channel, NetworkEvent, NetworkHandle};
+use courtledger_network::{Channel, NetworkEvent, NetworkHandle, Penalty};
 use courtledger_storage::{CommittedBlock, ConsensusRecord, RocksStore, StateChange, Store};
 use courtledger_types::{Block, BlockId, CommitCertificate, Genesis, SignedTransaction, TxId};
 use tokio::sync::oneshot;
@@ -787,7 +787,7 @@ impl Driver {
                         }
                         self.feed(Input::Message(message))?;
                     }
-                    Err(error) => warn!(%from, %error, "undecodable consensus message"),
+                    Err(error) => self.invalid_message(from, Channel::Consensus, &error),
                 },
                 Channel::Blocks => match ProposedBlockMessage::decode(&bytes) {
                     Ok(message) => {
@@ -796,17 +796,17 @@ impl Driver {
                         }
                         self.on_proposed_block(message)?;
                     }
-                    Err(error) => warn!(%from, %error, "undecodable block message"),
+                    Err(error) => self.invalid_message(from, Channel::Blocks, &error),
                 },
                 Channel::Transactions => match TxBatch::decode(&bytes) {
                     Ok(batch) => {
                         self.submit(batch.txs, false);
                     }
-                    Err(error) => warn!(%from, %error, "undecodable transaction batch"),
+                    Err(error) => self.invalid_message(from, Channel::Transactions, &error),
                 },
                 Channel::Sync => match SyncMessage::decode(&bytes) {
                     Ok(message) => self.on_sync(from, message)?,
-                    Err(error) => warn!(%from, %error, "undecodable sync message"),
+                    Err(error) => self.invalid_message(from, Channel::Sync, &error),
                 },
             },
             NetworkEvent::PeerConnected(peer) => {
@@ -831,6 +831,13 @@ impl Driver {
             _ => {}
         }
         Ok(())
+    }
+
+    /// A peer sent something undecodable or invalid: log it and lower its score.
+    fn invalid_message(&self, from: PublicKey, channel: Channel, error: &dyn std::fmt::Display) {
+        warn!(%from, %channel, %error, "invalid message");
+        self.network
+            .penalize(&from, Penalty::InvalidMessage { channel });
     }
 
     fn request_sync(&mut self, peer: PublicKey) {
@@ -900,14 +907,18 @@ impl Driver {
                     }
                     let id = block.header.id();
                     if certificate.block_id != id {
-                        warn!(%from, height, "sync response with a certificate for another block");
+                        self.invalid_message(
+                            from,
+                            Channel::Sync,
+                            &"a certificate for another block",
+                        );
                         break;
                     }
                     let validators = self.config.genesis.validator_set();
                     if let Err(error) =
                         certificate.verify(&self.config.genesis.chain_id(), validators, height, &id)
                     {
-                        warn!(%from, height, %error, "sync response with an invalid certificate");
+                        self.invalid_message(from, Channel::Sync, &error);
                         break;
                     }
                     let proposer = block.header.proposer;

@@ -11,6 +11,7 @@ use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::channel::Channel;
+use crate::Penalty;
 use crate::SendError;
 
 /// One peer's queues and connection state, shared by the handle, its writers and the network
@@ -36,6 +37,10 @@ pub(crate) struct Shared {
 #[derive(Debug)]
 pub(crate) enum Command {
     Shutdown,
+    Penalize {
+        peer: Box<PublicKey>,
+        penalty: Penalty,
+    },
 }
 
 #[derive(Debug)]
@@ -111,6 +116,17 @@ impl NetworkHandle {
             }
         }
         Ok(report)
+    }
+
+    /// Lowers a validator's score for a message the node found invalid (see
+    /// [`crate::limits::INVALID_MESSAGE_PENALTY`]); reported as [`crate::NetworkEvent::PeerPenalized`],
+    /// and a ban when the score falls far enough. Never blocks: if the network task is busy
+    /// with [`crate::limits::COMMAND_QUEUE_DEPTH`] reports already, this one is dropped.
+    pub fn penalize(&self, peer: &PublicKey, penalty: Penalty) {
+        let _ = self.inner.commands.try_send(Command::Penalize {
+            peer: Box::new(*peer),
+            penalty,
+        });
     }
 
     /// The validators connected now, in key order.

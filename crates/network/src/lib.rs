@@ -170,6 +170,11 @@ pub enum RefusalReason {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Penalty {
+    /// A message the node could not decode, or that failed its checks.
+    InvalidMessage {
+        /// The channel it came on.
+        channel: Channel,
+    },
     /// A frame longer than its channel allows.
     OversizedFrame {
         /// The channel.
@@ -186,6 +191,7 @@ impl Penalty {
     pub const fn points(&self) -> i32 {
         match self {
             Penalty::OversizedFrame { .. } => limits::OVERSIZED_FRAME_PENALTY,
+            Penalty::InvalidMessage { .. } => limits::INVALID_MESSAGE_PENALTY,
         }
     }
 }

@@ -50,6 +50,11 @@ pub const DEFAULT_BACKOFF_MAX: Duration = Duration::from_secs(5);
 pub const INITIAL_SCORE: i32 = 0;
 /// Points lost for a frame longer than its channel allows.
 pub const OVERSIZED_FRAME_PENALTY: i32 = 50;
+/// Points lost for a message that the node could not decode or that failed its checks
+/// (reported by the node through [`crate::NetworkHandle::penalize`]).
+pub const INVALID_MESSAGE_PENALTY: i32 = 20;
+/// Penalties reported by the node that may wait for the network task.
+pub const COMMAND_QUEUE_DEPTH: usize = 64;
 /// A peer whose score falls to this or lower is banned for the configured ban duration.
 pub const BAN_SCORE: i32 = -100;
 /// Points a penalized peer recovers per second of good behaviour, up to [`INITIAL_SCORE`].

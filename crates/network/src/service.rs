@@ -25,8 +25,8 @@ use crate::config::{multiaddr_socket, socket_multiaddr, Backoff, NetworkConfig, 
 use crate::handle::{Command, NetworkHandle, PeerSlot, Shared};
 use crate::identity;
 use crate::limits::{
-    BAN_SCORE, IDLE_CONNECTION_TIMEOUT, INITIAL_SCORE, INTERNAL_QUEUE_DEPTH, LISTEN_TIMEOUT,
-    MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, MAX_PENDING_STATUS_EVENTS,
+    BAN_SCORE, COMMAND_QUEUE_DEPTH, IDLE_CONNECTION_TIMEOUT, INITIAL_SCORE, INTERNAL_QUEUE_DEPTH,
+    LISTEN_TIMEOUT, MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, MAX_PENDING_STATUS_EVENTS,
     MAX_REMEMBERED_REFUSALS, PING_INTERVAL, PING_TIMEOUT, REFUSAL_REPORT_INTERVAL, RESOLVE_TIMEOUT,
     SCORE_RECOVERY_PER_SECOND,
 };
@@ -228,7 +228,7 @@ pub(crate) async fn start(
         .enumerate()
         .map(|(index, peer)| (peer.peer_id, index))
         .collect();
-    let (command_sender, commands) = mpsc::channel(1);
+    let (command_sender, commands) = mpsc::channel(COMMAND_QUEUE_DEPTH);
     let mut service = Service {
         swarm,
         peers,
@@ -315,6 +315,11 @@ impl Service {
             tokio::select! {
                 command = self.commands.recv() => match command {
                     Some(Command::Shutdown) | None => break,
+                    Some(Command::Penalize { peer, penalty }) => {
+                        if let Some(peer_id) = self.peer_id_of_key(&peer) {
+                            self.penalize(peer_id, penalty);
+                        }
+                    }
                 },
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 Some(internal) = self.internal.recv() => self.on_internal(internal),
@@ -480,6 +485,13 @@ impl Service {
                 }
             }
         }
+    }
+
+    fn peer_id_of_key(&self, key: &PublicKey) -> Option<PeerId> {
+        self.by_peer_id
+            .iter()
+            .find(|(_, index)| self.peers.get(**index).is_some_and(|peer| &peer.key == key))
+            .map(|(peer_id, _)| *peer_id)
     }
 
     fn penalize(&mut self, peer_id: PeerId, penalty: Penalty) {

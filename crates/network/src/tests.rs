@@ -734,3 +734,49 @@ fn peers_from_genesis_are_every_validator_in_order() {
         assert_eq!(peer.address, format!("127.0.0.1:{port}"));
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_messages_reported_by_the_node_lower_the_score_until_a_ban() {
+    let keys = [key(41), key(42)];
+    let ports = [free_port(), free_port()];
+    let set = [
+        (keys[0].public_key(), ports[0]),
+        (keys[1].public_key(), ports[1]),
+    ];
+    let mut a = start_node(&keys[0], ports[0], &set, |_| {}).await;
+    let mut b = start_node(&keys[1], ports[1], &set, |_| {}).await;
+    wait_connected(&mut a, &[b.key]).await;
+    wait_connected(&mut b, &[a.key]).await;
+    let penalty = Penalty::InvalidMessage {
+        channel: Channel::Consensus,
+    };
+    let mut scores = Vec::new();
+    loop {
+        b.handle.penalize(&a.key, penalty);
+        let seen = wait_until(&mut b, |event| {
+            matches!(event, NetworkEvent::PeerPenalized { .. })
+        })
+        .await;
+        let Some(NetworkEvent::PeerPenalized {
+            peer,
+            penalty: reported,
+            score,
+            banned_for,
+        }) = seen.last()
+        else {
+            unreachable!("wait_until returns on a penalty");
+        };
+        assert_eq!((*peer, *reported), (a.key, penalty));
+        scores.push(*score);
+        if banned_for.is_some() {
+            break;
+        }
+    }
+    // Each report costs INVALID_MESSAGE_PENALTY (the score may recover a point in between).
+    assert!(scores.len() >= 5 && scores.len() <= 6, "{scores:?}");
+    assert!(*scores.last().unwrap() <= crate::limits::BAN_SCORE);
+    // A penalty for a key outside the set is ignored.
+    b.handle.penalize(&key(99).public_key(), penalty);
+    a.handle.shutdown().await;
+    b.handle.shutdown().await;
+}
