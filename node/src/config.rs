@@ -155,6 +155,34 @@ impl Config {
         toml::from_str(text).context("invalid configuration")
     }
 
+    /// Applies `section.key=value` overrides (the value in TOML syntax; bare words are strings),
+    /// as given with `--set` on the command line. Unknown settings are refused like in the file.
+    pub fn with_overrides(self, overrides: &[String]) -> anyhow::Result<Self> {
+        if overrides.is_empty() {
+            return Ok(self);
+        }
+        let mut table = toml::Table::try_from(&self).context("configuration serializes")?;
+        for item in overrides {
+            let (path, raw) = item
+                .split_once('=')
+                .with_context(|| format!("--set {item}: expected section.key=value"))?;
+            let (section, key) = path
+                .split_once('.')
+                .with_context(|| format!("--set {item}: expected section.key=value"))?;
+            let value = toml::from_str::<toml::Table>(&format!("v = {raw}"))
+                .ok()
+                .and_then(|mut parsed| parsed.remove("v"))
+                .unwrap_or_else(|| toml::Value::String(raw.to_owned()));
+            table
+                .entry(section.to_owned())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()))
+                .as_table_mut()
+                .with_context(|| format!("--set {item}: {section} is not a section"))?
+                .insert(key.to_owned(), value);
+        }
+        Config::deserialize(table).context("invalid --set override")
+    }
+
     /// Reads `config.toml` from `home`.
     pub fn load(home: &Path) -> anyhow::Result<Self> {
         let path = home.join(CONFIG_FILE);
@@ -185,6 +213,32 @@ impl Config {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn overrides_reach_every_setting_and_refuse_unknown_ones() {
+        let config = Config::default()
+            .with_overrides(&[
+                "mempool.max_txs=5".to_owned(),
+                "p2p.listen=\"127.0.0.1:9\"".to_owned(),
+                "log.level=debug".to_owned(),
+                "consensus.empty_block_wait_ms=10".to_owned(),
+            ])
+            .unwrap();
+        assert_eq!(config.mempool.max_txs, 5);
+        assert_eq!(config.p2p.listen.port(), 9);
+        assert_eq!(config.log.level, "debug");
+        assert_eq!(config.consensus.empty_block_wait_ms, 10);
+        let error = Config::default()
+            .with_overrides(&["mempool.size=1".to_owned()])
+            .unwrap_err();
+        assert!(format!("{error:#}").contains("size"), "{error:#}");
+        assert!(Config::default()
+            .with_overrides(&["nodot=1".to_owned()])
+            .is_err());
+        assert!(Config::default()
+            .with_overrides(&["mempool.max_txs=many".to_owned()])
+            .is_err());
+    }
 
     #[test]
     fn empty_file_is_all_defaults() {

@@ -46,6 +46,9 @@ enum Command {
         /// Override [log] level, e.g. info or courtledger_node=debug,info.
         #[arg(long = "log.level")]
         log_level: Option<String>,
+        /// Override any setting: SECTION.KEY=VALUE (repeatable), e.g. mempool.max_txs=50000.
+        #[arg(long = "set", value_name = "SECTION.KEY=VALUE")]
+        set: Vec<String>,
     },
     /// Write a ready local network: one home per validator and a shared genesis.
     Testnet {
@@ -97,8 +100,10 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             api_listen,
             log_format,
             log_level,
+            set,
         } => {
             let mut home = Home::load(&home)?;
+            home.config = home.config.with_overrides(&set)?;
             if let Some(listen) = p2p_listen {
                 home.config.p2p.listen = listen;
             }
