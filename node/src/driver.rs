@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use courtledger_chain::{
-    build_block, validate_block, ChainContext, Execution, Mempool, MempoolError, MempoolLimits,
-    Parent, StateRead,
+    build_block, validate_block, BlockError, ChainContext, Execution, Mempool, MempoolError,
+    MempoolLimits, Parent, StateRead,
 };
 use courtledger_codec::Encode;
 use courtledger_consensus::{
@@ -47,6 +47,9 @@ const EVIDENCE_PREFIX: &[u8] = b"evd/";
 const TX_GOSSIP_INTERVAL: Duration = Duration::from_millis(5);
 /// How long a sync request may stay unanswered before another is sent.
 const SYNC_RETRY: Duration = Duration::from_millis(500);
+/// The "now" for validating a block that the validators already decided: far enough ahead
+/// that the proposer-clock bound never refuses it.
+const NO_CLOCK_BOUND_MS: u64 = u64::MAX / 2;
 /// Blocks of future heights kept until their height comes.
 const MAX_FUTURE_BLOCKS: usize = 16;
 
@@ -300,7 +303,15 @@ impl Driver {
 
     fn execute(&mut self, actions: Vec<Action>) -> anyhow::Result<()> {
         for action in actions {
-            if !matches!(action, Action::Persist(_)) {
+            // The log must be durable before anything leaves the node or the height moves on.
+            if matches!(
+                action,
+                Action::Broadcast(_)
+                    | Action::GossipBlock { .. }
+                    | Action::RequestBlock { .. }
+                    | Action::Commit { .. }
+                    | Action::NewHeight { .. }
+            ) {
                 self.flush_wal()?;
             }
             match action {
@@ -381,18 +392,13 @@ impl Driver {
         if self.pending_wal.is_empty() {
             return Ok(());
         }
-        let height = self.machine.height();
         let records: Vec<ConsensusRecord> = self
             .pending_wal
             .drain(..)
             .map(|entry| {
                 self.wal_seq += 1;
                 ConsensusRecord {
-                    key: key(
-                        WAL_PREFIX,
-                        entry.height().max(height),
-                        &self.wal_seq.to_be_bytes(),
-                    ),
+                    key: key(WAL_PREFIX, entry.height(), &self.wal_seq.to_be_bytes()),
                     value: entry.to_bytes(),
                 }
             })
@@ -476,6 +482,26 @@ impl Driver {
         })
     }
 
+    /// Validates `block` as the next block on the stored chain, at wall time `now_ms`.
+    /// Transactions already in the mempool had their signatures checked on entry.
+    fn validate(
+        &self,
+        block: &Block,
+        now_ms: u64,
+    ) -> anyhow::Result<Result<Execution, BlockError>> {
+        let store = self.store.read().expect("store lock");
+        let parent = self.parent(&store)?;
+        let mempool = &self.mempool;
+        Ok(validate_block(
+            &self.context(),
+            &parent,
+            &StoreState(&store),
+            block,
+            now_ms,
+            &|id| mempool.contains(id),
+        ))
+    }
+
     /// Stores a proposed block's body before consensus hears of it.
     fn keep_block(
         &mut self,
@@ -543,31 +569,16 @@ impl Driver {
         let id = message.block.header.id();
         let valid = match self.blocks.get(&id) {
             Some(pending) => pending.execution.is_some(),
-            None => {
-                let result = {
-                    let store = self.store.read().expect("store lock");
-                    let parent = self.parent(&store)?;
-                    let mempool = &self.mempool;
-                    validate_block(
-                        &self.context(),
-                        &parent,
-                        &StoreState(&store),
-                        &message.block,
-                        wall_ms(),
-                        &|id| mempool.contains(id),
-                    )
-                };
-                match result {
-                    Ok(execution) => {
-                        self.keep_block(message.block, Some(execution))?;
-                        true
-                    }
-                    Err(error) => {
-                        warn!(height, %id, %error, "invalid proposed block");
-                        false
-                    }
+            None => match self.validate(&message.block, wall_ms())? {
+                Ok(execution) => {
+                    self.keep_block(message.block, Some(execution))?;
+                    true
                 }
-            }
+                Err(error) => {
+                    warn!(height, %id, %error, "invalid proposed block");
+                    false
+                }
+            },
         };
         let proposer = self.machine.proposer(height, message.round);
         self.feed(Input::BlockReceived(ProposedBlock {
@@ -592,21 +603,12 @@ impl Driver {
         };
         let execution = match pending.execution {
             Some(execution) => execution,
-            None => {
-                let store = self.store.read().expect("store lock");
-                let parent = self.parent(&store)?;
-                validate_block(
-                    &self.context(),
-                    &parent,
-                    &StoreState(&store),
-                    &pending.block,
-                    u64::MAX / 2,
-                    &|_| false,
-                )
+            // Kept from before a restart: the validators decided it, so no clock bound.
+            None => self
+                .validate(&pending.block, NO_CLOCK_BOUND_MS)?
                 .map_err(|error| {
                     anyhow::anyhow!("decided block {block_id} does not execute: {error}")
-                })?
-            }
+                })?,
         };
         let tx_ids: Vec<TxId> = pending
             .block
@@ -672,6 +674,13 @@ impl Driver {
         self.announced.retain(|(h, _, _)| *h >= height);
         self.block_request = None;
         self.height_started = Instant::now();
+        // Progress without an outstanding sync request: the node is in step with its peers.
+        if self
+            .sync_requested_at
+            .is_none_or(|at| at.elapsed() >= SYNC_RETRY)
+        {
+            self.status.syncing.store(false, Ordering::Relaxed);
+        }
         self.publish_status();
         // Blocks that arrived early for this height.
         let ready: Vec<ProposedBlockMessage> = {
@@ -922,22 +931,9 @@ impl Driver {
                         break;
                     }
                     let proposer = block.header.proposer;
-                    let execution = {
-                        let store = self.store.read().expect("store lock");
-                        let parent = self.parent(&store)?;
-                        let mempool = &self.mempool;
-                        // The certificate proves the validators agreed; the clock bound does
-                        // not apply to an old block.
-                        validate_block(
-                            &self.context(),
-                            &parent,
-                            &StoreState(&store),
-                            &block,
-                            u64::MAX / 2,
-                            &|id| mempool.contains(id),
-                        )
-                    };
-                    let execution = match execution {
+                    // The certificate proves the validators agreed; our clock does not bound
+                    // an old block.
+                    let execution = match self.validate(&block, NO_CLOCK_BOUND_MS)? {
                         Ok(execution) => execution,
                         Err(error) => {
                             warn!(%from, height, %error, "a certified block does not validate here");
