@@ -67,18 +67,17 @@ fn percentile(sorted: &[f64], fraction: f64) -> f64 {
 /// Signs the load: `txs` transactions spread over `senders` keys, each sender's nonces ascending.
 fn sign_load(genesis: &Genesis, options: &BenchOptions) -> Vec<SignedTransaction> {
     let chain_id = genesis.chain_id();
-    let base_nonce = SystemTime::now()
+    // Fresh keys for every run (seeded by the time), so each sender's nonces start at 1.
+    let run = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(0));
     let keys: Vec<SigningKey> = (0..options.senders)
-        .map(|i| {
-            SigningKey::from_seed(&sha256(format!("bench sender {i} {base_nonce}").as_bytes()).0)
-        })
+        .map(|i| SigningKey::from_seed(&sha256(format!("bench sender {i} {run}").as_bytes()).0))
         .collect();
     (0..options.txs)
         .map(|n| {
             let sender = n % options.senders;
-            let nonce = base_nonce + u64::try_from(n / options.senders).unwrap_or(0);
+            let nonce = 1 + u64::try_from(n / options.senders).unwrap_or(0);
             let mut payload = format!("evidence {n}: ").into_bytes();
             payload.resize(options.payload_bytes.max(payload.len()), b'.');
             Transaction {

@@ -7,7 +7,7 @@ mod bench;
 
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context as _};
 use clap::{Parser, Subcommand};
@@ -220,10 +220,11 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         } => {
             let key = read_key_file(&key)?;
             let genesis = read_genesis(&genesis)?;
-            // A nonce above any earlier one of this key: the time in microseconds.
-            let nonce = SystemTime::now()
-                .duration_since(UNIX_EPOCH)
-                .map_or(0, |d| u64::try_from(d.as_micros()).unwrap_or(u64::MAX));
+            // The next nonce of this key, as the node sees it (pending transactions counted).
+            let (status, account) = get_json(&format!("{node}/v1/accounts/{}", key.public_key()))?;
+            let Some(nonce) = account["next_nonce"].as_u64().filter(|_| status == 200) else {
+                bail!("cannot read this key's next nonce: {account}");
+            };
             let tx = Transaction {
                 signer: key.public_key(),
                 nonce,

@@ -4,6 +4,7 @@
 //! |---|---|
 //! | `POST /v1/txs` | submit `{"txs": ["<hex of a SignedTransaction>", ...]}`; per-transaction results |
 //! | `GET /v1/txs/{id}` | `committed` (height, position), `pending`, or 404 `unknown` |
+//! | `GET /v1/accounts/{key}` | the nonce the key's next transaction must carry |
 //! | `GET /v1/blocks/latest`, `GET /v1/blocks/{height}` | header, transaction ids, certificate |
 //! | `GET /v1/status` | chain id, height, round, peers, mempool, sync |
 //! | `GET /health` | 200 when the node is in sync with its peers, 503 otherwise |
@@ -20,7 +21,7 @@ use axum::routing::{get, post};
 use axum::{Json, Router};
 use courtledger_chain::MempoolError;
 use courtledger_codec::Encode;
-use courtledger_crypto::{ChainId, Digest};
+use courtledger_crypto::{ChainId, Digest, PublicKey};
 use courtledger_storage::{RocksStore, Store};
 use courtledger_types::limits::MAX_TX_BYTES;
 use courtledger_types::{Block, CommitCertificate, SignedTransaction, TxId};
@@ -57,6 +58,7 @@ pub fn router(state: ApiState) -> Router {
     Router::new()
         .route("/v1/txs", post(submit))
         .route("/v1/txs/{id}", get(tx_status))
+        .route("/v1/accounts/{key}", get(account))
         .route("/v1/blocks/latest", get(latest_block))
         .route("/v1/blocks/{height}", get(block_at))
         .route("/v1/status", get(status))
@@ -190,6 +192,30 @@ async fn tx_status(State(state): State<ApiState>, Path(id): Path<String>) -> Res
             Json(json!({ "tx_id": id.to_string(), "status": "unknown" })),
         )
             .into_response(),
+    }
+}
+
+async fn account(State(state): State<ApiState>, Path(key): Path<String>) -> Response {
+    let Ok(signer) = key.parse::<PublicKey>() else {
+        return error(StatusCode::BAD_REQUEST, "a public key is 64 hex characters");
+    };
+    let answer = match ask(&state, |reply| DriverInput::NextNonce {
+        signer: Box::new(signer),
+        reply,
+    }) {
+        Ok(answer) => answer,
+        Err(reason) => return error(StatusCode::SERVICE_UNAVAILABLE, reason),
+    };
+    match answer.await {
+        Ok(Some(next_nonce)) => {
+            Json(json!({ "public_key": signer.to_string(), "next_nonce": next_nonce }))
+                .into_response()
+        }
+        Ok(None) => error(
+            StatusCode::CONFLICT,
+            "this key can sign no further transaction",
+        ),
+        Err(_) => error(StatusCode::SERVICE_UNAVAILABLE, "the node is stopping"),
     }
 }
 

@@ -68,6 +68,11 @@ pub enum DriverInput {
         ids: Vec<TxId>,
         reply: oneshot::Sender<Vec<bool>>,
     },
+    /// The nonce a signer's next transaction should carry (pending ones counted).
+    NextNonce {
+        signer: Box<PublicKey>,
+        reply: oneshot::Sender<Option<u64>>,
+    },
     /// Stop after the current action.
     Shutdown,
 }
@@ -252,6 +257,10 @@ impl Driver {
                 Ok(DriverInput::Submit { txs, reply }) => {
                     let results = self.submit(txs, true);
                     let _ = reply.send(results);
+                }
+                Ok(DriverInput::NextNonce { signer, reply }) => {
+                    let store = self.store.read().expect("store lock");
+                    let _ = reply.send(self.mempool.next_nonce(&signer, &StoreState(&store)));
                 }
                 Ok(DriverInput::Pending { ids, reply }) => {
                     let _ = reply.send(ids.iter().map(|id| self.mempool.contains(id)).collect());

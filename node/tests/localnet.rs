@@ -10,7 +10,7 @@ use std::net::TcpListener;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use courtledger_codec::Encode;
 use courtledger_crypto::SigningKey;
@@ -164,15 +164,15 @@ impl Net {
 
     fn submit(&self, i: u16, count: usize, key: &SigningKey) -> Vec<String> {
         let chain_id = self.genesis.chain_id();
-        let base = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .unwrap()
-            .as_micros();
+        let account = self
+            .get(i, &format!("/v1/accounts/{}", key.public_key()))
+            .unwrap();
+        let next = account["next_nonce"].as_u64().unwrap();
         let txs: Vec<_> = (0..count)
             .map(|n| {
                 Transaction {
                     signer: key.public_key(),
-                    nonce: u64::try_from(base).unwrap() + u64::try_from(n).unwrap(),
+                    nonce: next + u64::try_from(n).unwrap(),
                     payload: format!("anchor {n}: sha256 of a served document").into_bytes(),
                 }
                 .sign(key, &chain_id)

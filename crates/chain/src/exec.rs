@@ -4,7 +4,9 @@ use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader
 use courtledger_crypto::{Digest, PublicKey};
 use courtledger_merkle::{self as merkle, Frontier};
 use courtledger_types::block::tx_root;
-use courtledger_types::limits::{MAX_BLOCK_TXS, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES};
+use courtledger_types::limits::{
+    MAX_BLOCK_TXS, MAX_NONCE_LOOKAHEAD, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES,
+};
 use courtledger_types::{SignedTransaction, TxId};
 use thiserror::Error;
 
@@ -28,6 +30,12 @@ pub enum TxReject {
     /// The nonce is not above the signer's highest committed nonce: a replay, or overtaken.
     #[error("nonce {nonce} is not above the signer's highest committed nonce {highest}")]
     StaleNonce { nonce: u64, highest: u64 },
+    /// The nonce skips over nonces not yet committed: it must be the next one.
+    #[error("nonce {nonce} is not the next one, {expected}")]
+    NonceGap { nonce: u64, expected: u64 },
+    /// The nonce is too far ahead of the next one to wait for the ones between.
+    #[error("nonce {nonce} is too far ahead of the next one, {expected}")]
+    NonceTooFarAhead { nonce: u64, expected: u64 },
     /// The signer's counter is at `u64::MAX`.
     #[error("the signer's transaction counter is at its maximum")]
     CounterOverflow,
@@ -88,6 +96,15 @@ pub fn check_tx(state: &dyn StateRead, tx: &SignedTransaction) -> Result<(), TxR
     SignerState::load(state, &tx.tx.signer)?.admits(tx.tx.nonce)
 }
 
+/// Whether `tx` may wait in a mempool: valid on its own, and its nonce not stale and at most
+/// [`MAX_NONCE_LOOKAHEAD`] ahead of the signer's next (the ones between may still arrive).
+pub fn check_pending_tx(state: &dyn StateRead, tx: &SignedTransaction) -> Result<(), TxReject> {
+    check_tx_stateless(tx)?;
+    SignerState::load(state, &tx.tx.signer)?
+        .admits_later(tx.tx.nonce)
+        .map(|_| ())
+}
+
 /// A signer's records in state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct SignerState {
@@ -122,18 +139,42 @@ impl SignerState {
         }
     }
 
-    /// Whether a transaction with `nonce` may be executed: the nonce is above the highest
-    /// committed one (any nonce for a first transaction) and the counter can grow.
+    /// The nonce the signer's next transaction must carry: 1 for a first transaction, then
+    /// one more than the highest committed. `None` once nonces are exhausted.
+    pub fn next_nonce(&self) -> Option<u64> {
+        self.highest_nonce
+            .map_or(Some(1), |highest| highest.checked_add(1))
+    }
+
+    /// Whether a transaction with `nonce` may be executed now: its nonce is exactly the next
+    /// one, and the counter can grow.
     pub fn admits(&self, nonce: u64) -> Result<(), TxReject> {
-        if let Some(highest) = self.highest_nonce {
-            if nonce <= highest {
-                return Err(TxReject::StaleNonce { nonce, highest });
-            }
+        let expected = self.admits_later(nonce)?;
+        if nonce != expected {
+            return Err(TxReject::NonceGap { nonce, expected });
         }
+        Ok(())
+    }
+
+    /// Whether a transaction with `nonce` may be executed once the signer's transactions before
+    /// it are: not stale, and at most [`MAX_NONCE_LOOKAHEAD`] ahead. Returns the next nonce.
+    pub fn admits_later(&self, nonce: u64) -> Result<u64, TxReject> {
+        let Some(expected) = self.next_nonce() else {
+            return Err(TxReject::CounterOverflow);
+        };
         if self.tx_count == u64::MAX {
             return Err(TxReject::CounterOverflow);
         }
-        Ok(())
+        if nonce < expected {
+            return Err(TxReject::StaleNonce {
+                nonce,
+                highest: expected - 1,
+            });
+        }
+        if nonce - expected >= MAX_NONCE_LOOKAHEAD {
+            return Err(TxReject::NonceTooFarAhead { nonce, expected });
+        }
+        Ok(expected)
     }
 }
 
@@ -434,9 +475,30 @@ mod tests {
     #[test]
     fn nonce_rules() {
         let empty = MemoryState::new();
-        // A first transaction may have any nonce, 0 included.
-        assert_eq!(check_tx(&empty, &unsigned(1, 0, vec![1])), Ok(()));
-        assert_eq!(check_tx(&empty, &unsigned(1, u64::MAX, vec![1])), Ok(()));
+        // A first transaction has nonce 1; later ones may wait in a pool, within the lookahead.
+        assert_eq!(check_tx(&empty, &unsigned(1, 1, vec![1])), Ok(()));
+        assert_eq!(
+            check_tx(&empty, &unsigned(1, 0, vec![1])),
+            Err(TxReject::StaleNonce {
+                nonce: 0,
+                highest: 0
+            })
+        );
+        assert_eq!(
+            check_tx(&empty, &unsigned(1, 2, vec![1])),
+            Err(TxReject::NonceGap {
+                nonce: 2,
+                expected: 1
+            })
+        );
+        assert_eq!(check_pending_tx(&empty, &unsigned(1, 2, vec![1])), Ok(()));
+        assert_eq!(
+            check_pending_tx(&empty, &unsigned(1, 1 + MAX_NONCE_LOOKAHEAD, vec![1])),
+            Err(TxReject::NonceTooFarAhead {
+                nonce: 1 + MAX_NONCE_LOOKAHEAD,
+                expected: 1
+            })
+        );
         let state = state_with(&[
             (keys::signer_count(&signer(1)), 2u64.to_be_bytes().to_vec()),
             (keys::signer_nonce(&signer(1)), 10u64.to_be_bytes().to_vec()),
@@ -453,11 +515,22 @@ mod tests {
                 check_tx(&state, &unsigned(1, nonce, vec![1])),
                 Err(TxReject::StaleNonce { nonce, highest: 10 })
             );
+            assert!(check_pending_tx(&state, &unsigned(1, nonce, vec![1])).is_err());
         }
         assert_eq!(check_tx(&state, &unsigned(1, 11, vec![1])), Ok(()));
-        assert_eq!(check_tx(&state, &unsigned(1, 1_000, vec![1])), Ok(()));
+        assert_eq!(
+            check_tx(&state, &unsigned(1, 1_000, vec![1])),
+            Err(TxReject::NonceGap {
+                nonce: 1_000,
+                expected: 11
+            })
+        );
+        assert_eq!(
+            check_pending_tx(&state, &unsigned(1, 1_000, vec![1])),
+            Ok(())
+        );
         // Other signers are unaffected.
-        assert_eq!(check_tx(&state, &unsigned(2, 0, vec![1])), Ok(()));
+        assert_eq!(check_tx(&state, &unsigned(2, 1, vec![1])), Ok(()));
         let full = state_with(&[
             (
                 keys::signer_count(&signer(1)),
@@ -522,16 +595,16 @@ mod tests {
     fn a_rejected_transaction_leaves_no_trace() {
         let state = MemoryState::new();
         let mut executor = Executor::new(&state, 1).unwrap();
-        let good = unsigned(1, 5, vec![1]);
+        let good = unsigned(1, 1, vec![1]);
         executor.apply(&good, good.id()).unwrap();
-        let stale = unsigned(1, 5, vec![2]);
+        let stale = unsigned(1, 1, vec![2]);
         assert_eq!(
             executor.apply(&stale, stale.id()),
             Err(ExecError::InvalidTx {
                 index: 1,
                 reason: TxReject::StaleNonce {
-                    nonce: 5,
-                    highest: 5
+                    nonce: 1,
+                    highest: 1
                 }
             })
         );

@@ -15,9 +15,9 @@
 //!    [`MAX_TX_BYTES`](courtledger_types::limits::MAX_TX_BYTES) ([`TxReject::TooLarge`]);
 //! 2. the signer's records in state are well-formed ([`TxReject::CorruptState`]: never the
 //!    transaction's fault, but no node can execute it on such a state);
-//! 3. its nonce is greater than the signer's highest committed nonce, if the signer has
-//!    committed any ([`TxReject::StaleNonce`]); a signer's first transaction may have any nonce.
-//!    Nonces need not be consecutive;
+//! 3. its nonce is exactly the signer's next one: 1 for its first transaction, then one more
+//!    than its highest committed nonce ([`TxReject::StaleNonce`] below it,
+//!    [`TxReject::NonceGap`] above it);
 //! 4. the signer's counter is below `u64::MAX` ([`TxReject::CounterOverflow`]).
 //!
 //! and its signature verifies (checked separately, see [`validate_block`]). Rule 3 is the replay
@@ -99,7 +99,10 @@
 //!
 //! [`Mempool`] holds signature-checked transactions, bounded in count and bytes, at most one per
 //! signer and nonce, and selects them for blocks in arrival order with each signer's nonces
-//! ascending.
+//! ascending. It also holds a signer's transactions whose nonce is ahead of the next one, up to
+//! [`MAX_NONCE_LOOKAHEAD`](courtledger_types::limits::MAX_NONCE_LOOKAHEAD) ahead
+//! ([`check_pending_tx`]): a nonce that overtook an earlier one on the network waits for it
+//! instead of being lost, and commits once the one before it has.
 
 pub mod block;
 pub mod exec;
@@ -113,8 +116,8 @@ pub use block::{
     Parent,
 };
 pub use exec::{
-    check_tx, check_tx_stateless, encoded_tx_len, execute_block, log_frontier, results_root,
-    ExecError, Execution, Receipt, SignerState, TxReject,
+    check_pending_tx, check_tx, check_tx_stateless, encoded_tx_len, execute_block, log_frontier,
+    results_root, ExecError, Execution, Receipt, SignerState, TxReject,
 };
 pub use mempool::{Mempool, MempoolError, MempoolLimits};
 pub use state::{

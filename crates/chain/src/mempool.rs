@@ -6,7 +6,7 @@ use courtledger_crypto::{verify_batch, BatchItem, ChainId, PublicKey, SignatureE
 use courtledger_types::{SignedTransaction, TxId};
 use thiserror::Error;
 
-use crate::exec::{check_tx, check_tx_stateless, encoded_tx_len, SignerState, TxReject};
+use crate::exec::{check_pending_tx, check_tx_stateless, encoded_tx_len, SignerState, TxReject};
 use crate::limits::TX_OVERHEAD_BYTES;
 use crate::state::StateRead;
 
@@ -180,7 +180,7 @@ impl Mempool {
     ///
     /// Refused before any signature is checked: a transaction pending or earlier in `txs`
     /// ([`MempoolError::Duplicate`]), committed (`is_committed`, [`MempoolError::Committed`]),
-    /// failing [`check_tx`] on `state` ([`MempoolError::Invalid`], e.g. a stale nonce), too
+    /// failing [`check_pending_tx`] on `state` ([`MempoolError::Invalid`], e.g. a stale nonce), too
     /// large for the pool, a taken nonce, or arriving while the pool is full. If the batch fails,
     /// the signatures are checked one by one, so a bad signature refuses only its own
     /// transaction ([`MempoolError::BadSignature`]).
@@ -239,7 +239,7 @@ impl Mempool {
         if is_committed(id) {
             return Err(MempoolError::Committed);
         }
-        check_tx(state, tx).map_err(MempoolError::Invalid)?;
+        check_pending_tx(state, tx).map_err(MempoolError::Invalid)?;
         // The remaining checks of `insert`, so that no signature is verified in vain.
         self.admission(tx, id).map(|_| ())
     }
@@ -292,6 +292,19 @@ impl Mempool {
         selected
     }
 
+    /// The nonce `signer`'s next new transaction should carry: one above the highest pending
+    /// one, or the next one `state` expects. `None` when the signer's records are damaged or
+    /// its nonces are exhausted.
+    pub fn next_nonce(&self, signer: &PublicKey, state: &dyn StateRead) -> Option<u64> {
+        let committed_next = SignerState::load(state, signer).ok()?.next_nonce()?;
+        let pending_next = self
+            .by_signer
+            .get(signer)
+            .and_then(|nonces| nonces.keys().next_back())
+            .and_then(|highest| highest.checked_add(1));
+        Some(pending_next.map_or(committed_next, |pending| pending.max(committed_next)))
+    }
+
     /// Removes committed transactions; returns how many were pending.
     pub fn remove_committed<'a>(&mut self, ids: impl IntoIterator<Item = &'a TxId>) -> usize {
         ids.into_iter()
@@ -299,7 +312,7 @@ impl Mempool {
             .count()
     }
 
-    /// Removes every transaction that [`check_tx`] now rejects on `state` (after a commit:
+    /// Removes every transaction that [`check_pending_tx`] now rejects on `state` (after a commit:
     /// those whose nonce is at or below their signer's highest committed nonce); returns their
     /// ids.
     pub fn prune(&mut self, state: &dyn StateRead) -> Vec<TxId> {
@@ -309,7 +322,7 @@ impl Mempool {
                 Ok(records) => stale.extend(
                     nonces
                         .iter()
-                        .filter(|(nonce, _)| records.admits(**nonce).is_err())
+                        .filter(|(nonce, _)| records.admits_later(**nonce).is_err())
                         .map(|(_, id)| *id),
                 ),
                 Err(_) => stale.extend(nonces.values().copied()),

@@ -15,6 +15,9 @@ pub const MIN_BLOCK_BYTES: u32 = MAX_TX_BYTES + 1024;
 pub const MAX_STATE_KEY_BYTES: u32 = 256;
 /// Largest value of the application state, in bytes.
 pub const MAX_STATE_VALUE_BYTES: u32 = MAX_TX_BYTES;
+/// How far ahead of a signer's next nonce the mempool holds transactions (waiting for the
+/// missing ones to arrive).
+pub const MAX_NONCE_LOOKAHEAD: u64 = 4096;
 /// Most transactions one block may hold, whatever genesis says.
 pub const MAX_BLOCK_TXS: u32 = 50_000;
 /// Largest encoded block, in bytes, whatever genesis says.

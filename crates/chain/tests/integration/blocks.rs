@@ -22,12 +22,13 @@ fn txs(count: u64) -> Vec<SignedTransaction> {
     txs_between(0..count)
 }
 
-/// Transaction `i` for each `i` in `range`: signer `10 + i % 3`, nonce `100 + i`.
+/// Transaction `i` for each `i` in `range`: signer `10 + i % 3`, nonce `1 + i / 3` (each
+/// signer's nonces consecutive from 1).
 fn txs_between(range: std::ops::Range<u64>) -> Vec<SignedTransaction> {
     range
         .map(|i| {
             let signer = 10 + u8::try_from(i % 3).unwrap();
-            tx(signer, 100 + i, format!("anchor {i}").as_bytes())
+            tx(signer, 1 + i / 3, format!("anchor {i}").as_bytes())
         })
         .collect()
 }
@@ -344,15 +345,16 @@ fn build_holds_back_a_signer_whose_transaction_does_not_fit() {
 fn build_skips_invalid_candidates() {
     let fixture = Fixture::new();
     let mut chain = Chain::new(&fixture);
-    chain.extend(vec![tx(10, 5, b"a")]);
+    chain.extend(vec![tx(10, 1, b"a")]);
     let candidates = vec![
-        tx(10, 5, b"a"), // replay of a committed transaction
-        tx(10, 4, b"b"), // stale nonce
-        tx(10, 6, b""),  // empty payload
-        tx(10, 6, b"c"), // valid
-        tx(10, 6, b"d"), // same nonce as the one just taken
-        tx(11, 0, b"e"), // first transaction of a signer: any nonce
-        tx(11, 0, b"e"), // duplicate
+        tx(10, 1, b"a"), // replay of a committed transaction
+        tx(10, 0, b"b"), // stale nonce
+        tx(10, 2, b""),  // empty payload
+        tx(10, 2, b"c"), // valid
+        tx(10, 2, b"d"), // same nonce as the one just taken
+        tx(11, 1, b"e"), // first transaction of a signer: nonce 1
+        tx(11, 1, b"e"), // duplicate
+        tx(12, 2, b"f"), // a gap: nonce 1 is missing
     ];
     let (block, _) = chain.build(candidates.clone());
     assert_eq!(
@@ -457,7 +459,7 @@ fn bad_signature_names_its_index() {
 fn stale_nonces_are_refused() {
     let fixture = Fixture::new();
     let mut chain = Chain::new(&fixture);
-    let first = tx(10, 5, b"a");
+    let first = tx(10, 1, b"a");
     let template = chain.extend(vec![first.clone()]);
 
     // Replaying a committed transaction.
@@ -468,21 +470,32 @@ fn stale_nonces_are_refused() {
         Err(BlockError::Execution(ExecError::InvalidTx {
             index: 0,
             reason: TxReject::StaleNonce {
-                nonce: 5,
-                highest: 5
+                nonce: 1,
+                highest: 1
             }
         }))
     );
-    // A lower nonce after a higher one inside one block: the later transaction sees the earlier
-    // one's write.
-    let inverted = with_txs(&empty, vec![tx(11, 9, b"x"), tx(11, 8, b"y")]);
+    // The same nonce twice inside one block: the later transaction sees the earlier one's write.
+    let twice = with_txs(&empty, vec![tx(11, 1, b"x"), tx(11, 1, b"y")]);
     assert_eq!(
-        chain.validate(&inverted),
+        chain.validate(&twice),
         Err(BlockError::Execution(ExecError::InvalidTx {
             index: 1,
             reason: TxReject::StaleNonce {
-                nonce: 8,
-                highest: 9
+                nonce: 1,
+                highest: 1
+            }
+        }))
+    );
+    // A higher nonce before a lower one: the first skips a nonce.
+    let inverted = with_txs(&empty, vec![tx(11, 2, b"x"), tx(11, 1, b"y")]);
+    assert_eq!(
+        chain.validate(&inverted),
+        Err(BlockError::Execution(ExecError::InvalidTx {
+            index: 0,
+            reason: TxReject::NonceGap {
+                nonce: 2,
+                expected: 1
             }
         }))
     );
@@ -504,7 +517,7 @@ fn execution_overlay_lets_later_transactions_see_earlier_writes() {
     let signer = key(10).public_key();
     let execution = execute_block(
         &state,
-        &[tx(10, 1, b"a"), tx(10, 2, b"b"), tx(11, 7, b"c")],
+        &[tx(10, 1, b"a"), tx(10, 2, b"b"), tx(11, 1, b"c")],
         9,
     )
     .unwrap();
@@ -525,7 +538,7 @@ fn execution_overlay_lets_later_transactions_see_earlier_writes() {
     );
     assert_eq!(
         get(&keys::signer_nonce(&key(11).public_key())),
-        Some(7u64.to_be_bytes().to_vec())
+        Some(1u64.to_be_bytes().to_vec())
     );
     // One change per key, sorted: the frontier, two counters, two nonces.
     assert_eq!(execution.changes.len(), 5);
@@ -552,14 +565,15 @@ fn execution_overlay_lets_later_transactions_see_earlier_writes() {
 fn log_frontier_covers_every_committed_transaction() {
     let fixture = Fixture::new();
     let mut chain = Chain::new(&fixture);
-    let mut nonce = 0;
+    let mut nonces = [0u64; 2];
     for (round, count) in [3u64, 0, 1, 7, 2, 0, 5].into_iter().enumerate() {
         let candidates: Vec<SignedTransaction> = (0..count)
             .map(|i| {
-                nonce += 1;
+                let signer = usize::try_from(i % 2).unwrap();
+                nonces[signer] += 1;
                 tx(
-                    10 + u8::try_from(i % 2).unwrap(),
-                    nonce,
+                    10 + u8::try_from(signer).unwrap(),
+                    nonces[signer],
                     format!("r{round} t{i}").as_bytes(),
                 )
             })

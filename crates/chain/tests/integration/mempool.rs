@@ -71,21 +71,21 @@ fn full_pool_pushes_back_by_count_and_by_bytes() {
 fn duplicates_committed_stale_and_taken_nonces_are_refused() {
     let fixture = Fixture::new();
     let mut chain = Chain::new(&fixture);
-    let committed = tx(10, 5, b"committed");
+    let committed = tx(10, 1, b"committed");
     chain.extend(vec![committed.clone()]);
     let committed_id = committed.id();
     let is_committed = |id: &TxId| *id == committed_id;
 
     let mut mempool = roomy();
-    let fresh = tx(10, 6, b"fresh");
+    let fresh = tx(10, 2, b"fresh");
     let results = mempool.verify_and_insert(
         &chain_id(),
         vec![
             fresh.clone(),
             fresh.clone(),       // again in the same submission
             committed.clone(),   // already committed
-            tx(10, 4, b"old"),   // stale nonce
-            tx(10, 6, b"rival"), // nonce 6 is taken by `fresh`
+            tx(10, 0, b"old"),   // stale nonce
+            tx(10, 2, b"rival"), // nonce 2 is taken by `fresh`
             tx(11, 1, b""),      // empty payload
         ],
         &chain.state,
@@ -98,11 +98,11 @@ fn duplicates_committed_stale_and_taken_nonces_are_refused() {
             Err(MempoolError::Duplicate),
             Err(MempoolError::Committed),
             Err(MempoolError::Invalid(TxReject::StaleNonce {
-                nonce: 4,
-                highest: 5
+                nonce: 0,
+                highest: 1
             })),
             Err(MempoolError::NonceTaken {
-                nonce: 6,
+                nonce: 2,
                 pending: fresh.id()
             }),
             Err(MempoolError::Invalid(TxReject::EmptyPayload)),
@@ -163,7 +163,7 @@ fn one_bad_signature_refuses_only_its_transaction() {
         mempool.verify_and_insert(&chain_id(), vec![lone], &state, &never)[0],
         Err(MempoolError::BadSignature(_))
     ));
-    let good: Vec<SignedTransaction> = (0..4).map(|i| tx(20, i, b"y")).collect();
+    let good: Vec<SignedTransaction> = (1..=4).map(|i| tx(20, i, b"y")).collect();
     assert!(mempool
         .verify_and_insert(&chain_id(), good, &state, &never)
         .iter()
@@ -219,8 +219,14 @@ fn prune_drops_what_a_commit_made_stale() {
         insert(&mut mempool, t).unwrap();
     }
     insert(&mut mempool, &tx(11, 1, b"q")).unwrap();
-    // A block (from another proposer) commits nonce 3 only.
-    let block = chain.extend(vec![pending[2].clone()]);
+    // A block (from another proposer) commits other transactions of signer 10 with nonces 1
+    // and 2, and our nonce 3.
+    let block = chain.extend(vec![
+        tx(10, 1, b"elsewhere"),
+        tx(10, 2, b"elsewhere"),
+        pending[2].clone(),
+    ]);
+    assert_eq!(block.txs.len(), 3);
     assert_eq!(mempool.remove_committed(&block.tx_ids()), 1);
     let mut pruned = mempool.prune(&chain.state);
     pruned.sort();
@@ -357,4 +363,34 @@ proptest! {
             prop_assert_eq!(mempool.select(u32::MAX, u32::MAX).len(), model.len());
         }
     }
+}
+
+#[test]
+fn a_later_nonce_that_arrives_first_waits_for_the_missing_one() {
+    let fixture = Fixture::new();
+    let mut chain = Chain::new(&fixture);
+    let mut mempool = roomy();
+    let signer = key(10).public_key();
+    assert_eq!(mempool.next_nonce(&signer, &chain.state), Some(1));
+    // Nonce 2 arrives first (gossip from another node overtook nonce 1).
+    insert(&mut mempool, &tx(10, 2, b"second")).unwrap();
+    assert_eq!(mempool.next_nonce(&signer, &chain.state), Some(3));
+    let (block, _) = chain.build(mempool.select(100, 1_000_000));
+    assert!(block.txs.is_empty(), "nonce 2 cannot go before nonce 1");
+    assert!(
+        mempool.prune(&chain.state).is_empty(),
+        "a waiting nonce is not stale"
+    );
+    insert(&mut mempool, &tx(10, 1, b"first")).unwrap();
+    let block = chain.extend(mempool.select(100, 1_000_000));
+    assert_eq!(block.txs.len(), 2, "both commit, in nonce order");
+    assert_eq!(block.txs[0].tx.nonce, 1);
+    assert_eq!(mempool.remove_committed(&block.tx_ids()), 2);
+    assert_eq!(mempool.next_nonce(&signer, &chain.state), Some(3));
+    // Too far ahead to wait for.
+    let far = 3 + courtledger_types::limits::MAX_NONCE_LOOKAHEAD;
+    assert!(matches!(
+        mempool.verify_and_insert(&chain_id(), vec![tx(10, far, b"far")], &chain.state, &never)[0],
+        Err(MempoolError::Invalid(TxReject::NonceTooFarAhead { .. }))
+    ));
 }
