@@ -511,7 +511,8 @@ impl Driver {
         ))
     }
 
-    /// Stores a proposed block's body before consensus hears of it.
+    /// Stores a proposed block's body (synced) before consensus hears of it; a block already
+    /// held is not written again.
     fn keep_block(
         &mut self,
         block: Block,
@@ -528,6 +529,11 @@ impl Driver {
                 .expect("store lock")
                 .consensus_put_batch(&[record])?;
             self.blocks.insert(id, Pending { block, execution });
+        } else if let Some(pending) = self.blocks.get_mut(&id) {
+            // Reloaded after a restart without its execution: keep the one just computed.
+            if pending.execution.is_none() {
+                pending.execution = execution;
+            }
         }
         Ok(id)
     }
@@ -576,9 +582,14 @@ impl Driver {
             return Ok(());
         }
         let id = message.block.header.id();
-        let valid = match self.blocks.get(&id) {
-            Some(pending) => pending.execution.is_some(),
-            None => match self.validate(&message.block, wall_ms())? {
+        // A block held with its execution was validated already; one reloaded after a restart
+        // (no execution kept) is validated again.
+        let validated = self
+            .blocks
+            .get(&id)
+            .is_some_and(|pending| pending.execution.is_some());
+        let valid = validated
+            || match self.validate(&message.block, wall_ms())? {
                 Ok(execution) => {
                     self.keep_block(message.block, Some(execution))?;
                     true
@@ -587,8 +598,7 @@ impl Driver {
                     warn!(height, %id, %error, "invalid proposed block");
                     false
                 }
-            },
-        };
+            };
         let proposer = self.machine.proposer(height, message.round);
         self.feed(Input::BlockReceived(ProposedBlock {
             height,
