@@ -38,20 +38,12 @@ pub struct BenchOptions {
     pub timeout: Duration,
 }
 
-fn new_agent() -> ureq::Agent {
-    ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(30)))
-        .http_status_as_error(false)
-        .build()
-        .into()
-}
-
+/// The JSON body of a 200 answer, or `None`.
 fn get_json(agent: &ureq::Agent, url: &str) -> Option<Value> {
-    let mut response = agent.get(url).call().ok()?;
-    if response.status().as_u16() != 200 {
-        return None;
+    match crate::get_json_with(agent, url) {
+        Ok((200, body)) => Some(body),
+        _ => None,
     }
-    response.body_mut().read_json().ok()
 }
 
 fn percentile(sorted: &[f64], fraction: f64) -> f64 {
@@ -101,7 +93,7 @@ pub fn run(genesis: &Genesis, options: &BenchOptions) -> anyhow::Result<Value> {
     );
     let txs = sign_load(genesis, options);
     let tx_bytes: usize = txs.iter().map(|tx| tx.to_bytes().len()).sum();
-    let agent = new_agent();
+    let agent = crate::agent();
     let start_height = get_json(&agent, &format!("{}/v1/status", options.nodes[0]))
         .and_then(|s| s["last_committed_height"].as_u64())
         .context("cannot read the first node's status")?;
@@ -130,7 +122,7 @@ pub fn run(genesis: &Genesis, options: &BenchOptions) -> anyhow::Result<Value> {
         let rejected = rejected.clone();
         let rate = options.rate;
         senders.push(std::thread::spawn(move || {
-            let agent = new_agent();
+            let agent = crate::agent();
             let mut sent: u64 = 0;
             for batch in batches {
                 if rate > 0 {

@@ -154,16 +154,18 @@ fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
     Genesis::from_json(&text).with_context(|| format!("invalid genesis file {}", path.display()))
 }
 
-fn agent() -> ureq::Agent {
+/// The HTTP client of every command: plain HTTP, non-2xx answers returned, 30 s timeout.
+pub(crate) fn agent() -> ureq::Agent {
     ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
+        .timeout_global(Some(Duration::from_secs(30)))
         .http_status_as_error(false)
         .build()
         .into()
 }
 
-fn get_json(url: &str) -> anyhow::Result<(u16, Value)> {
-    let mut response = agent()
+/// GET `url` with `agent`: the status and the JSON body.
+pub(crate) fn get_json_with(agent: &ureq::Agent, url: &str) -> anyhow::Result<(u16, Value)> {
+    let mut response = agent
         .get(url)
         .call()
         .with_context(|| format!("cannot reach {url}"))?;
@@ -173,6 +175,10 @@ fn get_json(url: &str) -> anyhow::Result<(u16, Value)> {
         .read_json()
         .context("the node's answer is not JSON")?;
     Ok((status, body))
+}
+
+fn get_json(url: &str) -> anyhow::Result<(u16, Value)> {
+    get_json_with(&agent(), url)
 }
 
 fn print(value: &Value) -> anyhow::Result<()> {

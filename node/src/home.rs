@@ -6,6 +6,7 @@ use anyhow::Context as _;
 use courtledger_crypto::SigningKey;
 use courtledger_keystore::read_key_file;
 use courtledger_types::genesis::GenesisValidator;
+use courtledger_types::limits::MAX_GENESIS_BYTES;
 use courtledger_types::Genesis;
 
 use crate::config::Config;
@@ -53,6 +54,15 @@ impl Home {
 
 /// Reads and checks a genesis file.
 pub fn read_genesis(path: &Path) -> anyhow::Result<Genesis> {
+    let size = std::fs::metadata(path)
+        .with_context(|| format!("cannot read genesis file {}", path.display()))?
+        .len();
+    if size > u64::try_from(MAX_GENESIS_BYTES).unwrap_or(u64::MAX) {
+        anyhow::bail!(
+            "genesis file {} is larger than {MAX_GENESIS_BYTES} bytes",
+            path.display()
+        );
+    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("cannot read genesis file {}", path.display()))?;
     Genesis::from_json(&text).with_context(|| format!("invalid genesis file {}", path.display()))
