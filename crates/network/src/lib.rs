@@ -60,7 +60,9 @@
 //! # Scores and bans
 //!
 //! Every peer starts at [`limits::INITIAL_SCORE`] (0). An oversized frame costs
-//! [`limits::OVERSIZED_FRAME_PENALTY`] (50) points, reported as [`NetworkEvent::PeerPenalized`].
+//! [`limits::OVERSIZED_FRAME_PENALTY`] (50) points; a message the node found undecodable or
+//! invalid, reported with [`NetworkHandle::penalize`], costs [`limits::INVALID_MESSAGE_PENALTY`]
+//! (20). Each is reported as [`NetworkEvent::PeerPenalized`].
 //! A penalized peer recovers [`limits::SCORE_RECOVERY_PER_SECOND`] point per second, up to 0. A
 //! score at or below [`limits::BAN_SCORE`] (-100) bans the peer for
 //! [`NetworkConfig::ban_duration`] (60 s by default): its connections are closed, it is not
