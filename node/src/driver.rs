@@ -19,7 +19,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use courtledger_chain::{
-    build_block, validate_block, BlockError, ChainContext, Execution, Mempool, MempoolError,
+    try_build_block, validate_block, BlockError, ChainContext, Execution, Mempool, MempoolError,
     MempoolLimits, Parent, StateRead,
 };
 use courtledger_codec::Encode;
@@ -549,7 +549,9 @@ impl Driver {
         let (block, execution) = {
             let store = self.store.read().expect("store lock");
             let parent = self.parent(&store)?;
-            build_block(
+            // Damaged committed state leaves no valid block to build: stop the node with the
+            // reason rather than panic.
+            try_build_block(
                 &self.context(),
                 &parent,
                 &StoreState(&store),
@@ -557,6 +559,7 @@ impl Driver {
                 self.machine.public_key(),
                 wall_ms(),
             )
+            .map_err(|error| anyhow::anyhow!("cannot build block {height}: {error}"))?
         };
         info!(height, round, txs = block.txs.len(), "built a block");
         let id = self.keep_block(block, Some(execution))?;
