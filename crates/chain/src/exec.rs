@@ -7,11 +7,11 @@ use courtledger_types::block::tx_root;
 use courtledger_types::limits::{
     MAX_BLOCK_TXS, MAX_NONCE_LOOKAHEAD, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES,
 };
-use courtledger_types::{SignedTransaction, TxId};
+use courtledger_types::{Receipt, SignedTransaction, TxId, CODE_OK};
 use thiserror::Error;
 
 use crate::keys;
-use crate::limits::{MAX_FRONTIER_BYTES, RECEIPT_BYTES, TX_OVERHEAD_BYTES};
+use crate::limits::{MAX_FRONTIER_BYTES, TX_OVERHEAD_BYTES};
 use crate::state::{state_root, Overlay, StateChange, StateError, StateRead};
 
 /// Why a transaction cannot be executed. The signature is not checked here (see
@@ -200,44 +200,6 @@ pub fn log_frontier(state: &dyn StateRead) -> Result<Frontier, StateError> {
     }
 }
 
-/// The record of one executed transaction.
-///
-/// Encoding (44 bytes): `[32] tx id, u32 index in the block, u64 block height`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Receipt {
-    /// The transaction's id.
-    pub tx_id: TxId,
-    /// Its position in the block, from 0.
-    pub index: u32,
-    /// The block's height.
-    pub height: u64,
-}
-
-impl Receipt {
-    /// Decodes a receipt from untrusted bytes.
-    pub fn decode(bytes: &[u8]) -> Result<Self, DecodeError> {
-        decode_exact(bytes, RECEIPT_BYTES)
-    }
-}
-
-impl Encode for Receipt {
-    fn encode_to(&self, out: &mut Vec<u8>) {
-        self.tx_id.encode_to(out);
-        write::u32(out, self.index);
-        write::u64(out, self.height);
-    }
-}
-
-impl Decode for Receipt {
-    fn decode_from(reader: &mut Reader<'_>) -> Result<Self, DecodeError> {
-        Ok(Self {
-            tx_id: Digest::decode_from(reader)?,
-            index: reader.u32("receipt index")?,
-            height: reader.u64("receipt height")?,
-        })
-    }
-}
-
 /// The RFC 9162 root over `leaf_hash(encode(receipt))` for `receipts` in order (the empty root
 /// for none).
 pub fn results_root(receipts: &[Receipt]) -> Digest {
@@ -382,6 +344,7 @@ impl<'a> Executor<'a> {
             tx_id: id,
             index: position,
             height: self.height,
+            code: CODE_OK,
         });
         Ok(())
     }
@@ -583,9 +546,10 @@ mod tests {
             tx_id: sha256(b"t"),
             index: 3,
             height: 9,
+            code: 5,
         };
         let bytes = receipt.to_bytes();
-        assert_eq!(bytes.len(), RECEIPT_BYTES);
+        assert_eq!(bytes.len(), courtledger_types::receipt::RECEIPT_BYTES);
         assert_eq!(Receipt::decode(&bytes), Ok(receipt));
         assert_eq!(results_root(&[]), Digest(merkle::empty_root()));
         assert_eq!(results_root(&[receipt]), Digest(merkle::leaf_hash(&bytes)));

@@ -64,9 +64,9 @@
 //!
 //! # Receipts and the results root
 //!
-//! Each executed transaction gets a [`Receipt`] `{ tx_id, index, height }`: its id, its 0-based
-//! position in the block and the block height, encoded as `[32] tx id, u32 index, u64 height`
-//! (44 bytes, big-endian). A header's `results_root` is the RFC 9162 root over
+//! Each executed transaction gets a [`Receipt`] `{ tx_id, index, height, code }`: its id, its
+//! 0-based position in the block, the block height and the act's outcome (0 for success),
+//! encoded as `[32] tx id, u32 index, u64 height, u16 code` (46 bytes, big-endian). A header's `results_root` is the RFC 9162 root over
 //! `SHA-256(0x00 ‖ encode(receipt))` for the block's receipts in order (`SHA-256("")` for none).
 //!
 //! # State root
@@ -115,9 +115,10 @@ pub use block::{
     build_block, encoded_block_len, try_build_block, validate_block, BlockError, ChainContext,
     Parent,
 };
+pub use courtledger_types::Receipt;
 pub use exec::{
     check_pending_tx, check_tx, check_tx_stateless, encoded_tx_len, execute_block, log_frontier,
-    results_root, ExecError, Execution, Receipt, SignerState, TxReject,
+    results_root, ExecError, Execution, SignerState, TxReject,
 };
 pub use mempool::{Mempool, MempoolError, MempoolLimits};
 pub use state::{

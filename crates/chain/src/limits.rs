@@ -11,9 +11,6 @@ pub const BLOCK_OVERHEAD_BYTES: usize = HEADER_BYTES + 4;
 /// length prefix, signature.
 pub const TX_OVERHEAD_BYTES: usize = 32 + 8 + 4 + 64;
 
-/// Encoded length of a [`crate::Receipt`].
-pub const RECEIPT_BYTES: usize = 32 + 4 + 8;
-
 /// Largest encoded log frontier: size, node count, at most 64 nodes.
 pub const MAX_FRONTIER_BYTES: usize = 8 + 4 + 64 * 32;
 

@@ -15,11 +15,12 @@ fn receipt_encoding() {
         tx_id: sha256(b"courtledger receipt"),
         index: 7,
         height: 42,
+        code: 0x0102,
     };
     let bytes = receipt.to_bytes();
-    assert_eq!(bytes.len(), 44);
+    assert_eq!(bytes.len(), 46);
     assert_eq!(&bytes[..32], receipt.tx_id.as_bytes());
-    assert_eq!(&bytes[32..], &[0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 42]);
+    assert_eq!(&bytes[32..], &[0, 0, 0, 7, 0, 0, 0, 0, 0, 0, 0, 42, 1, 2]);
     check_golden("receipt", &bytes);
     assert_eq!(Receipt::decode(&bytes), Ok(receipt));
     let mut long = bytes.clone();
@@ -29,7 +30,7 @@ fn receipt_encoding() {
         Err(DecodeError::InputTooLarge { .. })
     ));
     assert!(matches!(
-        Receipt::decode(&bytes[..43]),
+        Receipt::decode(&bytes[..45]),
         Err(DecodeError::UnexpectedEnd { .. })
     ));
 }
