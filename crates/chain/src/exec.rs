@@ -1,6 +1,6 @@
 //! Execution: checking transactions against state, applying them, receipts, the history log.
 
-use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
+use courtledger_codec::{decode_exact, Encode};
 use courtledger_crypto::{Digest, PublicKey};
 use courtledger_merkle::{self as merkle, Frontier};
 use courtledger_types::block::tx_root;
