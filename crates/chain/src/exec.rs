@@ -228,6 +228,10 @@ pub struct Execution {
     pub log: Frontier,
     /// The block's writes, sorted by key; apply them to commit the block.
     pub changes: Vec<StateChange>,
+    /// For each transaction, in order: the ids (cases, identities) its act concerns, the keys
+    /// under which the node notifies subscribers. Derived from the acts, not committed to by the
+    /// header.
+    pub subjects: Vec<Vec<Digest>>,
 }
 
 impl Execution {
@@ -289,6 +293,7 @@ pub(crate) struct Executor<'a> {
     height: u64,
     tx_ids: Vec<TxId>,
     receipts: Vec<Receipt>,
+    subjects: Vec<Vec<Digest>>,
 }
 
 impl<'a> Executor<'a> {
@@ -299,6 +304,7 @@ impl<'a> Executor<'a> {
             height,
             tx_ids: Vec::new(),
             receipts: Vec::new(),
+            subjects: Vec::new(),
         })
     }
 
@@ -346,6 +352,7 @@ impl<'a> Executor<'a> {
             height: self.height,
             code: CODE_OK,
         });
+        self.subjects.push(Vec::new());
         Ok(())
     }
 
@@ -361,6 +368,7 @@ impl<'a> Executor<'a> {
             receipts: self.receipts,
             log: self.log,
             changes: self.overlay.into_changes(),
+            subjects: self.subjects,
         }
     }
 }
