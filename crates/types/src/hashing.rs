@@ -18,6 +18,8 @@ pub enum HashTag {
     ValidatorSet,
     /// The genesis hash, which is the chain id.
     Genesis,
+    /// The identity id of a registrar listed in genesis (hash of its public key).
+    GenesisIdentity,
 }
 
 impl HashTag {
@@ -28,6 +30,7 @@ impl HashTag {
             HashTag::BlockHeader => b"courtledger/v1/block-id",
             HashTag::ValidatorSet => b"courtledger/v1/validator-set",
             HashTag::Genesis => b"courtledger/v1/genesis",
+            HashTag::GenesisIdentity => b"courtledger/v1/genesis-identity",
         }
     }
 }
@@ -54,6 +57,7 @@ mod tests {
             HashTag::BlockHeader,
             HashTag::ValidatorSet,
             HashTag::Genesis,
+            HashTag::GenesisIdentity,
         ];
         for (i, a) in tags.iter().enumerate() {
             for b in &tags[i + 1..] {

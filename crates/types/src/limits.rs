@@ -52,3 +52,31 @@ pub const MIN_TIMEOUT_MS: u64 = 1;
 pub const MAX_TIMEOUT_MS: u64 = 60_000;
 /// Largest allowed clock drift between a proposer's block time and a validator's clock.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 60_000;
+
+// The judicial ledger's acts and records (`courtledger_ledger`).
+
+/// Longest free text in an act (a rejection or revocation reason, a hearing location), in bytes.
+pub const MAX_ACT_TEXT_BYTES: u32 = 1024;
+/// Longest media type of an evidence file (`application/pdf`), in bytes.
+pub const MAX_MEDIA_TYPE_BYTES: u32 = 128;
+/// Longest title of an evidence file, in bytes.
+pub const MAX_TITLE_BYTES: u32 = 512;
+/// Most parties named on one side (plaintiffs, defendants) of a filing.
+pub const MAX_PARTIES_PER_SIDE: u32 = 32;
+/// Most attachments (hashes of ID documents, evidence) in a filing.
+pub const MAX_FILING_ATTACHMENTS: u32 = 64;
+/// Most members (parties, agents, judges, clerks, mediators) a case holds at once.
+pub const MAX_CASE_MEMBERS: u32 = 128;
+/// Most people who must sign one transcript or mediation agreement.
+pub const MAX_REQUIRED_SIGNERS: u32 = 64;
+/// Most committed acts on one case's timeline.
+pub const MAX_CASE_EVENTS: u32 = 1_000_000;
+/// Longest case number (`(2026)京0105民初123号`), in bytes.
+pub const MAX_CASE_NUMBER_BYTES: u32 = 96;
+/// Largest encoded ledger record in state, in bytes.
+pub const MAX_RECORD_BYTES: u32 = MAX_STATE_VALUE_BYTES;
+/// Most state writes one act makes: a filing writes its case, its timeline entry, the court and
+/// review indexes and one index entry per registered party and agent.
+pub const MAX_ACT_WRITES: u32 = 2 * MAX_PARTIES_PER_SIDE + 16;
+/// Most state writes genesis makes in block 1: a record per court, three per registrar.
+pub const MAX_GENESIS_WRITES: u32 = MAX_GENESIS_COURTS + 3 * MAX_GENESIS_REGISTRARS;
