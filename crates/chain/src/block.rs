@@ -11,6 +11,7 @@ use courtledger_types::{
 };
 use thiserror::Error;
 
+use crate::app::Application;
 use crate::exec::{encoded_tx_len, execute_with_ids, ExecError, Execution, Executor};
 use crate::limits::{BLOCK_OVERHEAD_BYTES, TX_OVERHEAD_BYTES};
 use crate::state::{genesis_state_root, StateRead};
@@ -26,16 +27,20 @@ pub struct ChainContext<'a> {
     pub params: &'a ConsensusParams,
     /// Genesis time, in milliseconds since the Unix epoch: the "parent time" of block 1.
     pub genesis_time_ms: u64,
+    /// What payloads mean ([`crate::LedgerApp`] in production).
+    pub app: &'a dyn Application,
 }
 
 impl<'a> ChainContext<'a> {
-    /// The context of the chain that `genesis` starts.
-    pub fn from_genesis(genesis: &'a Genesis) -> Self {
+    /// The context of the chain that `genesis` starts, executing `app` (for production,
+    /// [`crate::LedgerApp::new`] of the same genesis).
+    pub fn from_genesis(genesis: &'a Genesis, app: &'a dyn Application) -> Self {
         Self {
             chain_id: genesis.chain_id(),
             validators: genesis.validator_set(),
             params: &genesis.consensus,
             genesis_time_ms: genesis.genesis_time_ms,
+            app,
         }
     }
 
@@ -136,7 +141,8 @@ pub fn try_build_block(
     let max_bytes = usize::try_from(ctx.max_block_bytes()).unwrap_or(usize::MAX);
     let smallest_tx = TX_OVERHEAD_BYTES + 1;
 
-    let mut executor = Executor::new(state, height)?;
+    let time_ms = now_ms.max(parent.time_ms.saturating_add(1));
+    let mut executor = Executor::new(ctx, state, height, time_ms)?;
     let mut txs = Vec::new();
     let mut bytes = BLOCK_OVERHEAD_BYTES;
     let mut held_back: BTreeSet<PublicKey> = BTreeSet::new();
@@ -168,7 +174,7 @@ pub fn try_build_block(
         version: HEADER_VERSION,
         chain_id: ctx.chain_id,
         height,
-        time_ms: now_ms.max(parent.time_ms.saturating_add(1)),
+        time_ms,
         parent_id: parent.id,
         proposer,
         tx_count: u32::try_from(txs.len()).unwrap_or(u32::MAX),
@@ -315,8 +321,8 @@ pub fn validate_block(
     }
     verify_signatures(&ctx.chain_id, &block.txs, &ids, already_verified)?;
 
-    let execution =
-        execute_with_ids(state, &block.txs, &ids, header.height).map_err(BlockError::Execution)?;
+    let execution = execute_with_ids(ctx, state, &block.txs, &ids, header.height, header.time_ms)
+        .map_err(BlockError::Execution)?;
 
     check_commitments(ctx, parent, header, &execution)?;
     Ok(execution)
@@ -503,6 +509,7 @@ mod tests {
             validators: &validators,
             params: &params,
             genesis_time_ms: 0,
+            app: &crate::AnchorApp,
         };
         assert_eq!(ctx.max_block_txs(), MAX_BLOCK_TXS);
         assert_eq!(ctx.max_block_bytes(), MAX_BLOCK_BYTES);

@@ -1,15 +1,18 @@
 //! Execution: checking transactions against state, applying them, receipts, the history log.
 
 use courtledger_codec::{decode_exact, Encode};
-use courtledger_crypto::{Digest, PublicKey};
+use courtledger_crypto::{ChainId, Digest, PublicKey};
+use courtledger_ledger::Invalid;
 use courtledger_merkle::{self as merkle, Frontier};
 use courtledger_types::block::tx_root;
 use courtledger_types::limits::{
     MAX_BLOCK_TXS, MAX_NONCE_LOOKAHEAD, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES,
 };
-use courtledger_types::{Receipt, SignedTransaction, TxId, CODE_OK};
+use courtledger_types::{Receipt, SignedTransaction, TxId};
 use thiserror::Error;
 
+use crate::app::{Application, Env};
+use crate::block::ChainContext;
 use crate::keys;
 use crate::limits::{MAX_FRONTIER_BYTES, TX_OVERHEAD_BYTES};
 use crate::state::{state_root, Overlay, StateChange, StateError, StateRead};
@@ -18,9 +21,10 @@ use crate::state::{state_root, Overlay, StateChange, StateError, StateRead};
 /// [`SignedTransaction::verify_signature`]).
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum TxReject {
-    /// The payload is empty: an anchor has at least one byte.
-    #[error("the payload is empty")]
-    EmptyPayload,
+    /// The application refuses it: the payload is not a well-formed act, or the signer may not
+    /// sign (unregistered, revoked, a rotated key).
+    #[error(transparent)]
+    Act(Invalid),
     /// The payload is over [`MAX_TX_PAYLOAD_BYTES`].
     #[error("the payload is {len} bytes, more than {max}")]
     PayloadTooLarge { len: usize, max: u32 },
@@ -66,13 +70,28 @@ pub fn encoded_tx_len(tx: &SignedTransaction) -> usize {
     TX_OVERHEAD_BYTES.saturating_add(tx.tx.payload.len())
 }
 
-/// The checks that need no state: the payload is 1 to [`MAX_TX_PAYLOAD_BYTES`] bytes and the
-/// encoding at most [`MAX_TX_BYTES`].
-pub fn check_tx_stateless(tx: &SignedTransaction) -> Result<(), TxReject> {
-    let len = tx.tx.payload.len();
-    if len == 0 {
-        return Err(TxReject::EmptyPayload);
+/// The checks that need no state: the payload is at most [`MAX_TX_PAYLOAD_BYTES`] bytes, the
+/// encoding at most [`MAX_TX_BYTES`], and the application finds the payload well-formed
+/// ([`Application::check_stateless`]).
+pub fn check_tx_stateless(app: &dyn Application, tx: &SignedTransaction) -> Result<(), TxReject> {
+    check_tx_size(tx)?;
+    app.check_stateless(tx).map_err(act_reject)
+}
+
+/// An application's refusal as a [`TxReject`]: damaged state stays damaged state.
+fn act_reject(invalid: Invalid) -> TxReject {
+    match invalid {
+        Invalid::Corrupt(corrupt) => TxReject::CorruptState(StateError {
+            key: corrupt.key,
+            reason: corrupt.reason,
+        }),
+        other => TxReject::Act(other),
     }
+}
+
+/// The envelope's size limits.
+fn check_tx_size(tx: &SignedTransaction) -> Result<(), TxReject> {
+    let len = tx.tx.payload.len();
     if u32::try_from(len).map_or(true, |len| len > MAX_TX_PAYLOAD_BYTES) {
         return Err(TxReject::PayloadTooLarge {
             len,
@@ -89,20 +108,45 @@ pub fn check_tx_stateless(tx: &SignedTransaction) -> Result<(), TxReject> {
     Ok(())
 }
 
-/// Whether `tx` may be executed on `state`: [`check_tx_stateless`], then the signer's records
-/// ([`SignerState::admits`]). Everything but the signature.
-pub fn check_tx(state: &dyn StateRead, tx: &SignedTransaction) -> Result<(), TxReject> {
-    check_tx_stateless(tx)?;
-    SignerState::load(state, &tx.tx.signer)?.admits(tx.tx.nonce)
+/// Whether `tx` may be executed on `state`: [`check_tx_stateless`], the signer's nonce
+/// ([`SignerState::admits`]), then the application's admission ([`Application::admit`]).
+/// Everything but the signature.
+pub fn check_tx(
+    app: &dyn Application,
+    state: &dyn StateRead,
+    tx: &SignedTransaction,
+) -> Result<(), TxReject> {
+    check_tx_size(tx)?;
+    SignerState::load(state, &tx.tx.signer)?.admits(tx.tx.nonce)?;
+    app.admit(&with_genesis(app, state), tx).map_err(act_reject)
+}
+
+/// `state` as block 1 will see it: before any block is committed (no log frontier yet), with
+/// the application's genesis writes laid over it, so that transactions of the registrars named
+/// in genesis are admitted before block 1 has written them.
+fn with_genesis<'a>(app: &dyn Application, state: &'a dyn StateRead) -> Overlay<'a> {
+    let mut overlay = Overlay::new(state);
+    if state.get(keys::LOG_FRONTIER).is_none() {
+        for (key, value) in app.genesis_writes() {
+            match value {
+                Some(value) => overlay.put(key.clone(), value.clone()),
+                None => overlay.delete(key.clone()),
+            }
+        }
+    }
+    overlay
 }
 
 /// Whether `tx` may wait in a mempool: valid on its own, and its nonce not stale and at most
 /// [`MAX_NONCE_LOOKAHEAD`] ahead of the signer's next (the ones between may still arrive).
-pub fn check_pending_tx(state: &dyn StateRead, tx: &SignedTransaction) -> Result<(), TxReject> {
-    check_tx_stateless(tx)?;
-    SignerState::load(state, &tx.tx.signer)?
-        .admits_later(tx.tx.nonce)
-        .map(|_| ())
+pub fn check_pending_tx(
+    app: &dyn Application,
+    state: &dyn StateRead,
+    tx: &SignedTransaction,
+) -> Result<(), TxReject> {
+    check_tx_size(tx)?;
+    SignerState::load(state, &tx.tx.signer)?.admits_later(tx.tx.nonce)?;
+    app.admit(&with_genesis(app, state), tx).map_err(act_reject)
 }
 
 /// A signer's records in state.
@@ -257,20 +301,24 @@ impl Execution {
 /// otherwise the block is invalid and the error names the first bad index. Signatures are not
 /// checked here.
 pub fn execute_block(
+    ctx: &ChainContext<'_>,
     state: &dyn StateRead,
     txs: &[SignedTransaction],
     height: u64,
+    time_ms: u64,
 ) -> Result<Execution, ExecError> {
     let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
-    execute_with_ids(state, txs, &ids, height)
+    execute_with_ids(ctx, state, txs, &ids, height, time_ms)
 }
 
 /// [`execute_block`] with the transaction ids already computed (`ids[i] = txs[i].id()`).
 pub(crate) fn execute_with_ids(
+    ctx: &ChainContext<'_>,
     state: &dyn StateRead,
     txs: &[SignedTransaction],
     ids: &[TxId],
     height: u64,
+    time_ms: u64,
 ) -> Result<Execution, ExecError> {
     debug_assert_eq!(txs.len(), ids.len());
     if u32::try_from(txs.len()).map_or(true, |count| count > MAX_BLOCK_TXS) {
@@ -279,7 +327,7 @@ pub(crate) fn execute_with_ids(
             max: MAX_BLOCK_TXS,
         });
     }
-    let mut executor = Executor::new(state, height)?;
+    let mut executor = Executor::new(ctx, state, height, time_ms)?;
     for (tx, id) in txs.iter().zip(ids) {
         executor.apply(tx, *id)?;
     }
@@ -288,20 +336,38 @@ pub(crate) fn execute_with_ids(
 
 /// Executes transactions one at a time over an overlay; a rejected transaction leaves no trace.
 pub(crate) struct Executor<'a> {
+    app: &'a dyn Application,
+    chain_id: ChainId,
     overlay: Overlay<'a>,
     log: Frontier,
     height: u64,
+    time_ms: u64,
     tx_ids: Vec<TxId>,
     receipts: Vec<Receipt>,
     subjects: Vec<Vec<Digest>>,
 }
 
 impl<'a> Executor<'a> {
-    pub(crate) fn new(state: &'a dyn StateRead, height: u64) -> Result<Self, ExecError> {
+    /// An executor for block `height` at `time_ms` on `state`. Block 1 first writes the
+    /// application's genesis state ([`Application::genesis_writes`]).
+    pub(crate) fn new(
+        ctx: &ChainContext<'a>,
+        state: &'a dyn StateRead,
+        height: u64,
+        time_ms: u64,
+    ) -> Result<Self, ExecError> {
+        let overlay = if height == 1 {
+            with_genesis(ctx.app, state)
+        } else {
+            Overlay::new(state)
+        };
         Ok(Self {
+            app: ctx.app,
+            chain_id: ctx.chain_id,
             log: log_frontier(state).map_err(ExecError::CorruptState)?,
-            overlay: Overlay::new(state),
+            overlay,
             height,
+            time_ms,
             tx_ids: Vec::new(),
             receipts: Vec::new(),
             subjects: Vec::new(),
@@ -318,7 +384,7 @@ impl<'a> Executor<'a> {
     pub(crate) fn apply(&mut self, tx: &SignedTransaction, id: TxId) -> Result<(), ExecError> {
         let index = self.tx_ids.len();
         let reject = |reason| ExecError::InvalidTx { index, reason };
-        check_tx_stateless(tx).map_err(reject)?;
+        check_tx_size(tx).map_err(reject)?;
         let signer = SignerState::load(&self.overlay, &tx.tx.signer)
             .map_err(|error| reject(TxReject::CorruptState(error)))?;
         signer.admits(tx.tx.nonce).map_err(reject)?;
@@ -333,9 +399,30 @@ impl<'a> Executor<'a> {
             .tx_count
             .checked_add(1)
             .ok_or(reject(TxReject::CounterOverflow))?;
+        let env = Env {
+            chain_id: &self.chain_id,
+            height: self.height,
+            index: position,
+            time_ms: self.time_ms,
+            tx_id: id,
+        };
+        let outcome =
+            self.app
+                .execute(&self.overlay, &env, tx)
+                .map_err(|invalid| match act_reject(invalid) {
+                    TxReject::CorruptState(error) => ExecError::CorruptState(error),
+                    other => reject(other),
+                })?;
         self.log
             .try_append(merkle::leaf_hash(id.as_bytes()))
             .map_err(|_| ExecError::LogFull)?;
+
+        for (key, value) in outcome.writes {
+            match value {
+                Some(value) => self.overlay.put(key, value),
+                None => self.overlay.delete(key),
+            }
+        }
 
         self.overlay.put(
             keys::signer_count(&tx.tx.signer),
@@ -350,9 +437,9 @@ impl<'a> Executor<'a> {
             tx_id: id,
             index: position,
             height: self.height,
-            code: CODE_OK,
+            code: outcome.code,
         });
-        self.subjects.push(Vec::new());
+        self.subjects.push(outcome.subjects);
         Ok(())
     }
 
@@ -376,6 +463,24 @@ impl<'a> Executor<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::app::AnchorApp;
+    use courtledger_types::genesis::ConsensusParams;
+    use courtledger_types::{Validator, ValidatorSet};
+
+    fn test_ctx() -> ChainContext<'static> {
+        let validators = ValidatorSet::new(vec![Validator {
+            public_key: signer(9),
+            voting_power: 1,
+        }])
+        .unwrap();
+        ChainContext {
+            chain_id: ChainId(sha256(b"c")),
+            validators: Box::leak(Box::new(validators)),
+            params: Box::leak(Box::new(ConsensusParams::default())),
+            genesis_time_ms: 0,
+            app: &AnchorApp,
+        }
+    }
     use crate::state::MemoryState;
     use courtledger_crypto::{sha256, ChainId, Signature, SigningKey};
     use courtledger_types::Transaction;
@@ -426,14 +531,25 @@ mod tests {
     #[test]
     fn stateless_rules() {
         assert_eq!(
-            check_tx_stateless(&unsigned(1, 0, Vec::new())),
-            Err(TxReject::EmptyPayload)
+            check_tx_stateless(&AnchorApp, &unsigned(1, 0, Vec::new())),
+            Err(TxReject::Act(Invalid::Malformed(
+                courtledger_codec::DecodeError::Invalid {
+                    what: "anchor payload",
+                    reason: "empty"
+                }
+            )))
         );
-        assert_eq!(check_tx_stateless(&unsigned(1, 0, vec![0])), Ok(()));
-        let max = usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap();
-        assert_eq!(check_tx_stateless(&unsigned(1, 0, vec![0; max])), Ok(()));
         assert_eq!(
-            check_tx_stateless(&unsigned(1, 0, vec![0; max + 1])),
+            check_tx_stateless(&AnchorApp, &unsigned(1, 0, vec![0])),
+            Ok(())
+        );
+        let max = usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap();
+        assert_eq!(
+            check_tx_stateless(&AnchorApp, &unsigned(1, 0, vec![0; max])),
+            Ok(())
+        );
+        assert_eq!(
+            check_tx_stateless(&AnchorApp, &unsigned(1, 0, vec![0; max + 1])),
             Err(TxReject::PayloadTooLarge {
                 len: max + 1,
                 max: MAX_TX_PAYLOAD_BYTES
@@ -447,24 +563,34 @@ mod tests {
     fn nonce_rules() {
         let empty = MemoryState::new();
         // A first transaction has nonce 1; later ones may wait in a pool, within the lookahead.
-        assert_eq!(check_tx(&empty, &unsigned(1, 1, vec![1])), Ok(()));
         assert_eq!(
-            check_tx(&empty, &unsigned(1, 0, vec![1])),
+            check_tx(&AnchorApp, &empty, &unsigned(1, 1, vec![1])),
+            Ok(())
+        );
+        assert_eq!(
+            check_tx(&AnchorApp, &empty, &unsigned(1, 0, vec![1])),
             Err(TxReject::StaleNonce {
                 nonce: 0,
                 highest: 0
             })
         );
         assert_eq!(
-            check_tx(&empty, &unsigned(1, 2, vec![1])),
+            check_tx(&AnchorApp, &empty, &unsigned(1, 2, vec![1])),
             Err(TxReject::NonceGap {
                 nonce: 2,
                 expected: 1
             })
         );
-        assert_eq!(check_pending_tx(&empty, &unsigned(1, 2, vec![1])), Ok(()));
         assert_eq!(
-            check_pending_tx(&empty, &unsigned(1, 1 + MAX_NONCE_LOOKAHEAD, vec![1])),
+            check_pending_tx(&AnchorApp, &empty, &unsigned(1, 2, vec![1])),
+            Ok(())
+        );
+        assert_eq!(
+            check_pending_tx(
+                &AnchorApp,
+                &empty,
+                &unsigned(1, 1 + MAX_NONCE_LOOKAHEAD, vec![1])
+            ),
             Err(TxReject::NonceTooFarAhead {
                 nonce: 1 + MAX_NONCE_LOOKAHEAD,
                 expected: 1
@@ -483,25 +609,31 @@ mod tests {
         );
         for nonce in [0, 9, 10] {
             assert_eq!(
-                check_tx(&state, &unsigned(1, nonce, vec![1])),
+                check_tx(&AnchorApp, &state, &unsigned(1, nonce, vec![1])),
                 Err(TxReject::StaleNonce { nonce, highest: 10 })
             );
-            assert!(check_pending_tx(&state, &unsigned(1, nonce, vec![1])).is_err());
+            assert!(check_pending_tx(&AnchorApp, &state, &unsigned(1, nonce, vec![1])).is_err());
         }
-        assert_eq!(check_tx(&state, &unsigned(1, 11, vec![1])), Ok(()));
         assert_eq!(
-            check_tx(&state, &unsigned(1, 1_000, vec![1])),
+            check_tx(&AnchorApp, &state, &unsigned(1, 11, vec![1])),
+            Ok(())
+        );
+        assert_eq!(
+            check_tx(&AnchorApp, &state, &unsigned(1, 1_000, vec![1])),
             Err(TxReject::NonceGap {
                 nonce: 1_000,
                 expected: 11
             })
         );
         assert_eq!(
-            check_pending_tx(&state, &unsigned(1, 1_000, vec![1])),
+            check_pending_tx(&AnchorApp, &state, &unsigned(1, 1_000, vec![1])),
             Ok(())
         );
         // Other signers are unaffected.
-        assert_eq!(check_tx(&state, &unsigned(2, 1, vec![1])), Ok(()));
+        assert_eq!(
+            check_tx(&AnchorApp, &state, &unsigned(2, 1, vec![1])),
+            Ok(())
+        );
         let full = state_with(&[
             (
                 keys::signer_count(&signer(1)),
@@ -510,7 +642,7 @@ mod tests {
             (keys::signer_nonce(&signer(1)), 10u64.to_be_bytes().to_vec()),
         ]);
         assert_eq!(
-            check_tx(&full, &unsigned(1, 11, vec![1])),
+            check_tx(&AnchorApp, &full, &unsigned(1, 11, vec![1])),
             Err(TxReject::CounterOverflow)
         );
     }
@@ -531,7 +663,7 @@ mod tests {
             let state = state_with(&entries);
             assert!(
                 matches!(
-                    check_tx(&state, &unsigned(1, 5, vec![1])),
+                    check_tx(&AnchorApp, &state, &unsigned(1, 5, vec![1])),
                     Err(TxReject::CorruptState(_))
                 ),
                 "{entries:?}"
@@ -543,7 +675,7 @@ mod tests {
         let state = state_with(&[(keys::LOG_FRONTIER.to_vec(), vec![0; 13])]);
         assert!(log_frontier(&state).is_err());
         assert!(matches!(
-            execute_block(&state, &[], 1),
+            execute_block(&test_ctx(), &state, &[], 1, 1_000),
             Err(ExecError::CorruptState(_))
         ));
     }
@@ -566,7 +698,8 @@ mod tests {
     #[test]
     fn a_rejected_transaction_leaves_no_trace() {
         let state = MemoryState::new();
-        let mut executor = Executor::new(&state, 1).unwrap();
+        let ctx = test_ctx();
+        let mut executor = Executor::new(&ctx, &state, 1, 1_000).unwrap();
         let good = unsigned(1, 1, vec![1]);
         executor.apply(&good, good.id()).unwrap();
         let stale = unsigned(1, 1, vec![2]);
@@ -581,6 +714,9 @@ mod tests {
             })
         );
         let execution = executor.finish();
-        assert_eq!(execution, execute_block(&state, &[good], 1).unwrap());
+        assert_eq!(
+            execution,
+            execute_block(&ctx, &state, &[good], 1, 1_000).unwrap()
+        );
     }
 }

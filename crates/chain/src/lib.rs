@@ -4,29 +4,35 @@
 //! does no IO, reads no clock (time comes in as `now_ms`) and uses no randomness. Everything
 //! below is consensus-critical: validators that disagree on any of it fork.
 //!
-//! # Transactions (the minimal act)
+//! # Transactions and the application
 //!
-//! Until the judicial ledger replaces it, a transaction's payload is an opaque *anchor*: 1 to
-//! [`MAX_TX_PAYLOAD_BYTES`](courtledger_types::limits::MAX_TX_PAYLOAD_BYTES) bytes that the chain
-//! records without interpreting. A transaction is valid on a state ([`check_tx`]) when
+//! What a payload means belongs to an [`Application`]: in production the judicial ledger
+//! ([`LedgerApp`], crate `courtledger_ledger`), in this crate's own tests [`AnchorApp`] (any key
+//! records any non-empty payload). A transaction is valid on a state ([`check_tx`]) when
 //!
-//! 1. its payload has 1 to `MAX_TX_PAYLOAD_BYTES` bytes ([`TxReject::EmptyPayload`],
-//!    [`TxReject::PayloadTooLarge`]) and its encoding at most
+//! 1. its payload has at most [`MAX_TX_PAYLOAD_BYTES`](courtledger_types::limits::MAX_TX_PAYLOAD_BYTES)
+//!    bytes ([`TxReject::PayloadTooLarge`]) and its encoding at most
 //!    [`MAX_TX_BYTES`](courtledger_types::limits::MAX_TX_BYTES) ([`TxReject::TooLarge`]);
 //! 2. the signer's records in state are well-formed ([`TxReject::CorruptState`]: never the
 //!    transaction's fault, but no node can execute it on such a state);
 //! 3. its nonce is exactly the signer's next one: 1 for its first transaction, then one more
 //!    than its highest committed nonce ([`TxReject::StaleNonce`] below it,
 //!    [`TxReject::NonceGap`] above it);
-//! 4. the signer's counter is below `u64::MAX` ([`TxReject::CounterOverflow`]).
+//! 4. the signer's counter is below `u64::MAX` ([`TxReject::CounterOverflow`]);
+//! 5. the application admits it ([`Application::admit`], [`TxReject::Act`]): for the ledger,
+//!    the payload is a well-formed act and the key is the current key of a registered,
+//!    unrevoked identity;
 //!
 //! and its signature verifies (checked separately, see [`validate_block`]). Rule 3 is the replay
 //! protection: a committed transaction can never be committed again, and a signer's
 //! transactions commit in ascending nonce order.
 //!
-//! Executing a valid transaction sets the signer's counter to its old value (0 if absent) plus
-//! one, the signer's highest nonce to the transaction's nonce, and appends the transaction id to
-//! the history log.
+//! Executing a valid transaction runs its act ([`Application::execute`]), which either applies
+//! (its writes go to state) or fails with a receipt code and writes nothing; either way the
+//! transaction is committed, the signer's counter becomes its old value (0 if absent) plus one,
+//! the signer's highest nonce becomes the transaction's nonce, and the transaction id is
+//! appended to the history log. Block 1 first writes the application's genesis state
+//! ([`Application::genesis_writes`]: for the ledger, the genesis courts and registrars).
 //!
 //! # State keys
 //!
@@ -39,8 +45,12 @@
 //! | `v1/signer-nonce/` ‖ signer public key (32 bytes) | `u64` big-endian: the signer's highest committed nonce |
 //! | `v1/log/frontier` | the history log's [`Frontier`](courtledger_merkle::Frontier) encoding |
 //!
+//! The application's keys (`courtledger_ledger::keys`, documented in `docs/ledger.md`) share
+//! the map and the `v1/` prefix, under names that never collide with these.
+//!
 //! The two signer keys are always written together: a signer has both (count ≥ 1) or neither.
-//! Anything else, or a value of the wrong length, is [`StateError`] (a damaged database).
+//! Anything else, or a value of the wrong length, is [`StateError`] (a damaged database), as is
+//! an application record that does not decode.
 //!
 //! # Executing a block
 //!
@@ -65,7 +75,8 @@
 //! # Receipts and the results root
 //!
 //! Each executed transaction gets a [`Receipt`] `{ tx_id, index, height, code }`: its id, its
-//! 0-based position in the block, the block height and the act's outcome (0 for success),
+//! 0-based position in the block, the block height and the act's outcome (0 for success, else
+//! the application's code: `courtledger_ledger::Code`),
 //! encoded as `[32] tx id, u32 index, u64 height, u16 code` (46 bytes, big-endian). A header's `results_root` is the RFC 9162 root over
 //! `SHA-256(0x00 ‖ encode(receipt))` for the block's receipts in order (`SHA-256("")` for none).
 //!
@@ -104,6 +115,7 @@
 //! ([`check_pending_tx`]): a nonce that overtook an earlier one on the network waits for it
 //! instead of being lost, and commits once the one before it has.
 
+pub mod app;
 pub mod block;
 pub mod exec;
 pub mod keys;
@@ -111,6 +123,7 @@ pub mod limits;
 pub mod mempool;
 pub mod state;
 
+pub use app::{AnchorApp, AppOutcome, Application, Env, LedgerApp};
 pub use block::{
     build_block, encoded_block_len, try_build_block, validate_block, BlockError, ChainContext,
     Parent,

@@ -16,6 +16,9 @@ pub const MAX_FRONTIER_BYTES: usize = 8 + 4 + 64 * 32;
 
 pub use courtledger_types::limits::{MAX_STATE_KEY_BYTES, MAX_STATE_VALUE_BYTES};
 
-/// Most state changes one block can make under the current execution rules: two keys per
-/// transaction and the log frontier.
-pub const MAX_BLOCK_STATE_CHANGES: u32 = 2 * courtledger_types::limits::MAX_BLOCK_TXS + 1;
+/// Most state changes one block can make under the current execution rules: per transaction
+/// the signer's two keys and the act's writes, the log frontier, and in block 1 genesis.
+pub const MAX_BLOCK_STATE_CHANGES: u32 = courtledger_types::limits::MAX_BLOCK_TXS
+    * (2 + courtledger_types::limits::MAX_ACT_WRITES)
+    + 1
+    + courtledger_types::limits::MAX_GENESIS_WRITES;

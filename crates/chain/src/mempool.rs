@@ -1,11 +1,13 @@
 //! The pool of signature-checked transactions waiting for a block.
 
 use std::collections::{btree_map, BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use courtledger_crypto::{verify_batch, BatchItem, ChainId, PublicKey, SignatureError};
 use courtledger_types::{SignedTransaction, TxId};
 use thiserror::Error;
 
+use crate::app::Application;
 use crate::exec::{check_pending_tx, check_tx_stateless, encoded_tx_len, SignerState, TxReject};
 use crate::limits::TX_OVERHEAD_BYTES;
 use crate::state::StateRead;
@@ -61,6 +63,7 @@ struct Entry {
 /// transactions in arrival order across signers, each signer's in ascending nonce order.
 #[derive(Debug, Clone)]
 pub struct Mempool {
+    app: Arc<dyn Application>,
     limits: MempoolLimits,
     entries: BTreeMap<TxId, Entry>,
     /// Per signer: nonce → id, so a signer's transactions iterate in nonce order.
@@ -72,9 +75,10 @@ pub struct Mempool {
 }
 
 impl Mempool {
-    /// An empty pool with these limits.
-    pub fn new(limits: MempoolLimits) -> Self {
+    /// An empty pool with these limits, for transactions of `app`.
+    pub fn new(limits: MempoolLimits, app: Arc<dyn Application>) -> Self {
         Self {
+            app,
             limits,
             entries: BTreeMap::new(),
             by_signer: BTreeMap::new(),
@@ -141,7 +145,7 @@ impl Mempool {
         if self.contains(id) {
             return Err(MempoolError::Duplicate);
         }
-        check_tx_stateless(tx).map_err(MempoolError::Invalid)?;
+        check_tx_stateless(self.app.as_ref(), tx).map_err(MempoolError::Invalid)?;
         let bytes = encoded_tx_len(tx);
         if bytes > self.limits.max_bytes {
             return Err(MempoolError::Oversized {
@@ -239,7 +243,7 @@ impl Mempool {
         if is_committed(id) {
             return Err(MempoolError::Committed);
         }
-        check_pending_tx(state, tx).map_err(MempoolError::Invalid)?;
+        check_pending_tx(self.app.as_ref(), state, tx).map_err(MempoolError::Invalid)?;
         // The remaining checks of `insert`, so that no signature is verified in vain.
         self.admission(tx, id).map(|_| ())
     }
@@ -313,11 +317,20 @@ impl Mempool {
     }
 
     /// Removes every transaction that [`check_pending_tx`] now rejects on `state` (after a commit:
-    /// those whose nonce is at or below their signer's highest committed nonce); returns their
-    /// ids.
+    /// those whose nonce is at or below their signer's highest committed nonce, and all of a
+    /// signer that may no longer sign, e.g. revoked); returns their ids.
     pub fn prune(&mut self, state: &dyn StateRead) -> Vec<TxId> {
         let mut stale = Vec::new();
         for (signer, nonces) in &self.by_signer {
+            let admitted = nonces
+                .values()
+                .next()
+                .and_then(|id| self.entries.get(id))
+                .is_some_and(|entry| self.app.admit(state, &entry.tx).is_ok());
+            if !admitted {
+                stale.extend(nonces.values().copied());
+                continue;
+            }
             match SignerState::load(state, signer) {
                 Ok(records) => stale.extend(
                     nonces

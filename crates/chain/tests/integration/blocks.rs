@@ -2,13 +2,15 @@
 
 use courtledger_chain::keys;
 use courtledger_chain::limits::BLOCK_OVERHEAD_BYTES;
+use courtledger_chain::AnchorApp;
 use courtledger_chain::{
     decode_changes, encode_changes, encoded_block_len, encoded_tx_len, execute_block,
     genesis_state_root, log_frontier, state_root, try_build_block, validate_block, BlockError,
     ExecError, MemoryState, Parent, StateChange, StateRead, TxReject,
 };
-use courtledger_codec::Encode;
+use courtledger_codec::{DecodeError, Encode};
 use courtledger_crypto::{sha256, ChainId, Digest, SignatureError};
+use courtledger_ledger::Invalid;
 use courtledger_merkle as merkle;
 use courtledger_types::block::tx_root;
 use courtledger_types::limits::MAX_BLOCK_BYTES;
@@ -505,7 +507,10 @@ fn stale_nonces_are_refused() {
         chain.validate(&empty_payload),
         Err(BlockError::Execution(ExecError::InvalidTx {
             index: 0,
-            reason: TxReject::EmptyPayload
+            reason: TxReject::Act(Invalid::Malformed(DecodeError::Invalid {
+                what: "anchor payload",
+                reason: "empty"
+            }))
         }))
     );
     assert_eq!(template.header.height, 1);
@@ -515,10 +520,13 @@ fn stale_nonces_are_refused() {
 fn execution_overlay_lets_later_transactions_see_earlier_writes() {
     let state = MemoryState::new();
     let signer = key(10).public_key();
+    let fixture = Fixture::with_validators(1);
     let execution = execute_block(
+        &fixture.ctx(),
         &state,
         &[tx(10, 1, b"a"), tx(10, 2, b"b"), tx(11, 1, b"c")],
         9,
+        GENESIS_MS + 9_000,
     )
     .unwrap();
     let get = |key: &[u8]| {
@@ -551,7 +559,14 @@ fn execution_overlay_lets_later_transactions_see_earlier_writes() {
     // Committed counters carry over.
     let mut committed = MemoryState::new();
     committed.apply(&execution.changes);
-    let next = execute_block(&committed, &[tx(10, 3, b"c")], 10).unwrap();
+    let next = execute_block(
+        &fixture.ctx(),
+        &committed,
+        &[tx(10, 3, b"c")],
+        10,
+        GENESIS_MS + 10_000,
+    )
+    .unwrap();
     let count = next
         .changes
         .iter()
@@ -660,7 +675,7 @@ fn damaged_state_is_an_error_not_a_panic() {
         Err(BlockError::Execution(ExecError::CorruptState(_)))
     ));
     assert!(matches!(
-        courtledger_chain::check_tx(&Damaged, &tx(10, 1, b"a")),
+        courtledger_chain::check_tx(&AnchorApp, &Damaged, &tx(10, 1, b"a")),
         Err(TxReject::CorruptState(_))
     ));
 }

@@ -2,17 +2,23 @@
 
 use std::collections::BTreeMap;
 
+use courtledger_chain::AnchorApp;
 use courtledger_chain::{
     encoded_tx_len, validate_block, Mempool, MempoolError, MempoolLimits, TxReject,
 };
+use courtledger_codec::DecodeError;
 use courtledger_crypto::{PublicKey, Signature, SignatureError};
+use courtledger_ledger::Invalid;
 use courtledger_types::{SignedTransaction, Transaction, TxId};
 use proptest::prelude::*;
 
 use crate::support::{chain_id, key, tx, Chain, Fixture};
 
 fn pool(max_txs: usize, max_bytes: usize) -> Mempool {
-    Mempool::new(MempoolLimits { max_txs, max_bytes })
+    Mempool::new(
+        MempoolLimits { max_txs, max_bytes },
+        std::sync::Arc::new(AnchorApp),
+    )
 }
 
 fn roomy() -> Mempool {
@@ -105,7 +111,12 @@ fn duplicates_committed_stale_and_taken_nonces_are_refused() {
                 nonce: 2,
                 pending: fresh.id()
             }),
-            Err(MempoolError::Invalid(TxReject::EmptyPayload)),
+            Err(MempoolError::Invalid(TxReject::Act(Invalid::Malformed(
+                DecodeError::Invalid {
+                    what: "anchor payload",
+                    reason: "empty"
+                }
+            )))),
         ]
     );
     // Submitting it again later.

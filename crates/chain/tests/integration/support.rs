@@ -2,6 +2,7 @@
 
 use std::path::PathBuf;
 
+use courtledger_chain::AnchorApp;
 use courtledger_chain::{
     build_block, validate_block, BlockError, ChainContext, Execution, MemoryState, Parent,
 };
@@ -68,6 +69,7 @@ impl Fixture {
             validators: &self.validators,
             params: &self.params,
             genesis_time_ms: GENESIS_MS,
+            app: &AnchorApp,
         }
     }
 }
