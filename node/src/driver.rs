@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use courtledger_chain::{
-    try_build_block, validate_block, BlockError, ChainContext, Execution, Mempool, MempoolError,
-    MempoolLimits, Parent, StateRead,
+    try_build_block, validate_block, BlockError, ChainContext, Execution, LedgerApp, Mempool,
+    MempoolError, MempoolLimits, Parent, StateRead,
 };
 use courtledger_codec::Encode;
 use courtledger_consensus::{
@@ -34,6 +34,7 @@ use courtledger_types::{Block, BlockId, CommitCertificate, Genesis, SignedTransa
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
+use crate::events::Hub;
 use crate::metrics::Metrics;
 use crate::status::Status;
 use crate::wire::{ProposedBlockMessage, SyncMessage, TxBatch, MAX_SYNC_BLOCKS, MAX_TX_BATCH};
@@ -116,11 +117,15 @@ impl StateRead for StoreState<'_> {
 
 /// The driver's state.
 pub struct Driver {
+    /// The judicial ledger, which gives transactions their meaning.
+    app: Arc<LedgerApp>,
     config: DriverConfig,
     store: Arc<RwLock<RocksStore>>,
     network: NetworkHandle,
     status: Arc<Status>,
     metrics: Arc<Metrics>,
+    /// Commit events, published after each stored block.
+    events: Hub,
     machine: Consensus,
     mempool: Mempool,
     started: Instant,
@@ -165,6 +170,7 @@ impl Driver {
         network: NetworkHandle,
         status: Arc<Status>,
         metrics: Arc<Metrics>,
+        events: Hub,
     ) -> anyhow::Result<Self> {
         let (height, wal, wal_seq, blocks) = {
             let store = store.read().expect("store lock");
@@ -206,13 +212,16 @@ impl Driver {
         let started = Instant::now();
         let (machine, actions) = Consensus::new(config.consensus.clone(), height, &wal, 0)
             .context("consensus could not start")?;
-        let mempool = Mempool::new(config.mempool);
+        let app = Arc::new(LedgerApp::new(&config.genesis));
+        let mempool = Mempool::new(config.mempool, app.clone());
         let mut driver = Self {
+            app,
             config,
             store,
             network,
             status,
             metrics,
+            events,
             machine,
             mempool,
             started,
@@ -465,12 +474,7 @@ impl Driver {
     }
 
     fn context(&self) -> ChainContext<'_> {
-        ChainContext {
-            chain_id: self.config.genesis.chain_id(),
-            validators: self.config.genesis.validator_set(),
-            params: &self.config.genesis.consensus,
-            genesis_time_ms: self.config.genesis.genesis_time_ms,
-        }
+        ChainContext::from_genesis(&self.config.genesis, self.app.as_ref())
     }
 
     fn parent(&self, store: &RocksStore) -> anyhow::Result<Parent> {
@@ -640,11 +644,17 @@ impl Driver {
             .collect();
         let tx_count = tx_ids.len();
         let block_bytes = pending.block.to_bytes().len();
+        let Execution {
+            receipts,
+            changes,
+            subjects,
+            ..
+        } = execution;
         let committed = CommittedBlock {
             block: pending.block,
             certificate,
-            state_changes: execution
-                .changes
+            receipts,
+            state_changes: changes
                 .into_iter()
                 .map(|change| StateChange {
                     key: change.key,
@@ -660,6 +670,9 @@ impl Driver {
             self.mempool.remove_committed(&tx_ids);
             self.mempool.prune(&StoreState(&store));
         }
+        // Only once stored: a subscriber may read back anything an event names.
+        self.events
+            .publish_block(height, block_id, &committed.receipts, subjects);
         let elapsed = started.elapsed();
         self.metrics
             .storage_write_seconds

@@ -3,6 +3,7 @@
 mod api;
 mod config;
 mod driver;
+mod events;
 mod home;
 mod metrics;
 mod node;

@@ -16,6 +16,7 @@ use tracing::{error, info};
 use crate::api::{router, ApiState};
 use crate::config::{Config, LogFormat};
 use crate::driver::{consensus_config, Driver, DriverConfig, DriverInput};
+use crate::events::Hub;
 use crate::home::Home;
 use crate::metrics::Metrics;
 use crate::status::Status;
@@ -74,6 +75,7 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
     let metrics = Arc::new(Metrics::new(&mut registry));
     let status = Arc::new(Status::default());
     let (inbox_tx, inbox_rx) = sync_channel::<DriverInput>(DRIVER_INBOX);
+    let hub = Hub::default();
 
     let driver_config = DriverConfig {
         consensus: consensus_config(&genesis, key),
@@ -90,6 +92,7 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
         network.clone(),
         status.clone(),
         metrics,
+        hub.clone(),
     )?;
     let driver_thread = std::thread::Builder::new()
         .name("courtledger-driver".into())
@@ -106,13 +109,14 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
         }
     });
 
-    let api_state = ApiState {
-        chain_id: genesis.chain_id(),
-        store: store.clone(),
-        driver: inbox_tx.clone(),
+    let api_state = ApiState::new(
+        genesis.chain_id(),
+        store.clone(),
+        inbox_tx.clone(),
         status,
-        registry: Arc::new(registry),
-    };
+        Arc::new(registry),
+        hub.clone(),
+    );
     let listener = TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot listen for the API on {}", config.api.listen))?;
@@ -152,6 +156,9 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
             }
         }
     };
+    // No event will come: end the event streams and waiting submissions, so that the API's
+    // graceful shutdown does not wait for them.
+    hub.close();
     let _ = stop_api.send(());
     let _ = api.await;
     network.shutdown().await;

@@ -13,7 +13,13 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use courtledger_codec::Encode;
-use courtledger_crypto::SigningKey;
+use courtledger_crypto::{sha256, Digest, SigningKey};
+use courtledger_ledger::act::{
+    AssignStaff, CloseCase, Decision, FileCase, IssueJudgment, RegisterIdentity, ReviewFiling,
+};
+use courtledger_ledger::{identity_commitment, sign_possession, Act, Possession, Role};
+use courtledger_ledger::{CaseKind, CaseRole, JudgmentKind, Outcome, PartyRef};
+use courtledger_types::CourtCode;
 use courtledger_types::{Genesis, Transaction};
 use serde_json::Value;
 
@@ -162,6 +168,42 @@ impl Net {
             .and_then(|b| b["id"].as_str().map(str::to_owned))
     }
 
+    /// The key of the first registrar in genesis (the testnet writes it beside the homes).
+    fn registrar(&self) -> SigningKey {
+        let path = self
+            .dir
+            .path()
+            .join("net")
+            .join("registrars")
+            .join("registrar0.json");
+        courtledger_keystore::read_key_file(&path).unwrap()
+    }
+
+    /// An act the registrar may perform any number of times: registering a new party, whose
+    /// key is derived from `n` and who signs its consent.
+    fn register_act(&self, n: u64) -> Vec<u8> {
+        let person = SigningKey::from_seed(sha256(&n.to_be_bytes()).as_bytes());
+        let commitment = identity_commitment(&[7; 32], "resident_id", &n.to_string(), "测试当事人");
+        let possession = sign_possession(
+            &person,
+            &self.genesis.chain_id(),
+            &Possession::Registration {
+                key: &person.public_key(),
+                role: Role::Party,
+                court: None,
+                commitment: &commitment,
+            },
+        );
+        Act::from(RegisterIdentity {
+            key: person.public_key(),
+            role: Role::Party,
+            court: None,
+            commitment,
+            possession,
+        })
+        .to_bytes()
+    }
+
     fn submit(&self, i: u16, count: usize, key: &SigningKey) -> Vec<String> {
         let chain_id = self.genesis.chain_id();
         let account = self
@@ -170,10 +212,11 @@ impl Net {
         let next = account["next_nonce"].as_u64().unwrap();
         let txs: Vec<_> = (0..count)
             .map(|n| {
+                let nonce = next + u64::try_from(n).unwrap();
                 Transaction {
                     signer: key.public_key(),
-                    nonce: next + u64::try_from(n).unwrap(),
-                    payload: format!("anchor {n}: sha256 of a served document").into_bytes(),
+                    nonce,
+                    payload: self.register_act(nonce),
                 }
                 .sign(key, &chain_id)
             })
@@ -190,6 +233,56 @@ impl Net {
             assert_eq!(result["accepted"], true, "{answer}");
         }
         ids
+    }
+
+    /// Submits one transaction with `wait: true` and returns the node's answer for it.
+    fn submit_and_wait(&self, i: u16, key: &SigningKey) -> (String, Value) {
+        let account = self
+            .get(i, &format!("/v1/accounts/{}", key.public_key()))
+            .unwrap();
+        let nonce = account["next_nonce"].as_u64().unwrap();
+        self.send_and_wait(i, key, nonce, self.register_act(nonce))
+    }
+
+    /// Signs `act` as `key` with its next nonce, submits it to node `i` and waits for the
+    /// commit; returns the transaction id (the id of anything the act creates) and the answer.
+    fn perform(&self, i: u16, key: &SigningKey, act: impl Into<Act>) -> (Digest, Value) {
+        let account = self
+            .get(i, &format!("/v1/accounts/{}", key.public_key()))
+            .unwrap();
+        let nonce = account["next_nonce"].as_u64().unwrap();
+        let (id, answer) = self.send_and_wait(i, key, nonce, act.into().to_bytes());
+        (id.parse().unwrap(), answer)
+    }
+
+    fn send_and_wait(
+        &self,
+        i: u16,
+        key: &SigningKey,
+        nonce: u64,
+        payload: Vec<u8>,
+    ) -> (String, Value) {
+        let tx = Transaction {
+            signer: key.public_key(),
+            nonce,
+            payload,
+        }
+        .sign(key, &self.genesis.chain_id());
+        let body = serde_json::json!({
+            "txs": [hex::encode(tx.to_bytes())],
+            "wait": true,
+            "timeout_ms": 20_000,
+        });
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(30)))
+            .build()
+            .into();
+        let mut response = agent
+            .post(&format!("{}/v1/txs", self.api(i)))
+            .send_json(&body)
+            .unwrap();
+        let mut answer: Value = response.body_mut().read_json().unwrap();
+        (tx.id().to_string(), answer["results"][0].take())
     }
 
     fn wait_until(&self, what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
@@ -276,7 +369,7 @@ fn four_nodes_commit_transactions_and_agree_then_stop_cleanly() {
         Duration::from_secs(30),
         || (0..4).all(|i| net.last_height(i) >= 1),
     );
-    let key = SigningKey::from_seed(&[42; 32]);
+    let key = net.registrar();
     let ids = net.submit(1, 200, &key);
     net.wait_until(
         "all 200 transactions are committed",
@@ -288,6 +381,34 @@ fn four_nodes_commit_transactions_and_agree_then_stop_cleanly() {
             })
         },
     );
+
+    // Submit and wait: the answer says where it was committed, and that block (fetched by its
+    // id from another node) holds it with the same receipt code.
+    let (id, result) = net.submit_and_wait(2, &key);
+    assert_eq!(result["id"], id.as_str(), "{result}");
+    assert_eq!(result["status"], "committed", "{result}");
+    assert_eq!(result["code"], 0, "{result}");
+    let height = result["height"].as_u64().unwrap();
+    let index = usize::try_from(result["index"].as_u64().unwrap()).unwrap();
+    let block_id = result["block_id"].as_str().unwrap().to_owned();
+    net.wait_until("node 3 has the block", Duration::from_secs(30), || {
+        net.last_height(3) >= height
+    });
+    let block = net.get(3, &format!("/v1/blocks/0x{block_id}")).unwrap();
+    assert_eq!(block["height"], height);
+    assert_eq!(block["id"], block_id.as_str());
+    assert_eq!(block["tx_ids"][index], id.as_str());
+    assert_eq!(block["receipt_codes"][index], 0);
+    let tx = net.get(3, &format!("/v1/txs/{id}")).unwrap();
+    assert_eq!(
+        (&tx["status"], &tx["height"], &tx["block_id"]),
+        (
+            &Value::from("committed"),
+            &Value::from(height),
+            &Value::from(block_id.as_str())
+        )
+    );
+
     let target = net.last_height(0) + 2;
     net.wait_until(
         "every node reaches the same height",
@@ -357,7 +478,7 @@ fn sigkill_while_writing_loses_nothing_and_signs_nothing_twice() {
     net.wait_until("blocks are committed", Duration::from_secs(30), || {
         net.last_height(0) >= 1
     });
-    let key = SigningKey::from_seed(&[7; 32]);
+    let key = net.registrar();
     let mut committed_before_kill = Vec::new();
     for round in 0..3u64 {
         let ids = net.submit(0, 300, &key);
@@ -407,4 +528,265 @@ fn garbage_on_the_p2p_port_crashes_nothing() {
         || (0..4).all(|i| net.last_height(i) >= before + 2),
     );
     net.assert_agree(&[0, 1, 2, 3]);
+}
+
+/// Registers `person` with `role` (and `court` for court staff) through the registrar; returns
+/// the new identity's id.
+fn register(
+    net: &Net,
+    registrar: &SigningKey,
+    person: &SigningKey,
+    role: Role,
+    court: Option<&CourtCode>,
+) -> Digest {
+    let commitment = identity_commitment(
+        &[9; 32],
+        "resident_id",
+        &person.public_key().to_string(),
+        "某某",
+    );
+    let possession = sign_possession(
+        person,
+        &net.genesis.chain_id(),
+        &Possession::Registration {
+            key: &person.public_key(),
+            role,
+            court,
+            commitment: &commitment,
+        },
+    );
+    let (id, answer) = net.perform(
+        0,
+        registrar,
+        RegisterIdentity {
+            key: person.public_key(),
+            role,
+            court: court.cloned(),
+            commitment,
+            possession,
+        },
+    );
+    assert_eq!(answer["code"], 0, "registration: {answer}");
+    id
+}
+
+#[test]
+fn a_case_goes_from_filing_to_judgment_and_every_node_serves_it() {
+    let _guard = lock();
+    let net = Net::start(4);
+    net.wait_until(
+        "every node committed a block",
+        Duration::from_secs(30),
+        || (0..4).all(|i| net.last_height(i) >= 1),
+    );
+    let registrar = net.registrar();
+    let court = net.genesis.registrars[0].court_code.clone();
+    let [plaintiff, defendant, clerk, judge] =
+        [11u8, 12, 13, 14].map(|seed| SigningKey::from_seed(&[seed; 32]));
+    let p1 = register(&net, &registrar, &plaintiff, Role::Party, None);
+    let p2 = register(&net, &registrar, &defendant, Role::Party, None);
+    let c1 = register(&net, &registrar, &clerk, Role::Clerk, Some(&court));
+    let j1 = register(&net, &registrar, &judge, Role::Judge, Some(&court));
+
+    let (case, answer) = net.perform(
+        1,
+        &plaintiff,
+        FileCase {
+            court: court.clone(),
+            receiving_court: None,
+            kind: CaseKind::Civil,
+            plaintiffs: vec![PartyRef::Registered(p1)],
+            defendants: vec![PartyRef::Registered(p2)],
+            claim_summary: sha256(b"claim summary"),
+            complaint: sha256(b"complaint"),
+            attachments: Vec::new(),
+            principal: None,
+            power_of_attorney: None,
+        },
+    );
+    assert_eq!(answer["code"], 0, "filing: {answer}");
+
+    // Subscribe to the case's notifications before it is accepted.
+    let events = std::thread::spawn({
+        let url = format!("{}/v1/cases/{case}/events", net.api(3));
+        move || read_events(&url, 4)
+    });
+    std::thread::sleep(Duration::from_millis(300));
+
+    // The plaintiff may not accept their own filing: committed, with a failure receipt.
+    let (_, refused) = net.perform(
+        2,
+        &plaintiff,
+        ReviewFiling {
+            case,
+            decision: Decision::Accept,
+        },
+    );
+    assert_eq!(refused["status"], "committed", "{refused}");
+    assert_eq!(
+        refused["code"],
+        courtledger_ledger::Code::NotAuthorized.number(),
+        "{refused}"
+    );
+
+    let steps: Vec<(&SigningKey, Act)> = vec![
+        (
+            &clerk,
+            ReviewFiling {
+                case,
+                decision: Decision::Accept,
+            }
+            .into(),
+        ),
+        (
+            &clerk,
+            AssignStaff {
+                case,
+                member: j1,
+                role: CaseRole::Judge,
+            }
+            .into(),
+        ),
+        (
+            &judge,
+            IssueJudgment {
+                case,
+                kind: JudgmentKind::Judgment,
+                document: sha256(b"judgment"),
+            }
+            .into(),
+        ),
+        (
+            &judge,
+            CloseCase {
+                case,
+                outcome: Outcome::Judgment,
+            }
+            .into(),
+        ),
+    ];
+    let mut step_ids = Vec::new();
+    for (key, act) in steps {
+        let (id, answer) = net.perform(2, key, act);
+        assert_eq!(answer["code"], 0, "{answer}");
+        step_ids.push(id.to_string());
+    }
+
+    // Every node serves the same case once it has the last block.
+    let height = net.last_height(2);
+    net.wait_until(
+        "all nodes have the closing block",
+        Duration::from_secs(30),
+        || (0..4).all(|i| net.last_height(i) >= height),
+    );
+    let year = net.get(0, &format!("/v1/cases/{case}")).unwrap()["number"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for i in 0..4 {
+        let view = net.get(i, &format!("/v1/cases/{case}")).unwrap();
+        assert_eq!(view["status"], "closed", "{view}");
+        assert_eq!(view["outcome"], "judgment", "{view}");
+        assert_eq!(view["number"], year.as_str());
+        assert!(
+            year.ends_with(&format!("{court}民初1号")) && year.starts_with('('),
+            "{year}"
+        );
+        let members: Vec<&str> = view["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["identity"].as_str().unwrap())
+            .collect();
+        assert!(
+            members.contains(&p1.to_string().as_str())
+                && members.contains(&j1.to_string().as_str())
+        );
+        assert_eq!(view["documents"][0]["kind"], "issue_judgment", "{view}");
+    }
+    let timeline = net.get(1, &format!("/v1/cases/{case}/timeline")).unwrap();
+    let kinds: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "file_case",
+            "review_filing",
+            "assign_staff",
+            "issue_judgment",
+            "close_case"
+        ]
+    );
+    let by_number = net
+        .get(1, &format!("/v1/cases/by-number/{}", urlencode(&year)))
+        .unwrap();
+    assert_eq!(by_number["id"], case.to_string().as_str());
+    let mine = net.get(3, &format!("/v1/identities/{p1}/cases")).unwrap();
+    assert_eq!(mine["cases"][0]["id"], case.to_string().as_str());
+    let closed = net
+        .get(
+            3,
+            &format!(
+                "/v1/courts/{}/cases?status=closed",
+                urlencode(court.as_str())
+            ),
+        )
+        .unwrap();
+    assert_eq!(closed["cases"][0]["id"], case.to_string().as_str());
+    let clerk_view = net.get(0, &format!("/v1/identities/{c1}")).unwrap();
+    assert_eq!(clerk_view["role"], "clerk");
+    assert_eq!(clerk_view["court"], court.as_str());
+
+    // The case's stream pushed the successful acts in order (the refused review is not one).
+    let pushed = events.join().unwrap();
+    assert_eq!(pushed, step_ids, "case events");
+    net.assert_agree(&[0, 1, 2, 3]);
+}
+
+/// Percent-encodes a path segment (court codes and case numbers are not ASCII).
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b == b'-' || b == b'_' {
+                char::from(b).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}
+
+/// Reads a server-sent event stream until `count` `tx` events arrived; returns their tx ids.
+fn read_events(url: &str, count: usize) -> Vec<String> {
+    use std::io::{BufRead, BufReader};
+    let agent: ureq::Agent = ureq::Agent::config_builder()
+        .timeout_global(Some(Duration::from_secs(60)))
+        .build()
+        .into();
+    let response = agent.get(url).call().unwrap();
+    let reader = BufReader::new(response.into_body().into_reader());
+    let mut ids = Vec::new();
+    let mut is_tx = false;
+    for line in reader.lines() {
+        let line = line.unwrap();
+        if line == "event: tx" {
+            is_tx = true;
+        } else if let Some(data) = line.strip_prefix("data: ") {
+            if is_tx {
+                let event: Value = serde_json::from_str(data).unwrap();
+                if event["code"] == 0 {
+                    ids.push(event["tx_id"].as_str().unwrap().to_owned());
+                }
+                if ids.len() == count {
+                    break;
+                }
+            }
+            is_tx = false;
+        }
+    }
+    ids
 }

@@ -41,9 +41,15 @@ pub(crate) trait Backend {
     /// disk, for a backend that has one).
     fn write(&mut self, ops: Vec<Op>) -> Result<(), StorageError>;
 
-    /// Entries with `start <= key < end`, in ascending key order; the engine only asks for
-    /// `start < end`.
-    fn range(&self, column: Column, start: &[u8], end: &[u8]) -> Result<Vec<Entry>, StorageError>;
+    /// The first `limit` entries with `start <= key < end` (no upper bound when `end` is
+    /// `None`), in ascending key order; the engine only asks for `start < end`.
+    fn range(
+        &self,
+        column: Column,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError>;
 
     /// Whether the column holds no entry.
     fn is_empty(&self, column: Column) -> Result<bool, StorageError>;

@@ -7,15 +7,15 @@ use courtledger_codec::{decode_exact, DecodeError, Encode};
 use courtledger_crypto::ChainId;
 use courtledger_types::block::tx_root;
 use courtledger_types::limits::MAX_BLOCK_BYTES;
-use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, TxId};
+use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt, TxId};
 
 use crate::backend::{Backend, Op};
 use crate::error::{Corruption, StorageError};
 use crate::layout::{
-    height_key, Column, TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY, SCHEMA_VERSION,
-    SCHEMA_VERSION_KEY,
+    height_key, prefix_end, receipt_key, Column, TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY,
+    MAX_STATE_SCAN, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
 };
-use crate::{CommittedBlock, ConsensusRecord};
+use crate::{CommittedBlock, ConsensusRecord, StateEntry};
 
 /// A store over some backend: the chain it holds, its tip, and whether it may still write.
 #[derive(Debug, Clone)]
@@ -137,6 +137,7 @@ impl<B: Backend> Engine<B> {
         let CommittedBlock {
             block,
             certificate,
+            receipts,
             state_changes,
         } = committed;
         let header = &block.header;
@@ -191,6 +192,30 @@ impl<B: Backend> Engine<B> {
             });
         }
 
+        if receipts.len() != ids.len() {
+            return Err(StorageError::ReceiptCountMismatch {
+                height,
+                txs: ids.len(),
+                receipts: receipts.len(),
+            });
+        }
+        for (index, (receipt, id)) in receipts.iter().zip(&ids).enumerate() {
+            let field = if receipt.tx_id != *id {
+                "tx id"
+            } else if usize::try_from(receipt.index).ok() != Some(index) {
+                "index"
+            } else if receipt.height != height {
+                "height"
+            } else {
+                continue;
+            };
+            return Err(StorageError::ReceiptMismatch {
+                height,
+                index,
+                field,
+            });
+        }
+
         // Never store what could not be read back: the reads decode with the same limits.
         let block_bytes = block.to_bytes();
         decode_block(&block_bytes).map_err(|error| StorageError::NotDecodable {
@@ -206,10 +231,22 @@ impl<B: Backend> Engine<B> {
         })?;
 
         let key = height_key(height);
-        let mut ops = Vec::with_capacity(4 + ids.len() + state_changes.len());
+        let mut ops = Vec::with_capacity(5 + 2 * ids.len() + state_changes.len());
         ops.push(put(Column::Blocks, &key, block_bytes));
         ops.push(put(Column::Headers, &key, header.to_bytes()));
         ops.push(put(Column::Certificates, &key, certificate_bytes));
+        ops.push(put(
+            Column::BlockIndex,
+            block_id.as_bytes(),
+            height.to_bytes(),
+        ));
+        for receipt in receipts {
+            ops.push(put(
+                Column::Receipts,
+                &receipt_key(height, receipt.index),
+                receipt.to_bytes(),
+            ));
+        }
         // The index keeps a transaction's first location: a repeat of an id (in this block or
         // an earlier one) does not move it.
         let mut seen: HashSet<TxId> = HashSet::with_capacity(ids.len());
@@ -304,8 +341,137 @@ impl<B: Backend> Engine<B> {
         Ok(location)
     }
 
+    /// The receipt of the transaction `id`, at its first location.
+    pub(crate) fn receipt(&self, id: &TxId) -> Result<Option<Receipt>, StorageError> {
+        let Some(location) = self.tx_location(id)? else {
+            return Ok(None);
+        };
+        let key = receipt_key(location.height, location.position);
+        let receipt = read(
+            &self.backend,
+            Column::Receipts,
+            &key,
+            "receipt",
+            Receipt::decode,
+        )?
+        .ok_or_else(|| missing("receipt", Column::Receipts, &key))?;
+        if receipt.tx_id != *id
+            || receipt.height != location.height
+            || receipt.index != location.position
+        {
+            return Err(corrupt(
+                "receipt",
+                Column::Receipts,
+                &key,
+                Corruption::Inconsistent("receipt differs from the transaction's location"),
+            ));
+        }
+        Ok(Some(receipt))
+    }
+
+    /// The receipts of the block at `height`, if `1 <= height <= last_height`.
+    pub(crate) fn receipts(&self, height: u64) -> Result<Option<Vec<Receipt>>, StorageError> {
+        let Some(header) = self.header(height)? else {
+            return Ok(None);
+        };
+        let count = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
+        let start = height_key(height);
+        let end = height.checked_add(1).map(height_key);
+        // One more than the header's count, to notice a stray record.
+        let entries = self.backend.range(
+            Column::Receipts,
+            &start,
+            end.as_ref().map(<[u8; 8]>::as_slice),
+            count.saturating_add(1),
+        )?;
+        if entries.len() != count {
+            let key = receipt_key(height, u32::try_from(entries.len()).unwrap_or(u32::MAX));
+            let reason = if entries.len() < count {
+                Corruption::Missing
+            } else {
+                Corruption::Inconsistent("more receipts than the block's transactions")
+            };
+            return Err(corrupt("receipt", Column::Receipts, &key, reason));
+        }
+        entries
+            .into_iter()
+            .enumerate()
+            .map(|(index, (key, value))| {
+                let receipt = Receipt::decode(&value).map_err(|error| {
+                    corrupt("receipt", Column::Receipts, &key, Corruption::Decode(error))
+                })?;
+                let position = u32::try_from(index).unwrap_or(u32::MAX);
+                if key.as_slice() != receipt_key(height, position).as_slice()
+                    || receipt.height != height
+                    || receipt.index != position
+                {
+                    return Err(corrupt(
+                        "receipt",
+                        Column::Receipts,
+                        &key,
+                        Corruption::Inconsistent("receipt differs from its key"),
+                    ));
+                }
+                Ok(receipt)
+            })
+            .collect::<Result<Vec<_>, _>>()
+            .map(Some)
+    }
+
+    /// The height of the stored block whose id is `id`.
+    pub(crate) fn height_of(&self, id: &BlockId) -> Result<Option<u64>, StorageError> {
+        let key = id.as_bytes();
+        let Some(height) = read(
+            &self.backend,
+            Column::BlockIndex,
+            key,
+            "block height",
+            |bytes| decode_exact::<u64>(bytes, 8),
+        )?
+        else {
+            return Ok(None);
+        };
+        let header = self.header(height)?;
+        if header.is_none_or(|header| header.id() != *id) {
+            return Err(corrupt(
+                "block height",
+                Column::BlockIndex,
+                key,
+                Corruption::Inconsistent("no stored block at this height has this id"),
+            ));
+        }
+        Ok(Some(height))
+    }
+
     pub(crate) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
         self.backend.get(Column::State, key, <[u8]>::to_vec)
+    }
+
+    /// At most `min(limit, MAX_STATE_SCAN)` state entries whose key starts with `prefix` and
+    /// comes after `start_after`, in ascending key order.
+    pub(crate) fn state_scan(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<StateEntry>, StorageError> {
+        let limit = limit.min(MAX_STATE_SCAN);
+        // The key right after `k` in byte order is `k || 0x00`.
+        let start = match start_after {
+            Some(after) => {
+                let mut next = Vec::with_capacity(after.len().saturating_add(1));
+                next.extend_from_slice(after);
+                next.push(0);
+                next.max(prefix.to_vec())
+            }
+            None => prefix.to_vec(),
+        };
+        let end = prefix_end(prefix);
+        if limit == 0 || end.as_ref().is_some_and(|end| start >= *end) {
+            return Ok(Vec::new());
+        }
+        self.backend
+            .range(Column::State, &start, end.as_deref(), limit)
     }
 
     pub(crate) fn consensus_put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
@@ -365,7 +531,9 @@ impl<B: Backend> Engine<B> {
         if start >= end {
             return Ok(Vec::new());
         }
-        let entries = self.backend.range(Column::Consensus, start, end)?;
+        let entries = self
+            .backend
+            .range(Column::Consensus, start, Some(end), usize::MAX)?;
         Ok(entries
             .into_iter()
             .map(|(key, value)| ConsensusRecord { key, value })
@@ -524,8 +692,34 @@ macro_rules! delegate_store {
             ) -> Result<Option<$crate::TxLocation>, $crate::StorageError> {
                 self.engine.tx_location(id)
             }
+            fn receipt(
+                &self,
+                id: &::courtledger_types::TxId,
+            ) -> Result<Option<::courtledger_types::Receipt>, $crate::StorageError> {
+                self.engine.receipt(id)
+            }
+            fn receipts(
+                &self,
+                height: u64,
+            ) -> Result<Option<Vec<::courtledger_types::Receipt>>, $crate::StorageError> {
+                self.engine.receipts(height)
+            }
+            fn height_of(
+                &self,
+                id: &::courtledger_types::BlockId,
+            ) -> Result<Option<u64>, $crate::StorageError> {
+                self.engine.height_of(id)
+            }
             fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, $crate::StorageError> {
                 self.engine.state_get(key)
+            }
+            fn state_scan(
+                &self,
+                prefix: &[u8],
+                start_after: Option<&[u8]>,
+                limit: usize,
+            ) -> Result<Vec<$crate::StateEntry>, $crate::StorageError> {
+                self.engine.state_scan(prefix, start_after, limit)
             }
             fn consensus_put(
                 &mut self,
@@ -602,9 +796,10 @@ mod tests {
             &self,
             column: Column,
             start: &[u8],
-            end: &[u8],
+            end: Option<&[u8]>,
+            limit: usize,
         ) -> Result<Vec<crate::backend::Entry>, StorageError> {
-            self.inner.range(column, start, end)
+            self.inner.range(column, start, end, limit)
         }
 
         fn is_empty(&self, column: Column) -> Result<bool, StorageError> {

@@ -50,6 +50,22 @@ pub enum StorageError {
         header: Digest,
         actual: Digest,
     },
+    /// The block comes with another number of receipts than it holds transactions.
+    #[error("block {height} holds {txs} transactions but comes with {receipts} receipts")]
+    ReceiptCountMismatch {
+        height: u64,
+        txs: usize,
+        receipts: usize,
+    },
+    /// A receipt does not describe the transaction at its position: another tx id, position
+    /// or height.
+    #[error("receipt {index} of block {height} has the wrong {field}")]
+    ReceiptMismatch {
+        height: u64,
+        index: usize,
+        /// `"tx id"`, `"index"` or `"height"`.
+        field: &'static str,
+    },
     /// The value would not decode under the limits of `courtledger_types::limits` once stored
     /// (too large, too many items, an unsupported version), so it is not stored at all.
     #[error("{what} would not decode when read back, so it is not stored: {error}")]

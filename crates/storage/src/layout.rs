@@ -6,7 +6,15 @@ use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader
 
 /// Version of the on-disk layout (column families, keys, values), stored as a `u32` under
 /// `schema_version` in the `meta` column family. A database of another version is refused.
-pub const SCHEMA_VERSION: u32 = 1;
+///
+/// - 1: blocks, headers, certificates, tx index, state, consensus, meta.
+/// - 2: adds `receipts` (each block's receipts, written with it) and `block_index` (block id →
+///   height). A version-1 database holds no receipts, and they cannot be derived from it without
+///   re-executing every block, so it is refused rather than migrated.
+pub const SCHEMA_VERSION: u32 = 2;
+
+/// Most entries one [`crate::Store::state_scan`] returns, whatever limit is asked for.
+pub const MAX_STATE_SCAN: usize = 1000;
 
 /// `meta` key of the schema version (`u32`, big-endian).
 pub(crate) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
@@ -26,6 +34,10 @@ pub(crate) enum Column {
     Certificates,
     /// tx id → [`crate::TxLocation`].
     TxIndex,
+    /// height and position ([`receipt_key`]) → canonical `Receipt`.
+    Receipts,
+    /// block id → height (`u64`).
+    BlockIndex,
     /// application key → application value, as the ledger wrote them.
     State,
     /// consensus key → consensus value, as the consensus engine wrote them.
@@ -36,11 +48,13 @@ pub(crate) enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub(crate) const ALL: [Column; 7] = [
+    pub(crate) const ALL: [Column; 9] = [
         Column::Blocks,
         Column::Headers,
         Column::Certificates,
         Column::TxIndex,
+        Column::Receipts,
+        Column::BlockIndex,
         Column::State,
         Column::Consensus,
         Column::Meta,
@@ -53,6 +67,8 @@ impl Column {
             Column::Headers => "headers",
             Column::Certificates => "certificates",
             Column::TxIndex => "tx_index",
+            Column::Receipts => "receipts",
+            Column::BlockIndex => "block_index",
             Column::State => "state",
             Column::Consensus => "consensus",
             Column::Meta => "meta",
@@ -63,6 +79,29 @@ impl Column {
 /// The key of a height: `u64` big-endian, so that keys sort in height order.
 pub(crate) fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
+}
+
+/// The key of a receipt: the block's height (`u64`) and the transaction's position in it
+/// (`u32`), big-endian, so that a block's receipts are contiguous and in order.
+pub(crate) fn receipt_key(height: u64, position: u32) -> [u8; 12] {
+    let mut key = [0u8; 12];
+    let (high, low) = key.split_at_mut(8);
+    high.copy_from_slice(&height.to_be_bytes());
+    low.copy_from_slice(&position.to_be_bytes());
+    key
+}
+
+/// The smallest key above every key that starts with `prefix`, or `None` when there is none
+/// (an empty prefix, or one of `0xff` bytes only).
+pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if let Some(next) = last.checked_add(1) {
+            end.push(next);
+            return Some(end);
+        }
+    }
+    None
 }
 
 /// Where a committed transaction is: its block's height and its position in that block.
@@ -114,6 +153,8 @@ mod tests {
                 "headers",
                 "certificates",
                 "tx_index",
+                "receipts",
+                "block_index",
                 "state",
                 "consensus",
                 "meta"
@@ -128,6 +169,34 @@ mod tests {
             assert!(height_key(pair[0]) < height_key(pair[1]));
         }
         assert_eq!(height_key(258), [0, 0, 0, 0, 0, 0, 1, 2]);
+    }
+
+    #[test]
+    fn receipt_keys_sort_by_height_then_position() {
+        assert_eq!(
+            hex::encode(receipt_key(0x0102, 7)),
+            "000000000000010200000007"
+        );
+        let keys = [
+            receipt_key(1, 0),
+            receipt_key(1, 1),
+            receipt_key(1, u32::MAX),
+            receipt_key(2, 0),
+        ];
+        for pair in keys.windows(2) {
+            assert!(pair[0] < pair[1]);
+        }
+        // A height's receipts lie in [height_key(h), height_key(h + 1)).
+        assert!(receipt_key(1, u32::MAX).as_slice() < height_key(2).as_slice());
+        assert!(receipt_key(2, 0).as_slice() >= height_key(2).as_slice());
+    }
+
+    #[test]
+    fn prefix_ends() {
+        assert_eq!(prefix_end(b""), None);
+        assert_eq!(prefix_end(b"case/"), Some(b"case0".to_vec()));
+        assert_eq!(prefix_end(&[1, 0xff, 0xff]), Some(vec![2]));
+        assert_eq!(prefix_end(&[0xff, 0xff]), None);
     }
 
     #[test]

@@ -8,10 +8,10 @@ mod memory;
 mod rocks;
 
 use courtledger_crypto::ChainId;
-use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, TxId};
+use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt, TxId};
 
 pub use crate::error::{Corruption, StorageError};
-pub use crate::layout::{TxLocation, SCHEMA_VERSION};
+pub use crate::layout::{TxLocation, MAX_STATE_SCAN, SCHEMA_VERSION};
 pub use crate::memory::MemoryStore;
 pub use crate::rocks::RocksStore;
 
@@ -23,6 +23,9 @@ pub struct CommittedBlock {
     /// The precommits that decided it. Stored as given: storage checks that it names this
     /// block and height, not its signatures.
     pub certificate: CommitCertificate,
+    /// One receipt per transaction, in block order: receipt `i` has transaction `i`'s id,
+    /// index `i` and the block's height (checked). Its code is stored as given.
+    pub receipts: Vec<Receipt>,
     /// The application state changes of executing the block, applied in order (a later change
     /// of the same key wins).
     pub state_changes: Vec<StateChange>,
@@ -55,6 +58,9 @@ impl StateChange {
     }
 }
 
+/// A key of the application state and its value, as [`Store::state_scan`] returns them.
+pub type StateEntry = (Vec<u8>, Vec<u8>);
+
 /// One record of the consensus engine, as [`Store::consensus_range`] returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConsensusRecord {
@@ -80,14 +86,15 @@ pub trait Store {
     /// Before the first block, the chain id's digest (the parent id of height 1).
     fn last_block_id(&self) -> BlockId;
 
-    /// Stores block `last_height() + 1` with its certificate, transaction index entries and
-    /// state changes, and advances the last height: one atomic write, synced to disk before
-    /// this returns.
+    /// Stores block `last_height() + 1` with its certificate, receipts, transaction index
+    /// entries, block id index entry and state changes, and advances the last height: one
+    /// atomic write, synced to disk before this returns.
     ///
     /// Refuses, writing nothing, a block of another chain, a height other than
     /// `last_height() + 1`, a parent id other than [`Store::last_block_id`], a certificate for
     /// another height or block id, transactions that do not match the header's count and root,
-    /// and a block or certificate that would not decode under the limits when read back.
+    /// receipts that are not one per transaction with its id, position and height, and a block
+    /// or certificate that would not decode under the limits when read back.
     /// Signatures are not verified: that is consensus' job, done before a block is decided.
     fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError>;
 
@@ -103,8 +110,27 @@ pub trait Store {
     /// Where the transaction `id` was first committed.
     fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError>;
 
+    /// The receipt of the transaction `id`, at the location [`Store::tx_location`] gives.
+    fn receipt(&self, id: &TxId) -> Result<Option<Receipt>, StorageError>;
+
+    /// The receipts of the block at `height`, in block order (one per transaction).
+    fn receipts(&self, height: u64) -> Result<Option<Vec<Receipt>>, StorageError>;
+
+    /// The height of the stored block whose id (header hash) is `id`.
+    fn height_of(&self, id: &BlockId) -> Result<Option<u64>, StorageError>;
+
     /// The application state's value under `key`, after the last stored block.
     fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError>;
+
+    /// The application state's entries whose key starts with `prefix` and, if `start_after`
+    /// is given, is greater than it, in ascending key order: at most `limit` of them, and never
+    /// more than [`MAX_STATE_SCAN`]. To page, pass the last key returned as `start_after`.
+    fn state_scan(
+        &self,
+        prefix: &[u8],
+        start_after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<StateEntry>, StorageError>;
 
     /// Stores a consensus record, synced to disk before this returns: a vote must reach the
     /// disk before it reaches the network.

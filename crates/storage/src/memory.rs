@@ -89,15 +89,23 @@ impl Backend for MemoryBackend {
         Ok(())
     }
 
-    fn range(&self, column: Column, start: &[u8], end: &[u8]) -> Result<Vec<Entry>, StorageError> {
-        if start >= end {
+    fn range(
+        &self,
+        column: Column,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
+        if end.is_some_and(|end| start >= end) {
             return Ok(Vec::new());
         }
+        let upper = end.map_or(Bound::Unbounded, Bound::Excluded);
         Ok(self
             .column(column)
             .map(|entries| {
                 entries
-                    .range::<[u8], _>((Bound::Included(start), Bound::Excluded(end)))
+                    .range::<[u8], _>((Bound::Included(start), upper))
+                    .take(limit)
                     .map(|(key, value)| (key.clone(), value.clone()))
                     .collect()
             })

@@ -3,6 +3,7 @@
 use std::fmt;
 use std::path::{Path, PathBuf};
 
+use courtledger_codec::decode_exact;
 use courtledger_crypto::ChainId;
 use rocksdb::{
     BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
@@ -11,8 +12,8 @@ use rocksdb::{
 
 use crate::backend::{Backend, Entry, Op};
 use crate::engine::Engine;
-use crate::error::StorageError;
-use crate::layout::Column;
+use crate::error::{Corruption, StorageError};
+use crate::layout::{Column, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 
 /// RocksDB keeps this many informational `LOG` files; the default (1000) lets them grow without
 /// a useful bound.
@@ -46,11 +47,27 @@ impl RocksStore {
         // An existing database must hold our column families and no others (`default` always
         // exists). Listing fails when there is no database yet, which is fine.
         if let Ok(names) = DB::list_cf(&db_options, path) {
-            if let Some(name) = names.into_iter().find(|name| {
-                name != rocksdb::DEFAULT_COLUMN_FAMILY_NAME
-                    && !Column::ALL.iter().any(|column| column.name() == name)
+            if let Some(name) = names.iter().find(|name| {
+                *name != rocksdb::DEFAULT_COLUMN_FAMILY_NAME
+                    && !Column::ALL.iter().any(|column| column.name() == *name)
             }) {
-                return Err(StorageError::UnknownColumnFamily { name });
+                return Err(StorageError::UnknownColumnFamily { name: name.clone() });
+            }
+            let missing = Column::ALL
+                .into_iter()
+                .find(|column| !names.iter().any(|name| name == column.name()));
+            if let Some(missing) = missing {
+                if names.iter().any(|name| name == Column::Meta.name()) {
+                    // Ours, but of another layout (an older version lacks later column
+                    // families): refuse it without creating anything in it.
+                    check_version_read_only(path)?;
+                    return Err(StorageError::Corrupt {
+                        what: "column family",
+                        column: missing.name(),
+                        key: Vec::new(),
+                        reason: Corruption::Missing,
+                    });
+                }
             }
         }
         let descriptors = Column::ALL
@@ -81,6 +98,42 @@ impl fmt::Debug for RocksStore {
             .field("chain_id", &self.engine.chain_id())
             .field("last_height", &self.engine.last_height())
             .finish_non_exhaustive()
+    }
+}
+
+/// Reads the schema version of the database at `path` without writing to it, and refuses
+/// another version than this build's.
+fn check_version_read_only(path: &Path) -> Result<(), StorageError> {
+    let db = DB::open_cf_for_read_only(&Options::default(), path, [Column::Meta.name()], false)
+        .map_err(|error| database_error("opening the database to read its version", error))?;
+    let meta = db
+        .cf_handle(Column::Meta.name())
+        .ok_or(StorageError::Database {
+            operation: "looking up a column family",
+            message: format!("column family `{}` is not open", Column::Meta.name()),
+        })?;
+    let stored = db
+        .get_pinned_cf(meta, SCHEMA_VERSION_KEY)
+        .map_err(|error| database_error("reading", error))?;
+    let corrupt = |reason| StorageError::Corrupt {
+        what: "schema version",
+        column: Column::Meta.name(),
+        key: SCHEMA_VERSION_KEY.to_vec(),
+        reason,
+    };
+    let found = match stored {
+        None => return Err(corrupt(Corruption::Missing)),
+        Some(bytes) => {
+            decode_exact::<u32>(&bytes, 4).map_err(|e| corrupt(Corruption::Decode(e)))?
+        }
+    };
+    if found == SCHEMA_VERSION {
+        Ok(())
+    } else {
+        Err(StorageError::SchemaVersion {
+            found,
+            supported: SCHEMA_VERSION,
+        })
     }
 }
 
@@ -160,15 +213,24 @@ impl Backend for RocksBackend {
             .map_err(|error| database_error("writing a synced batch", error))
     }
 
-    fn range(&self, column: Column, start: &[u8], end: &[u8]) -> Result<Vec<Entry>, StorageError> {
+    fn range(
+        &self,
+        column: Column,
+        start: &[u8],
+        end: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StorageError> {
         let mut options = ReadOptions::default();
-        options.set_iterate_upper_bound(end.to_vec());
+        if let Some(end) = end {
+            options.set_iterate_upper_bound(end.to_vec());
+        }
         self.db
             .iterator_cf_opt(
                 self.handle(column)?,
                 options,
                 IteratorMode::From(start, Direction::Forward),
             )
+            .take(limit)
             .map(|item| {
                 item.map(|(key, value)| (key.into_vec(), value.into_vec()))
                     .map_err(|error| database_error("iterating", error))

@@ -11,11 +11,13 @@ use rocksdb::{Options, DB};
 
 use crate::support::{chain_id, other_chain_id, tx, Chain};
 
-const COLUMNS: [&str; 7] = [
+const COLUMNS: [&str; 9] = [
     "blocks",
     "headers",
     "certificates",
     "tx_index",
+    "receipts",
+    "block_index",
     "state",
     "consensus",
     "meta",
@@ -125,18 +127,18 @@ fn refuses_another_chain() {
 fn refuses_another_schema_version() {
     let dir = tempfile::tempdir().unwrap();
     populate(dir.path());
-    raw_put(dir.path(), "meta", b"schema_version", &2u32.to_be_bytes());
+    raw_put(dir.path(), "meta", b"schema_version", &9u32.to_be_bytes());
     let error = RocksStore::open(dir.path(), chain_id()).unwrap_err();
     assert_eq!(
         error,
         StorageError::SchemaVersion {
-            found: 2,
-            supported: 1
+            found: 9,
+            supported: 2
         }
     );
     assert_eq!(
         error.to_string(),
-        "database has schema version 2, this build reads version 1"
+        "database has schema version 9, this build reads version 2"
     );
 
     // A schema version that is not a u32 at all is corruption.
@@ -147,6 +149,66 @@ fn refuses_another_schema_version() {
             what: "schema version",
             column: "meta",
             reason: Corruption::Decode(_),
+            ..
+        })
+    ));
+}
+
+/// A database of layout version 1 (no `receipts`, no `block_index`) is refused by its version,
+/// and left exactly as it was: no column family is added to it.
+#[test]
+fn refuses_a_version_1_database_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    {
+        let mut db = raw(dir.path());
+        db.drop_cf("receipts").unwrap();
+        db.drop_cf("block_index").unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"schema_version",
+            1u32.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    let before = DB::list_cf(&Options::default(), dir.path()).unwrap();
+    assert_eq!(before.len(), 8, "{before:?}");
+    assert_eq!(
+        RocksStore::open(dir.path(), chain_id()).unwrap_err(),
+        StorageError::SchemaVersion {
+            found: 1,
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(
+        DB::list_cf(&Options::default(), dir.path()).unwrap(),
+        before
+    );
+
+    // The current version with a column family missing is damage, not another version.
+    {
+        let v1 = [
+            "blocks",
+            "headers",
+            "certificates",
+            "tx_index",
+            "state",
+            "consensus",
+            "meta",
+        ];
+        let db = DB::open_cf(&Options::default(), dir.path(), v1).unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"schema_version",
+            SCHEMA_VERSION.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::Corrupt {
+            what: "column family",
+            reason: Corruption::Missing,
             ..
         })
     ));
@@ -243,6 +305,24 @@ fn on_disk_layout_is_the_documented_one() {
     location.extend_from_slice(&0u32.to_be_bytes());
     assert_eq!(raw_get(&db, "tx_index", filing.as_bytes()), Some(location));
     assert_eq!(raw_get(&db, "state", b"case/1"), Some(b"filed".to_vec()));
+    for committed in &blocks {
+        let height = committed.block.header.height;
+        assert_eq!(
+            raw_get(&db, "block_index", committed.block.header.id().as_bytes()),
+            Some(height.to_be_bytes().to_vec())
+        );
+        for receipt in &committed.receipts {
+            let mut key = height.to_be_bytes().to_vec();
+            key.extend_from_slice(&receipt.index.to_be_bytes());
+            assert_eq!(raw_get(&db, "receipts", &key), Some(receipt.to_bytes()));
+        }
+    }
+    // A receipt, byte for byte: tx id, u32 index, u64 height, u16 code.
+    let mut receipt_key = 3u64.to_be_bytes().to_vec();
+    receipt_key.extend_from_slice(&0u32.to_be_bytes());
+    let mut receipt = filing.as_bytes().to_vec();
+    receipt.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0]);
+    assert_eq!(raw_get(&db, "receipts", &receipt_key), Some(receipt));
     assert_eq!(
         raw_get(&db, "consensus", b"vote"),
         Some(b"precommit".to_vec())
@@ -358,6 +438,69 @@ fn corrupt_records_are_errors_not_panics() {
         store.tx_location(&stray),
         Err(StorageError::Corrupt {
             reason: Corruption::Inconsistent(_),
+            ..
+        })
+    ));
+    drop(store);
+
+    // A receipt that does not decode, one for another transaction, and a missing one; a block
+    // id indexed at the wrong height.
+    let mut key = 2u64.to_be_bytes().to_vec();
+    key.extend_from_slice(&0u32.to_be_bytes());
+    raw_put(path, "receipts", &key, b"short");
+    let mut key = 3u64.to_be_bytes().to_vec();
+    key.extend_from_slice(&0u32.to_be_bytes());
+    raw_put(path, "receipts", &key, &blocks[1].receipts[0].to_bytes());
+    raw_put(
+        path,
+        "block_index",
+        blocks[0].block.header.id().as_bytes(),
+        &2u64.to_be_bytes(),
+    );
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert!(matches!(
+        store.receipts(2),
+        Err(StorageError::Corrupt {
+            what: "receipt",
+            reason: Corruption::Decode(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        store.receipt(&blocks[1].receipts[0].tx_id),
+        Err(StorageError::Corrupt {
+            what: "receipt",
+            reason: Corruption::Decode(_),
+            ..
+        })
+    ));
+    for error in [
+        store.receipts(3).unwrap_err(),
+        store.height_of(&blocks[0].block.header.id()).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                error,
+                StorageError::Corrupt {
+                    reason: Corruption::Inconsistent(_),
+                    ..
+                }
+            ),
+            "{error:?}"
+        );
+    }
+    drop(store);
+    {
+        let db = raw(path);
+        db.delete_cf(db.cf_handle("receipts").unwrap(), &key)
+            .unwrap();
+    }
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert!(matches!(
+        store.receipts(3),
+        Err(StorageError::Corrupt {
+            what: "receipt",
+            reason: Corruption::Missing,
             ..
         })
     ));

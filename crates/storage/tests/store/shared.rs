@@ -4,7 +4,7 @@
 use courtledger_codec::Encode;
 use courtledger_storage::{
     CommittedBlock, ConsensusRecord, MemoryStore, RocksStore, StateChange, StorageError, Store,
-    TxLocation,
+    TxLocation, MAX_STATE_SCAN,
 };
 use courtledger_types::limits::{MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS};
 use courtledger_types::{CommitSignature, SignedTransaction, TxId};
@@ -47,6 +47,10 @@ both!(
     refuses_transactions_not_matching_header,
     refuses_what_would_not_decode,
     indexes_transactions,
+    stores_receipts,
+    refuses_mismatching_receipts,
+    indexes_block_ids,
+    scans_state,
     applies_state_changes,
     keeps_consensus_records,
 );
@@ -73,7 +77,13 @@ fn starts_empty(store: &mut dyn Store) {
         assert_eq!(store.certificate(height), Ok(None));
     }
     assert_eq!(store.tx_location(&tx(1, 0, b"x").id()), Ok(None));
+    assert_eq!(store.receipt(&tx(1, 0, b"x").id()), Ok(None));
+    for height in [0, 1, u64::MAX] {
+        assert_eq!(store.receipts(height), Ok(None));
+    }
+    assert_eq!(store.height_of(&chain_id().0), Ok(None));
     assert_eq!(store.state_get(b"key"), Ok(None));
+    assert_eq!(store.state_scan(b"", None, 10), Ok(vec![]));
     assert_eq!(store.consensus_get(b"key"), Ok(None));
 }
 
@@ -384,9 +394,197 @@ fn indexes_transactions(store: &mut dyn Store) {
         position: 1,
     };
     assert_eq!(store.tx_location(&first.id()), Ok(Some(location)));
+    assert_eq!(store.receipt(&first.id()), Ok(Some(again.receipts[1])));
     chain.append(store, vec![first.clone()], vec![]);
     assert_eq!(store.tx_location(&first.id()), Ok(Some(location)));
+    assert_eq!(store.receipt(&first.id()), Ok(Some(again.receipts[1])));
     assert_eq!(store.block(6).unwrap().unwrap().txs, vec![first]);
+}
+
+fn stores_receipts(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    let blocks = chain.append_many(store, 5);
+    for committed in &blocks {
+        let height = committed.block.header.height;
+        assert_eq!(store.receipts(height), Ok(Some(committed.receipts.clone())));
+        for receipt in &committed.receipts {
+            assert_eq!(store.receipt(&receipt.tx_id), Ok(Some(*receipt)));
+        }
+    }
+    assert_eq!(store.receipts(1), Ok(Some(vec![])));
+    // Codes are kept as given: block 5 holds a failed act (code 7) at position 2.
+    let codes: Vec<u16> = blocks[4].receipts.iter().map(|r| r.code).collect();
+    assert_eq!(codes, [0, 0, 7, 0]);
+    assert_eq!(
+        store
+            .receipt(&blocks[4].receipts[2].tx_id)
+            .unwrap()
+            .unwrap()
+            .code,
+        7
+    );
+    for height in [0, 6, u64::MAX] {
+        assert_eq!(store.receipts(height), Ok(None));
+    }
+    assert_eq!(store.receipt(&tx(9, 9, b"never").id()), Ok(None));
+}
+
+fn refuses_mismatching_receipts(store: &mut dyn Store) {
+    let chain = two_blocks(store);
+    let good = next(&chain);
+
+    let mut short = good.clone();
+    short.receipts.pop();
+    assert_refused(
+        store,
+        &short,
+        StorageError::ReceiptCountMismatch {
+            height: 3,
+            txs: 2,
+            receipts: 1,
+        },
+    );
+    let mut long = good.clone();
+    long.receipts.push(good.receipts[1]);
+    assert_refused(
+        store,
+        &long,
+        StorageError::ReceiptCountMismatch {
+            height: 3,
+            txs: 2,
+            receipts: 3,
+        },
+    );
+
+    let mut swapped = good.clone();
+    swapped.receipts.swap(0, 1);
+    assert_refused(
+        store,
+        &swapped,
+        StorageError::ReceiptMismatch {
+            height: 3,
+            index: 0,
+            field: "tx id",
+        },
+    );
+    let mut wrong_index = good.clone();
+    wrong_index.receipts[1].index = 0;
+    assert_refused(
+        store,
+        &wrong_index,
+        StorageError::ReceiptMismatch {
+            height: 3,
+            index: 1,
+            field: "index",
+        },
+    );
+    let mut wrong_height = good.clone();
+    wrong_height.receipts[1].height = 2;
+    assert_refused(
+        store,
+        &wrong_height,
+        StorageError::ReceiptMismatch {
+            height: 3,
+            index: 1,
+            field: "height",
+        },
+    );
+    assert_eq!(store.height_of(&good.block.header.id()), Ok(None));
+
+    store.append_block(&good).unwrap();
+    assert_eq!(store.receipts(3), Ok(Some(good.receipts.clone())));
+}
+
+fn indexes_block_ids(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    let blocks = chain.append_many(store, 4);
+    for committed in &blocks {
+        let id = committed.block.header.id();
+        assert_eq!(
+            store.height_of(&id),
+            Ok(Some(committed.block.header.height))
+        );
+    }
+    assert_eq!(store.height_of(&chain_id().0), Ok(None));
+    assert_eq!(
+        store.height_of(&chain.peek(vec![], vec![]).block.header.id()),
+        Ok(None)
+    );
+}
+
+fn scans_state(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    chain.append(
+        store,
+        vec![],
+        vec![
+            StateChange::set("case/1", "a"),
+            StateChange::set("case/2", "b"),
+            StateChange::set("case/3", "c"),
+            StateChange::set("case", "bare"),
+            StateChange::set("cases", "other"),
+            StateChange::set("court/1", "d"),
+            StateChange::set(vec![0xff, 0xff, 1], "high"),
+            StateChange::set(vec![0xff, 0xff], "highest prefix"),
+        ],
+    );
+    let entry = |key: &str, value: &str| (key.as_bytes().to_vec(), value.as_bytes().to_vec());
+    let all_cases = vec![
+        entry("case/1", "a"),
+        entry("case/2", "b"),
+        entry("case/3", "c"),
+    ];
+    assert_eq!(store.state_scan(b"case/", None, 10), Ok(all_cases.clone()));
+    assert_eq!(
+        store.state_scan(b"case/", Some(b"case/1"), 10),
+        Ok(all_cases[1..].to_vec())
+    );
+    // A start before the prefix starts at the prefix; one after it finds nothing.
+    assert_eq!(
+        store.state_scan(b"case/", Some(b"a"), 10),
+        Ok(all_cases.clone())
+    );
+    assert_eq!(store.state_scan(b"case/", Some(b"case/3"), 10), Ok(vec![]));
+    assert_eq!(store.state_scan(b"case/", Some(b"z"), 10), Ok(vec![]));
+    assert_eq!(
+        store.state_scan(b"case/", None, 2),
+        Ok(all_cases[..2].to_vec())
+    );
+    assert_eq!(store.state_scan(b"case/", None, 0), Ok(vec![]));
+    assert_eq!(store.state_scan(b"nothing/", None, 10), Ok(vec![]));
+    assert_eq!(store.state_scan(b"", None, 100).unwrap().len(), 8);
+    // A prefix of 0xff bytes has no upper bound key; the scan still stops at the prefix.
+    assert_eq!(
+        store.state_scan(&[0xff, 0xff], None, 10),
+        Ok(vec![
+            (vec![0xff, 0xff], b"highest prefix".to_vec()),
+            (vec![0xff, 0xff, 1], b"high".to_vec()),
+        ])
+    );
+    assert_eq!(
+        store.state_scan(&[0xff], Some(&[0xff, 0xff]), 10),
+        Ok(vec![(vec![0xff, 0xff, 1], b"high".to_vec())])
+    );
+
+    // Deleted keys are gone from scans.
+    chain.append(store, vec![], vec![StateChange::delete("case/2")]);
+    assert_eq!(
+        store.state_scan(b"case/", None, 10),
+        Ok(vec![entry("case/1", "a"), entry("case/3", "c")])
+    );
+
+    // The limit is capped; paging with the last key returned reaches every entry once.
+    let many: Vec<StateChange> = (0..MAX_STATE_SCAN + 5)
+        .map(|n| StateChange::set(format!("doc/{n:06}"), "x"))
+        .collect();
+    chain.append(store, vec![], many);
+    let first = store.state_scan(b"doc/", None, usize::MAX).unwrap();
+    assert_eq!(first.len(), MAX_STATE_SCAN);
+    let rest = store
+        .state_scan(b"doc/", Some(&first.last().unwrap().0), usize::MAX)
+        .unwrap();
+    assert_eq!(rest.len(), 5);
+    assert_eq!(rest[0].0, format!("doc/{:06}", MAX_STATE_SCAN).into_bytes());
 }
 
 fn applies_state_changes(store: &mut dyn Store) {
