@@ -725,8 +725,14 @@ impl Ctx<'_> {
                     case.court,
                     case.kind.number_char()
                 );
-                self.writes
-                    .insert(keys::case_number(&number), Some(a.case.0.to_vec()));
+                let number_key = keys::case_number(&number);
+                // Court codes exclude the characters that structure a case number
+                // (`CASE_NUMBER_MARKS`), and serials only grow: a number is never issued twice.
+                assert!(
+                    self.get(&number_key).is_none(),
+                    "case number {number} issued twice"
+                );
+                self.writes.insert(number_key, Some(a.case.0.to_vec()));
                 case.number = Some(number);
                 case.status = CaseStatus::Accepted;
             }

@@ -70,6 +70,9 @@ impl Decode for CourtLevel {
     }
 }
 
+/// Characters that structure a case number, which a court code must not contain.
+pub const CASE_NUMBER_MARKS: [char; 6] = ['(', ')', '（', '）', '初', '号'];
+
 /// A court's code, such as `京0105` (Beijing Chaoyang District People's Court).
 ///
 /// Non-empty UTF-8 of at most [`MAX_COURT_CODE_BYTES`] bytes, with no whitespace or control
@@ -89,6 +92,11 @@ impl CourtCode {
         }
         if code.chars().any(|c| c.is_whitespace() || c.is_control()) {
             return Err("a court code must not contain whitespace or control characters");
+        }
+        // Case numbers are `(year)` ‖ court code ‖ kind ‖ 初 ‖ serial ‖ 号: a court code without
+        // these characters keeps every case number unambiguous, so no two cases share one.
+        if code.chars().any(|c| CASE_NUMBER_MARKS.contains(&c)) {
+            return Err("a court code must not contain ( ) （ ） 初 or 号");
         }
         Ok(Self(code.to_owned()))
     }
@@ -156,6 +164,9 @@ mod tests {
         assert!(CourtCode::new("京0105").is_ok());
         assert!(CourtCode::new("").is_err());
         assert!(CourtCode::new("a b").is_err());
+        for mark in ["京(01)", "京01初", "京01号", "京（01）"] {
+            assert!(CourtCode::new(mark).is_err(), "{mark}");
+        }
         assert!(CourtCode::new(&"x".repeat(33)).is_err());
         let code = CourtCode::new("京0105").unwrap();
         assert_eq!(hex::encode(code.to_bytes()), "00000007e4baac30313035");
