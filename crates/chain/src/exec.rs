@@ -3,7 +3,7 @@
 use courtledger_codec::{decode_exact, Encode};
 use courtledger_crypto::{ChainId, Digest, PublicKey};
 use courtledger_ledger::Invalid;
-use courtledger_merkle::{self as merkle, Frontier};
+use courtledger_merkle::{self as merkle, Frontier, LogNode};
 use courtledger_types::block::tx_root;
 use courtledger_types::limits::{
     MAX_BLOCK_TXS, MAX_NONCE_LOOKAHEAD, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES,
@@ -270,6 +270,11 @@ pub struct Execution {
     pub results_root: Digest,
     /// The history log after the block.
     pub log: Frontier,
+    /// The history log's perfect subtrees that this block's transactions completed (leaves
+    /// included), smallest first per leaf: stored, they let the node prove inclusion and
+    /// consistency at any size without rebuilding the log
+    /// ([`courtledger_merkle::prove_inclusion`]).
+    pub log_nodes: Vec<LogNode>,
     /// The block's writes, sorted by key; apply them to commit the block.
     pub changes: Vec<StateChange>,
     /// For each transaction, in order: the ids (cases, identities) its act concerns, the keys
@@ -340,6 +345,7 @@ pub(crate) struct Executor<'a> {
     chain_id: ChainId,
     overlay: Overlay<'a>,
     log: Frontier,
+    log_nodes: Vec<LogNode>,
     height: u64,
     time_ms: u64,
     tx_ids: Vec<TxId>,
@@ -365,6 +371,7 @@ impl<'a> Executor<'a> {
             app: ctx.app,
             chain_id: ctx.chain_id,
             log: log_frontier(state).map_err(ExecError::CorruptState)?,
+            log_nodes: Vec::new(),
             overlay,
             height,
             time_ms,
@@ -414,7 +421,7 @@ impl<'a> Executor<'a> {
                     other => reject(other),
                 })?;
         self.log
-            .try_append(merkle::leaf_hash(id.as_bytes()))
+            .append_recording(merkle::leaf_hash(id.as_bytes()), &mut self.log_nodes)
             .map_err(|_| ExecError::LogFull)?;
 
         for (key, value) in outcome.writes {
@@ -454,6 +461,7 @@ impl<'a> Executor<'a> {
             tx_ids: self.tx_ids,
             receipts: self.receipts,
             log: self.log,
+            log_nodes: self.log_nodes,
             changes: self.overlay.into_changes(),
             subjects: self.subjects,
         }

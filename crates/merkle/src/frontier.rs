@@ -2,7 +2,7 @@
 
 use courtledger_codec::{write, Decode, DecodeError, Encode, Reader};
 
-use crate::{empty_root, node_hash, Hash, ProofError, MAX_PATH_LEN};
+use crate::{empty_root, node_hash, Hash, LogNode, ProofError, MAX_PATH_LEN};
 
 /// The right edge of an append-only Merkle tree: enough to append leaves and compute the root
 /// without keeping the leaves.
@@ -60,6 +60,44 @@ impl Frontier {
                 None => break,
             }
             carry >>= 1;
+        }
+        self.nodes.push(merged);
+        self.size = new_size;
+        Ok(())
+    }
+
+    /// [`Frontier::try_append`], also pushing onto `completed` every perfect subtree the leaf
+    /// completes (see [`crate::LogNode`]): the leaf itself at level 0, then each subtree it
+    /// closes, smallest first. Storing them all is what [`crate::prove_inclusion`] and
+    /// [`crate::prove_consistency`] need.
+    pub fn append_recording(
+        &mut self,
+        leaf: Hash,
+        completed: &mut Vec<LogNode>,
+    ) -> Result<(), ProofError> {
+        let index = self.size;
+        let new_size = index.checked_add(1).ok_or(ProofError::TreeFull)?;
+        completed.push(LogNode {
+            level: 0,
+            index,
+            hash: leaf,
+        });
+        // As in `try_append`; each merge closes the subtree one level up.
+        let mut merged = leaf;
+        let mut carry = index;
+        let mut level: u8 = 0;
+        while carry & 1 == 1 {
+            match self.nodes.pop() {
+                Some(left) => merged = node_hash(&left, &merged),
+                None => break,
+            }
+            carry >>= 1;
+            level += 1;
+            completed.push(LogNode {
+                level,
+                index: index >> level,
+                hash: merged,
+            });
         }
         self.nodes.push(merged);
         self.size = new_size;

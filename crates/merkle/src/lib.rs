@@ -58,11 +58,15 @@ mod consistency;
 mod error;
 mod frontier;
 mod inclusion;
+mod log;
 
 pub use consistency::ConsistencyProof;
 pub use error::ProofError;
 pub use frontier::Frontier;
 pub use inclusion::InclusionProof;
+pub use log::{
+    log_root, prove_consistency, prove_inclusion, LogNode, LogProofError, SubtreeSource,
+};
 
 use sha2::{Digest, Sha256};
 
