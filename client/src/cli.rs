@@ -1,13 +1,10 @@
 //! The command line: every command, its help text, and [`run`].
 
-use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::path::PathBuf;
 
-use anyhow::{bail, Context as _};
+use anyhow::bail;
 use clap::{Parser, Subcommand};
-use courtledger_codec::Encode;
-use courtledger_types::Transaction;
-use serde_json::{json, Value};
+use serde_json::json;
 
 use crate::acts::case::CaseCommand;
 use crate::acts::evidence::{EvidenceCommand, MessageCommand};
@@ -17,10 +14,10 @@ use crate::acts::judgment::{ClueCommand, JudgmentCommand};
 use crate::acts::mediation::MediationCommand;
 use crate::acts::service::ServiceCommand;
 use crate::acts::BuildAct;
-use crate::output::{NodeError, Printer};
+use crate::get_ok;
+use crate::output::Printer;
 use crate::submit::{run_act, Ctx, SignArgs};
-use crate::{agent, get_json_with, get_ok};
-use crate::{bench, files, keys, read_genesis};
+use crate::{bench, files, keys, proof, read_genesis};
 
 const LONG_ABOUT: &str = "\
 The courtledger client: sign the acts of online litigation on the court ledger, and check them.
@@ -127,49 +124,9 @@ pub enum Command {
         #[arg(long)]
         height: Option<u64>,
     },
-    /// Sign and submit an anchor: a hash of a document or text, recorded under your key.
-    Anchor {
-        /// Your key file, plain or encrypted.
-        #[arg(long)]
-        key: PathBuf,
-        /// The chain's genesis file (its chain id is signed).
-        #[arg(long)]
-        genesis: PathBuf,
-        /// The text to anchor (its bytes are the payload).
-        #[arg(long)]
-        text: String,
-        /// Wait until the transaction is committed.
-        #[arg(long)]
-        wait: bool,
-    },
-    /// Load a running network with signed transactions and report throughput and latency.
-    Bench {
-        /// The chain's genesis file.
-        #[arg(long)]
-        genesis: PathBuf,
-        /// Node APIs to submit to, comma-separated; the first is followed for commits.
-        /// Without it, --node.
-        #[arg(long, value_delimiter = ',')]
-        nodes: Vec<String>,
-        /// Transactions to send.
-        #[arg(long, default_value_t = 10_000)]
-        txs: usize,
-        /// Distinct signers.
-        #[arg(long, default_value_t = 256)]
-        senders: usize,
-        /// Transactions per submission.
-        #[arg(long, default_value_t = 256)]
-        batch: usize,
-        /// Offered rate in transactions per second (0: as fast as possible).
-        #[arg(long, default_value_t = 0)]
-        rate: u64,
-        /// Payload bytes per transaction.
-        #[arg(long, default_value_t = 300)]
-        payload_bytes: usize,
-        /// Seconds to wait for every commit.
-        #[arg(long, default_value_t = 120)]
-        timeout_s: u64,
-    },
+    /// Load a running network with real judicial acts (case filings by registered parties)
+    /// and report throughput, commit latency, refusals and whether anything was lost.
+    Bench(bench::BenchArgs),
     /// Where a transaction is: committed (height, position, receipt code), pending or unknown.
     Tx {
         /// The transaction id.
@@ -182,6 +139,11 @@ pub enum Command {
         /// The file.
         file: PathBuf,
     },
+    /// Proof bundles: get one from a node; verify one offline with the genesis file alone.
+    #[command(subcommand)]
+    Proof(proof::ProofCommand),
+    /// Does a file in hand match a document hash recorded by the act of a proof bundle?
+    VerifyFile(proof::VerifyFileArgs),
 }
 
 impl Command {
@@ -202,10 +164,11 @@ impl Command {
             | Command::Genesis(_)
             | Command::Status
             | Command::Block { .. }
-            | Command::Anchor { .. }
-            | Command::Bench { .. }
+            | Command::Bench(_)
             | Command::Tx { .. }
-            | Command::Hash { .. } => None,
+            | Command::Hash { .. }
+            | Command::Proof(_)
+            | Command::VerifyFile(_) => None,
         }
     }
 }
@@ -308,34 +271,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
             let path = height.map_or_else(|| "latest".to_owned(), |h| h.to_string());
             printer.value(&get_ok(&node, &format!("/v1/blocks/{path}"))?)?;
         }
-        Command::Anchor {
-            key,
-            genesis,
-            text,
-            wait,
-        } => anchor(&node, &key, &genesis, text, wait, printer)?,
-        Command::Bench {
-            genesis,
-            nodes,
-            txs,
-            senders,
-            batch,
-            rate,
-            payload_bytes,
-            timeout_s,
-        } => {
-            let genesis = read_genesis(&genesis)?;
-            let options = bench::BenchOptions {
-                nodes: if nodes.is_empty() { vec![node] } else { nodes },
-                txs,
-                senders,
-                batch,
-                rate,
-                payload_bytes,
-                timeout: Duration::from_secs(timeout_s),
-            };
-            printer.value(&bench::run(&genesis, &options)?)?;
-        }
+        Command::Bench(args) => bench::run_command(&args, &node, printer)?,
         Command::Tx { id } => printer.value(&get_ok(&node, &format!("/v1/txs/{id}"))?)?,
         Command::Hash { file } => {
             let digest = files::hash_file(&file, true)?;
@@ -354,6 +290,8 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
                 ),
             )?;
         }
+        Command::Proof(command) => command.run(&node, printer)?,
+        Command::VerifyFile(args) => proof::verify_file(&args, printer)?,
         Command::Court(_)
         | Command::Case(_)
         | Command::Evidence(_)
@@ -365,79 +303,4 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         | Command::Clue(_) => bail!("an act command was not dispatched"),
     }
     Ok(())
-}
-
-/// Signs an anchor of `text` with the key at `key_path`, submits it to `node`, and with `wait`
-/// follows it until it is committed.
-fn anchor(
-    node: &str,
-    key_path: &Path,
-    genesis: &Path,
-    text: String,
-    wait: bool,
-    printer: Printer,
-) -> anyhow::Result<()> {
-    let key = keys::load_key(key_path)?.key;
-    let genesis = read_genesis(genesis)?;
-    // The next nonce of this key, as the node sees it (pending transactions counted).
-    let account = get_ok(node, &format!("/v1/accounts/{}", key.public_key()))
-        .context("cannot read this key's next nonce")?;
-    let Some(nonce) = account["next_nonce"].as_u64() else {
-        bail!("cannot read this key's next nonce: {account}");
-    };
-    let tx = Transaction {
-        signer: key.public_key(),
-        nonce,
-        payload: text.into_bytes(),
-    }
-    .sign(&key, &genesis.chain_id());
-    let id = tx.id();
-    let body = json!({ "txs": [hex::encode(tx.to_bytes())] });
-    let mut response = agent()
-        .post(&format!("{node}/v1/txs"))
-        .send_json(&body)
-        .with_context(|| format!("cannot reach {node}"))?;
-    let answer: Value = response
-        .body_mut()
-        .read_json()
-        .context("the node's answer is not JSON")?;
-    if answer["results"][0]["accepted"].as_bool() != Some(true) {
-        return Err(NodeError {
-            message: "the node refused the transaction".to_owned(),
-            body: answer,
-        }
-        .into());
-    }
-    let mut result = json!({
-        "tx_id": id.to_string(),
-        "signer": key.public_key().to_string(),
-        "nonce": nonce,
-        "status": "submitted",
-    });
-    if !wait {
-        return printer.result(&result, &format!("submitted {id}"));
-    }
-    printer.note(&format!("submitted {id}"));
-    let deadline = Instant::now() + Duration::from_secs(30);
-    loop {
-        let (_, body) = get_json_with(&agent(), &format!("{node}/v1/txs/{id}"))?;
-        if body["status"] == "committed" {
-            result["status"] = body["status"].clone();
-            result["height"] = body["height"].clone();
-            result["position"] = body["position"].clone();
-            let text = format!(
-                "committed at height {} position {}",
-                body["height"], body["position"]
-            );
-            return printer.result(&result, &text);
-        }
-        if Instant::now() > deadline {
-            return Err(NodeError {
-                message: "not committed within 30 s".to_owned(),
-                body,
-            }
-            .into());
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
 }

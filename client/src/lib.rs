@@ -10,6 +10,7 @@ pub mod files;
 pub mod http;
 pub mod keys;
 pub mod output;
+pub mod proof;
 pub mod submit;
 
 use std::path::Path;

@@ -74,17 +74,19 @@ impl Signer {
         })
     }
 
-    /// What building an act may need to know.
-    pub fn env(&self) -> BuildEnv<'_> {
+    /// What building an act may need to know; `node` is the node the act goes to, for acts
+    /// that look something up before signing.
+    pub fn env<'a>(&'a self, node: Option<&'a str>) -> BuildEnv<'a> {
         BuildEnv {
             chain_id: self.chain_id,
             genesis: &self.genesis,
             signer: self.key.public_key(),
+            node,
         }
     }
 }
 
-/// What building an act may need: the chain, and who signs.
+/// What building an act may need: the chain, who signs, and the node to ask.
 #[derive(Debug, Clone, Copy)]
 pub struct BuildEnv<'a> {
     /// The chain id (possession signatures are made for it).
@@ -93,6 +95,9 @@ pub struct BuildEnv<'a> {
     pub genesis: &'a Genesis,
     /// The public key that will sign the act.
     pub signer: PublicKey,
+    /// The node's HTTP API (without a trailing `/`), for builders that look something up on
+    /// the ledger (`identity rotate` without `--identity`); `None` when building offline.
+    pub node: Option<&'a str>,
 }
 
 /// Checks that `act` is one the ledger can decode (every bound respected) and fits in a
@@ -448,7 +453,7 @@ pub fn run_act(
     build: &dyn crate::acts::BuildAct,
 ) -> anyhow::Result<()> {
     let signer = Signer::load(&args.key, &args.genesis)?;
-    let prepared = build.build(&signer.env())?;
+    let prepared = build.build(&signer.env(Some(&ctx.node)))?;
     let submitted = submit_act(ctx, &signer, &prepared.act, Wait::from(args))?;
     report(ctx, &prepared, &submitted)
 }

@@ -48,6 +48,7 @@ impl Fixture {
             chain_id: self.chain_id(),
             genesis: &self.genesis,
             signer: self.signer.public_key(),
+            node: None,
         }
     }
 
@@ -221,6 +222,7 @@ fn identity_rotate_signs_the_new_keys_consent() {
         chain_id: genesis.chain_id(),
         genesis: &genesis,
         signer: f.signer.public_key(),
+        node: None,
     };
     let command = parse(&["identity", "rotate", "--new-key", new_path]).unwrap();
     let act = command.as_act().unwrap().1.build(&env).unwrap().act;

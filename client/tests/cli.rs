@@ -109,21 +109,22 @@ fn encrypted_keys_generate_show_and_refuse_wrong_passphrases() {
     assert!(String::from_utf8_lossy(&wrong.stderr).contains("wrong passphrase or damaged file"));
 
     // Commands that sign load the key the same way, before anything else.
-    let anchor = courtledger(
+    let case = "ca".repeat(32);
+    let act = courtledger(
         &[
-            "anchor",
+            "case",
+            "leave",
+            &case,
             "--key",
             path(&key),
             "--genesis",
             "/nonexistent",
-            "--text",
-            "x",
             "--json",
         ],
         Some("not it"),
     );
-    assert!(!anchor.status.success());
-    assert!(json(&anchor)["error"]["message"]
+    assert!(!act.status.success());
+    assert!(json(&act)["error"]["message"]
         .as_str()
         .unwrap()
         .contains("wrong passphrase or damaged file"));

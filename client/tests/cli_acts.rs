@@ -616,3 +616,93 @@ fn acts_fail_cleanly_before_signing() {
         .unwrap()
         .contains("127.0.0.1:1"));
 }
+
+#[test]
+fn identity_rotate_asks_the_node_for_the_identity_of_the_old_key() {
+    let setup = setup();
+    let (new_key, new_public) = new_key(setup.dir.path(), "new.json");
+    let identity = Digest([0x5a; 32]);
+    let old = setup.public_key;
+    let answer_for = move |current: bool, known: bool| {
+        move |request: &Request| -> (u16, Value) {
+            if request.path == format!("/v1/keys/{old}") {
+                if !known {
+                    return (
+                        404,
+                        json!({ "error": { "code": "unknown_key", "message": "no such registered key" } }),
+                    );
+                }
+                return (
+                    200,
+                    json!({ "identity": { "id": identity.to_string(), "active": true }, "current": current }),
+                );
+            }
+            if request.path.starts_with("/v1/accounts/") {
+                return (200, json!({ "next_nonce": 2 }));
+            }
+            if request.method == "POST" && request.path == "/v1/txs" {
+                let id = decode_tx(&request.body).id().to_string();
+                return (
+                    200,
+                    json!({ "results": [{ "id": id, "accepted": true, "status": "committed",
+                        "height": 5, "index": 0, "block_id": "b1".repeat(32), "code": 0 }] }),
+                );
+            }
+            (
+                404,
+                json!({ "error": { "code": "not_found", "message": "no" } }),
+            )
+        }
+    };
+    let rotate = |node: &FakeNode| {
+        courtledger(&[
+            "--json",
+            "identity",
+            "rotate",
+            "--new-key",
+            s(&new_key),
+            "--key",
+            s(&setup.key),
+            "--genesis",
+            s(&genesis_path()),
+            "--node",
+            &node.url,
+        ])
+    };
+
+    let node = FakeNode::start(Box::new(answer_for(true, true)));
+    let out = rotate(&node);
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(json_of(&out)["identity_id"], identity.to_string());
+    let (tx, _) = node.submitted();
+    assert_eq!(tx.tx.signer, old);
+    let Act::RotateKey(rotation) = Act::decode(&tx.tx.payload).unwrap() else {
+        panic!("not a rotation")
+    };
+    assert_eq!(rotation.new_key, new_public);
+    let message = possession_message(&Possession::Rotation {
+        identity: &identity,
+        new_key: &new_public,
+    });
+    verify(
+        &new_public,
+        Domain::IdentityAttestation,
+        &genesis().chain_id(),
+        &message,
+        &rotation.possession,
+    )
+    .unwrap();
+
+    // A key the ledger does not know, or one already rotated away: nothing is submitted.
+    for (current, known, expected) in [(true, false, "--identity"), (false, true, "previous key")] {
+        let node = FakeNode::start(Box::new(answer_for(current, known)));
+        let out = rotate(&node);
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let message = json_of(&out)["error"]["message"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        assert!(message.contains(expected), "{message}");
+        assert!(!node.requests().iter().any(|r| r.method == "POST"));
+    }
+}

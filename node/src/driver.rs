@@ -648,12 +648,14 @@ impl Driver {
             receipts,
             changes,
             subjects,
+            log_nodes,
             ..
         } = execution;
         let committed = CommittedBlock {
             block: pending.block,
             certificate,
             receipts,
+            log_nodes,
             state_changes: changes
                 .into_iter()
                 .map(|change| StateChange {

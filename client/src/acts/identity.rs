@@ -25,7 +25,8 @@ use serde_json::{json, Value};
 
 use super::{BuildAct, Prepared, Signed};
 use crate::args;
-use crate::output::Printer;
+use crate::http::{agent, get_json_with};
+use crate::output::{NodeError, Printer};
 use crate::submit::BuildEnv;
 use crate::{keys, read_genesis};
 
@@ -269,10 +270,47 @@ pub struct Rotate {
     /// never sent anywhere.
     #[arg(long, value_name = "FILE")]
     pub new_key: PathBuf,
-    /// Your identity id (printed when you were registered). A registrar listed in the genesis
-    /// file may leave it out.
+    /// Your identity id (printed when you were registered). Without it, the node is asked
+    /// which identity your current key (--key) belongs to.
     #[arg(long, value_name = "ID", value_parser = args::digest)]
     pub identity: Option<IdentityId>,
+}
+
+/// The identity `key` belongs to, as `node` reports it (`GET /v1/keys/{key}`): an error unless
+/// `key` is the current key of an active identity, since only that key may rotate.
+pub fn identity_of_key(node: &str, key: &PublicKey) -> anyhow::Result<IdentityId> {
+    let url = format!("{node}/v1/keys/{key}");
+    let (status, body) = get_json_with(&agent(), &url)
+        .context("cannot look up your identity id; give --identity")?;
+    if status == 404 {
+        bail!(
+            "the ledger knows no identity with key {key}: register it first, or give \
+             --identity (the node said: {})",
+            body["error"]["message"].as_str().unwrap_or("not found")
+        );
+    }
+    if status != 200 {
+        return Err(NodeError {
+            message: format!("cannot look up your identity id (the node answered {status})"),
+            body,
+        }
+        .into());
+    }
+    let identity = &body["identity"];
+    let id = identity["id"]
+        .as_str()
+        .and_then(|id| args::digest(id).ok())
+        .with_context(|| format!("the node's answer names no identity id: {body}"))?;
+    if identity["active"] == false {
+        bail!("identity {id} is revoked: its keys can sign nothing, rotation included");
+    }
+    if body["current"] == false {
+        bail!(
+            "key {key} is a previous key of identity {id}; it was rotated away and can sign \
+             nothing more: sign with the identity's current key"
+        );
+    }
+    Ok(id)
 }
 
 /// The identity id of a registrar listed in `genesis` with `key`, if it is one.
@@ -286,9 +324,10 @@ pub fn genesis_registrar_id(genesis: &Genesis, key: &PublicKey) -> Option<Identi
 
 impl BuildAct for Rotate {
     fn build(&self, env: &BuildEnv<'_>) -> anyhow::Result<Prepared> {
-        let identity = match self.identity {
-            Some(identity) => identity,
-            None => genesis_registrar_id(env.genesis, &env.signer)
+        let identity = match (self.identity, env.node) {
+            (Some(identity), _) => identity,
+            (None, Some(node)) => identity_of_key(node, &env.signer)?,
+            (None, None) => genesis_registrar_id(env.genesis, &env.signer)
                 .context("give --identity: your identity id, printed when you were registered")?,
         };
         let new_key = keys::load_key(&self.new_key)?.key;

@@ -4,7 +4,8 @@
 use std::collections::HashSet;
 
 use courtledger_codec::{decode_exact, DecodeError, Encode};
-use courtledger_crypto::ChainId;
+use courtledger_crypto::{ChainId, Digest};
+use courtledger_merkle::{leaf_hash, Frontier, Hash, LogNode};
 use courtledger_types::block::tx_root;
 use courtledger_types::limits::MAX_BLOCK_BYTES;
 use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt, TxId};
@@ -12,8 +13,8 @@ use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt,
 use crate::backend::{Backend, Op};
 use crate::error::{Corruption, StorageError};
 use crate::layout::{
-    height_key, prefix_end, receipt_key, Column, TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY,
-    MAX_STATE_SCAN, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+    height_key, log_key, prefix_end, receipt_key, Column, TxLocation, CHAIN_ID_KEY,
+    LAST_HEIGHT_KEY, MAX_STATE_SCAN, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
 };
 use crate::{CommittedBlock, ConsensusRecord, StateEntry};
 
@@ -25,6 +26,9 @@ pub(crate) struct Engine<B> {
     last_height: u64,
     /// The id of the header at `last_height`; the chain id's digest while `last_height` is 0.
     last_block_id: BlockId,
+    /// The right edge of the history log after `last_height` (its size is that header's
+    /// `log_size`): the next block's log nodes are checked against it without a read.
+    log: Frontier,
     /// Set when a write failed: its outcome on disk is unknown, so no further write is made.
     needs_reopen: bool,
 }
@@ -94,6 +98,7 @@ impl<B: Backend> Engine<B> {
             chain_id,
             last_height,
             last_block_id: chain_id.0,
+            log: Frontier::new(),
             needs_reopen: false,
         };
         if last_height > 0 {
@@ -101,8 +106,40 @@ impl<B: Backend> Engine<B> {
                 missing("block header", Column::Headers, &height_key(last_height))
             })?;
             engine.last_block_id = header.id();
+            engine.log = engine.load_frontier(&header)?;
         }
         Ok(engine)
+    }
+
+    /// The log's right edge at `header.log_size`, from the `popcount(log_size)` stored subtrees
+    /// that cover it, checked against `header.log_root`.
+    fn load_frontier(&self, header: &BlockHeader) -> Result<Frontier, StorageError> {
+        let size = header.log_size;
+        // The frontier's canonical encoding: size, node count, nodes largest first. The
+        // subtree for set bit `h` of the size is the `((size >> h) - 1)`th at level `h`.
+        let mut bytes = size.to_bytes();
+        bytes.extend_from_slice(&size.count_ones().to_be_bytes());
+        for level in (0..64u8).rev() {
+            if (size >> level) & 1 == 1 {
+                let index = (size >> level) - 1;
+                let hash = self
+                    .read_log_node(level, index)?
+                    .ok_or_else(|| missing("log node", Column::Log, &log_key(level, index)))?;
+                bytes.extend_from_slice(&hash);
+            }
+        }
+        let frontier = decode_exact::<Frontier>(&bytes, bytes.len()).map_err(|error| {
+            corrupt("log frontier", Column::Log, &[], Corruption::Decode(error))
+        })?;
+        if Digest(frontier.root()) != header.log_root {
+            return Err(corrupt(
+                "log node",
+                Column::Log,
+                &[],
+                Corruption::Inconsistent("the stored log's root is not the last header's log root"),
+            ));
+        }
+        Ok(frontier)
     }
 
     pub(crate) fn backend(&self) -> &B {
@@ -121,24 +158,33 @@ impl<B: Backend> Engine<B> {
         self.last_block_id
     }
 
+    pub(crate) fn log_size(&self) -> u64 {
+        self.log.size()
+    }
+
     /// Checks `committed` against the tip and writes it in one durable batch.
     pub(crate) fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError> {
         self.check_writable()?;
-        let (ops, new_tip) = self.plan_append(committed)?;
+        let (ops, new_tip, log) = self.plan_append(committed)?;
         self.write(ops)?;
         self.last_height = committed.block.header.height;
         self.last_block_id = new_tip;
+        self.log = log;
         Ok(())
     }
 
     /// The checks of [`Self::append_block`] and the batch that stores the block; returns the
-    /// batch and the new tip's id. Writes nothing.
-    fn plan_append(&self, committed: &CommittedBlock) -> Result<(Vec<Op>, BlockId), StorageError> {
+    /// batch, the new tip's id and the log's new right edge. Writes nothing.
+    fn plan_append(
+        &self,
+        committed: &CommittedBlock,
+    ) -> Result<(Vec<Op>, BlockId, Frontier), StorageError> {
         let CommittedBlock {
             block,
             certificate,
             receipts,
             state_changes,
+            log_nodes,
         } = committed;
         let header = &block.header;
         let height = header.height;
@@ -216,6 +262,8 @@ impl<B: Backend> Engine<B> {
             });
         }
 
+        let log = self.check_log(header, &ids, log_nodes)?;
+
         // Never store what could not be read back: the reads decode with the same limits.
         let block_bytes = block.to_bytes();
         decode_block(&block_bytes).map_err(|error| StorageError::NotDecodable {
@@ -231,7 +279,7 @@ impl<B: Backend> Engine<B> {
         })?;
 
         let key = height_key(height);
-        let mut ops = Vec::with_capacity(5 + 2 * ids.len() + state_changes.len());
+        let mut ops = Vec::with_capacity(5 + 2 * ids.len() + log_nodes.len() + state_changes.len());
         ops.push(put(Column::Blocks, &key, block_bytes));
         ops.push(put(Column::Headers, &key, header.to_bytes()));
         ops.push(put(Column::Certificates, &key, certificate_bytes));
@@ -262,6 +310,13 @@ impl<B: Backend> Engine<B> {
             let location = TxLocation { height, position };
             ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
         }
+        for node in log_nodes {
+            ops.push(put(
+                Column::Log,
+                &log_key(node.level, node.index),
+                node.hash.to_vec(),
+            ));
+        }
         for change in state_changes {
             ops.push(match &change.value {
                 Some(value) => put(Column::State, &change.key, value.clone()),
@@ -272,7 +327,107 @@ impl<B: Backend> Engine<B> {
             });
         }
         ops.push(put(Column::Meta, LAST_HEIGHT_KEY, height.to_bytes()));
-        Ok((ops, block_id))
+        Ok((ops, block_id, log))
+    }
+
+    /// Checks that `log_nodes` are exactly the perfect subtrees that appending the leaves
+    /// `leaf_hash(id)` of `ids` to the stored log completes (as
+    /// [`Frontier::append_recording`] yields them), and that the log then has the header's
+    /// size and root. Returns the log's new right edge. `O(ids + log n)` hashing, no read.
+    fn check_log(
+        &self,
+        header: &BlockHeader,
+        ids: &[TxId],
+        log_nodes: &[LogNode],
+    ) -> Result<Frontier, StorageError> {
+        let height = header.height;
+        let expected_size = u64::try_from(ids.len())
+            .ok()
+            .and_then(|count| self.log.size().checked_add(count));
+        if expected_size != Some(header.log_size) {
+            return Err(StorageError::LogSizeMismatch {
+                height,
+                expected: expected_size.unwrap_or(u64::MAX),
+                header: header.log_size,
+            });
+        }
+        let mut log = self.log.clone();
+        let mut expected = Vec::with_capacity(log_nodes.len().max(ids.len()));
+        for id in ids {
+            // Cannot fail: the size check above leaves room for every leaf.
+            log.append_recording(leaf_hash(id.as_bytes()), &mut expected)
+                .map_err(|_| StorageError::LogSizeMismatch {
+                    height,
+                    expected: u64::MAX,
+                    header: header.log_size,
+                })?;
+        }
+        let mismatch = |position: usize, node: &LogNode, reason| StorageError::LogNodeMismatch {
+            height,
+            position,
+            level: node.level,
+            index: node.index,
+            reason,
+        };
+        for (position, (given, want)) in log_nodes.iter().zip(&expected).enumerate() {
+            if (given.level, given.index) != (want.level, want.index) {
+                return Err(mismatch(position, want, "another subtree is expected here"));
+            }
+            if given.hash != want.hash {
+                let reason = if want.level == 0 {
+                    "not the leaf hash of its transaction"
+                } else {
+                    "not the root of its two halves"
+                };
+                return Err(mismatch(position, want, reason));
+            }
+        }
+        if let Some(want) = expected.get(log_nodes.len()) {
+            return Err(mismatch(log_nodes.len(), want, "missing"));
+        }
+        if let Some(extra) = log_nodes.get(expected.len()) {
+            return Err(mismatch(
+                expected.len(),
+                extra,
+                "beyond the block's transactions",
+            ));
+        }
+        let root = Digest(log.root());
+        if root != header.log_root {
+            return Err(StorageError::LogRootMismatch {
+                height,
+                header: header.log_root,
+                actual: root,
+            });
+        }
+        Ok(log)
+    }
+
+    /// The root of the log's perfect subtree at (`level`, `index`), if the stored log covers it
+    /// (`(index + 1) · 2^level <= log_size`); inside, it must be stored.
+    pub(crate) fn log_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StorageError> {
+        let covered = 1u64
+            .checked_shl(u32::from(level))
+            .and_then(|width| index.checked_add(1)?.checked_mul(width))
+            .is_some_and(|end| end <= self.log.size());
+        if !covered {
+            return Ok(None);
+        }
+        let key = log_key(level, index);
+        self.read_log_node(level, index)?
+            .map(Some)
+            .ok_or_else(|| missing("log node", Column::Log, &key))
+    }
+
+    /// The stored record at (`level`, `index`), if any.
+    fn read_log_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StorageError> {
+        read(
+            &self.backend,
+            Column::Log,
+            &log_key(level, index),
+            "log node",
+            |bytes| decode_exact::<Hash>(bytes, 32),
+        )
     }
 
     /// The header at `height`, if `1 <= height <= last_height`.
@@ -661,6 +816,16 @@ macro_rules! delegate_store {
             }
             fn last_block_id(&self) -> ::courtledger_types::BlockId {
                 self.engine.last_block_id()
+            }
+            fn log_size(&self) -> u64 {
+                self.engine.log_size()
+            }
+            fn log_node(
+                &self,
+                level: u8,
+                index: u64,
+            ) -> Result<Option<::courtledger_merkle::Hash>, $crate::StorageError> {
+                self.engine.log_node(level, index)
             }
             fn append_block(
                 &mut self,

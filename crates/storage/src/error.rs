@@ -66,6 +66,42 @@ pub enum StorageError {
         /// `"tx id"`, `"index"` or `"height"`.
         field: &'static str,
     },
+    /// The header's `log_size` is not the previous block's plus this block's transactions: every
+    /// committed transaction is one leaf of the history log.
+    #[error("block {height} brings the log to {expected} transactions, its header says {header}")]
+    LogSizeMismatch {
+        height: u64,
+        /// The previous log size plus the block's transaction count (`u64::MAX` on overflow).
+        expected: u64,
+        header: u64,
+    },
+    /// The block's log nodes are not exactly the perfect subtrees its transactions complete, in
+    /// the order `courtledger_merkle::Frontier::append_recording` yields them: node `position`
+    /// is missing, extra (beyond the header's `log_size`), another subtree than (`level`,
+    /// `index`), or has another hash than that subtree's root.
+    #[error(
+        "log node {position} of block {height} (subtree at level {level}, index {index}): {reason}"
+    )]
+    LogNodeMismatch {
+        height: u64,
+        /// Position in the block's list of log nodes.
+        position: usize,
+        /// Level of the subtree expected at `position` (of the given node, if it is extra).
+        level: u8,
+        /// Index of that subtree at its level.
+        index: u64,
+        /// `"missing"`, `"beyond the block's transactions"`, `"another subtree is expected
+        /// here"`, `"not the leaf hash of its transaction"` or `"not the root of its two
+        /// halves"`.
+        reason: &'static str,
+    },
+    /// The log's root after the block is not the header's `log_root`.
+    #[error("the log after block {height} has root {actual}, its header says {header}")]
+    LogRootMismatch {
+        height: u64,
+        header: Digest,
+        actual: Digest,
+    },
     /// The value would not decode under the limits of `courtledger_types::limits` once stored
     /// (too large, too many items, an unsupported version), so it is not stored at all.
     #[error("{what} would not decode when read back, so it is not stored: {error}")]
@@ -120,4 +156,24 @@ pub enum Corruption {
     /// The record decodes but contradicts its key or the rest of the database.
     #[error("{0}")]
     Inconsistent(&'static str),
+}
+
+/// Why [`crate::LogView`] could not answer.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LogError {
+    /// A size beyond the stored log: the store holds the log up to its last block only.
+    #[error("the stored log holds {log_size} transactions; size {size} is beyond it")]
+    BeyondLog {
+        /// The size asked for.
+        size: u64,
+        /// [`crate::Store::log_size`].
+        log_size: u64,
+    },
+    /// The sizes or index admit no proof: a consistency proof from the empty log, an old size
+    /// above the new one, a leaf index not below the size.
+    #[error(transparent)]
+    Proof(#[from] courtledger_merkle::ProofError),
+    /// A read failed, or a subtree the log must hold is missing or damaged.
+    #[error(transparent)]
+    Storage(#[from] StorageError),
 }

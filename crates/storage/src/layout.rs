@@ -11,7 +11,12 @@ use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader
 /// - 2: adds `receipts` (each block's receipts, written with it) and `block_index` (block id →
 ///   height). A version-1 database holds no receipts, and they cannot be derived from it without
 ///   re-executing every block, so it is refused rather than migrated.
-pub const SCHEMA_VERSION: u32 = 2;
+/// - 3: adds `log` (the root of every complete perfect subtree of the history log of all
+///   transaction ids, written with the block that completes it), so that inclusion and
+///   consistency proofs for any log size take `O(log n)` reads. A version-2 database has no
+///   such records; it is refused rather than migrated (start the node from a new data directory
+///   and let it sync).
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Most entries one [`crate::Store::state_scan`] returns, whatever limit is asked for.
 pub const MAX_STATE_SCAN: usize = 1000;
@@ -38,6 +43,9 @@ pub(crate) enum Column {
     Receipts,
     /// block id → height (`u64`).
     BlockIndex,
+    /// level and index of a perfect subtree of the history log ([`log_key`]) → its root (32
+    /// bytes).
+    Log,
     /// application key → application value, as the ledger wrote them.
     State,
     /// consensus key → consensus value, as the consensus engine wrote them.
@@ -48,13 +56,14 @@ pub(crate) enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub(crate) const ALL: [Column; 9] = [
+    pub(crate) const ALL: [Column; 10] = [
         Column::Blocks,
         Column::Headers,
         Column::Certificates,
         Column::TxIndex,
         Column::Receipts,
         Column::BlockIndex,
+        Column::Log,
         Column::State,
         Column::Consensus,
         Column::Meta,
@@ -69,6 +78,7 @@ impl Column {
             Column::TxIndex => "tx_index",
             Column::Receipts => "receipts",
             Column::BlockIndex => "block_index",
+            Column::Log => "log",
             Column::State => "state",
             Column::Consensus => "consensus",
             Column::Meta => "meta",
@@ -88,6 +98,15 @@ pub(crate) fn receipt_key(height: u64, position: u32) -> [u8; 12] {
     let (high, low) = key.split_at_mut(8);
     high.copy_from_slice(&height.to_be_bytes());
     low.copy_from_slice(&position.to_be_bytes());
+    key
+}
+
+/// The key of a perfect subtree of the history log: its level (`u8`) and its index at that
+/// level (`u64`), big-endian, so that a level's subtrees are contiguous and in log order.
+pub(crate) fn log_key(level: u8, index: u64) -> [u8; 9] {
+    let mut key = [0u8; 9];
+    key[0] = level;
+    key[1..].copy_from_slice(&index.to_be_bytes());
     key
 }
 
@@ -155,6 +174,7 @@ mod tests {
                 "tx_index",
                 "receipts",
                 "block_index",
+                "log",
                 "state",
                 "consensus",
                 "meta"
@@ -189,6 +209,21 @@ mod tests {
         // A height's receipts lie in [height_key(h), height_key(h + 1)).
         assert!(receipt_key(1, u32::MAX).as_slice() < height_key(2).as_slice());
         assert!(receipt_key(2, 0).as_slice() >= height_key(2).as_slice());
+    }
+
+    #[test]
+    fn log_keys_sort_by_level_then_index() {
+        assert_eq!(hex::encode(log_key(3, 0x0102)), "030000000000000102");
+        let keys = [
+            log_key(0, 0),
+            log_key(0, 1),
+            log_key(0, u64::MAX),
+            log_key(1, 0),
+            log_key(63, 0),
+        ];
+        for pair in keys.windows(2) {
+            assert!(pair[0] < pair[1]);
+        }
     }
 
     #[test]

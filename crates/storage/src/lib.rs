@@ -4,14 +4,17 @@ mod backend;
 mod engine;
 mod error;
 mod layout;
+mod log;
 mod memory;
 mod rocks;
 
 use courtledger_crypto::ChainId;
+use courtledger_merkle::{Hash, LogNode};
 use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt, TxId};
 
-pub use crate::error::{Corruption, StorageError};
+pub use crate::error::{Corruption, LogError, StorageError};
 pub use crate::layout::{TxLocation, MAX_STATE_SCAN, SCHEMA_VERSION};
+pub use crate::log::LogView;
 pub use crate::memory::MemoryStore;
 pub use crate::rocks::RocksStore;
 
@@ -29,6 +32,13 @@ pub struct CommittedBlock {
     /// The application state changes of executing the block, applied in order (a later change
     /// of the same key wins).
     pub state_changes: Vec<StateChange>,
+    /// The history log's perfect subtrees that the block's transactions complete, exactly as
+    /// execution records them (`courtledger_chain::Execution::log_nodes`,
+    /// [`courtledger_merkle::Frontier::append_recording`]): the leaf `leaf_hash(tx id)` of each
+    /// transaction at indexes `previous log_size ..`, each followed by the subtrees it closes.
+    /// Checked against the block and the stored log, and the resulting log against the
+    /// header's `log_size` and `log_root`.
+    pub log_nodes: Vec<LogNode>,
 }
 
 /// One change of the application state.
@@ -86,15 +96,28 @@ pub trait Store {
     /// Before the first block, the chain id's digest (the parent id of height 1).
     fn last_block_id(&self) -> BlockId;
 
+    /// Transactions in the history log after the last stored block: that header's `log_size`
+    /// (0 before the first block).
+    fn log_size(&self) -> u64;
+
+    /// The root of the history log's perfect subtree at `level` and `index` (the `2^level`
+    /// leaves from `index · 2^level`), if the stored log covers it: `None` exactly when
+    /// `(index + 1) · 2^level > log_size()`; inside, a missing or undecodable record is
+    /// [`StorageError::Corrupt`]. [`LogView`] makes proofs from these.
+    fn log_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StorageError>;
+
     /// Stores block `last_height() + 1` with its certificate, receipts, transaction index
-    /// entries, block id index entry and state changes, and advances the last height: one
-    /// atomic write, synced to disk before this returns.
+    /// entries, block id index entry, history log nodes and state changes, and advances the
+    /// last height: one atomic write, synced to disk before this returns. Costs
+    /// `O(block size + log n)`: the log part hashes each new node once and reads nothing.
     ///
     /// Refuses, writing nothing, a block of another chain, a height other than
     /// `last_height() + 1`, a parent id other than [`Store::last_block_id`], a certificate for
     /// another height or block id, transactions that do not match the header's count and root,
-    /// receipts that are not one per transaction with its id, position and height, and a block
-    /// or certificate that would not decode under the limits when read back.
+    /// receipts that are not one per transaction with its id, position and height, log nodes
+    /// that are not exactly the subtrees its transactions complete or a log that does not end at
+    /// the header's `log_size` and `log_root`, and a block or certificate that would not decode
+    /// under the limits when read back.
     /// Signatures are not verified: that is consensus' job, done before a block is decided.
     fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError>;
 

@@ -80,3 +80,23 @@ pub const MAX_RECORD_BYTES: u32 = MAX_STATE_VALUE_BYTES;
 pub const MAX_ACT_WRITES: u32 = 2 * MAX_PARTIES_PER_SIDE + 16;
 /// Most state writes genesis makes in block 1: a record per court, three per registrar.
 pub const MAX_GENESIS_WRITES: u32 = MAX_GENESIS_COURTS + 3 * MAX_GENESIS_REGISTRARS;
+
+// Proof bundles (`courtledger_proof`, `docs/proof-format.md`).
+
+/// Most hashes in an inclusion proof inside a proof bundle. A block's transaction and receipt
+/// trees have at most [`MAX_BLOCK_TXS`] leaves, and an RFC 9162 inclusion path in a tree of `n`
+/// leaves has at most `ceil(log2 n)` = `bit_length(n - 1)` hashes: 16.
+pub const MAX_PROOF_PATH_LEN: u32 = u32::BITS - (MAX_BLOCK_TXS - 1).leading_zeros();
+/// Largest encoded inclusion proof inside a proof bundle: `u64` leaf index, `u64` tree size,
+/// `u32` path count and at most [`MAX_PROOF_PATH_LEN`] hashes of 32 bytes.
+pub const MAX_PROOF_INCLUSION_BYTES: u32 = 8 + 8 + 4 + 32 * MAX_PROOF_PATH_LEN;
+/// Largest proof bundle, in bytes: magic (7) and version (2), the signed transaction, the
+/// receipt (46), two inclusion proofs, the header and the commit certificate, each at its
+/// largest.
+pub const MAX_PROOF_BUNDLE_BYTES: u32 = 7
+    + 2
+    + MAX_TX_BYTES
+    + 46
+    + 2 * MAX_PROOF_INCLUSION_BYTES
+    + MAX_HEADER_BYTES
+    + MAX_CERTIFICATE_BYTES;

@@ -21,6 +21,9 @@
 //! | `GET /v1/cases/{id}/events`, `/v1/identities/{id}/events` | live notifications (server-sent events) |
 //! | `GET /v1/filings/overdue?court=` | filings past their 7-day review window |
 //! | `GET /v1/{evidence,messages,hearings,transcripts,mediations,services,judgments,clues}/{id}` | one object |
+//! | `GET /v1/proofs/tx/{id}` | the proof bundle of a committed transaction (`docs/proof-format.md`) |
+//! | `GET /v1/proofs/consistency?from=H1&to=H2` | RFC 9162 consistency proof between two headers' history logs |
+//! | `GET /v1/proofs/log-inclusion/{tx_id}?at=H` | a transaction's leaf in the history log and its inclusion proof at header `H` |
 //! | `GET /v1/status` | chain id, height, round, peers, mempool, sync |
 //! | `GET /health` | 200 when the node is in sync with its peers, 503 otherwise |
 //! | `GET /metrics` | Prometheus text format |
@@ -29,6 +32,8 @@
 mod blocks;
 mod error;
 mod ledger;
+mod log;
+mod proofs;
 mod stream;
 mod txs;
 
@@ -219,6 +224,13 @@ pub fn routes() -> Vec<Route> {
         route(Verb::Get, "/v1/services/{id}", ledger::service),
         route(Verb::Get, "/v1/judgments/{id}", ledger::judgment),
         route(Verb::Get, "/v1/clues/{id}", ledger::clue),
+        route(Verb::Get, "/v1/proofs/tx/{id}", proofs::tx_proof),
+        route(Verb::Get, "/v1/proofs/consistency", log::consistency),
+        route(
+            Verb::Get,
+            "/v1/proofs/log-inclusion/{tx_id}",
+            log::log_inclusion,
+        ),
         route(Verb::Get, "/v1/status", status),
         route(Verb::Get, "/health", health),
         route(Verb::Get, "/metrics", metrics),

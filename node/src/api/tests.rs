@@ -14,6 +14,7 @@ use axum::Router;
 use courtledger_chain::MempoolError;
 use courtledger_codec::Encode;
 use courtledger_crypto::{sha256, ChainId, Digest, SigningKey};
+use courtledger_merkle::{leaf_hash, Frontier, LogNode};
 use courtledger_storage::{CommittedBlock, MemoryStore, Store};
 use courtledger_types::block::{tx_root, HEADER_VERSION};
 use courtledger_types::{
@@ -74,6 +75,7 @@ impl Ledger {
         let mut store = self.store.write().unwrap();
         let height = store.last_height() + 1;
         let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
+        let (log, log_nodes) = history_log(&*store, &ids);
         let header = BlockHeader {
             version: HEADER_VERSION,
             chain_id: chain_id(),
@@ -84,8 +86,8 @@ impl Ledger {
             tx_count: u32::try_from(txs.len()).unwrap(),
             tx_root: tx_root(&ids),
             results_root: sha256(b"results"),
-            log_size: 0,
-            log_root: sha256(b"log"),
+            log_size: log.size(),
+            log_root: Digest(log.root()),
             state_root: sha256(b"state"),
             validators_hash: sha256(b"validators"),
             next_validators_hash: sha256(b"validators"),
@@ -110,6 +112,7 @@ impl Ledger {
             block: Block { header, txs },
             receipts,
             state_changes: vec![],
+            log_nodes,
         };
         store.append_block(&committed).unwrap();
         if publish {
@@ -128,6 +131,25 @@ impl Ledger {
         }
         committed
     }
+}
+
+/// The history log after the stored blocks and then `ids` (replayed: test chains are short),
+/// and the subtrees that `ids` complete.
+fn history_log(store: &dyn Store, ids: &[TxId]) -> (Frontier, Vec<LogNode>) {
+    let mut log = Frontier::new();
+    let mut ignored = Vec::new();
+    for height in 1..=store.last_height() {
+        for id in store.block(height).unwrap().unwrap().tx_ids() {
+            log.append_recording(leaf_hash(id.as_bytes()), &mut ignored)
+                .unwrap();
+        }
+    }
+    let mut nodes = Vec::new();
+    for id in ids {
+        log.append_recording(leaf_hash(id.as_bytes()), &mut nodes)
+            .unwrap();
+    }
+    (log, nodes)
 }
 
 /// What the stand-in driver does with a submission.
@@ -877,3 +899,6 @@ async fn the_router_serves_every_route_in_the_table() {
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body, serde_json::from_str::<Value>(OPENAPI).unwrap());
 }
+
+/// The history log routes (`super::log`).
+mod log;

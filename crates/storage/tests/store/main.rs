@@ -5,6 +5,7 @@
 // functions only, not the helpers of an integration test crate.)
 #![allow(clippy::unwrap_used)]
 
+mod bench;
 mod rocks;
 mod shared;
 mod support;

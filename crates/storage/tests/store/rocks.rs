@@ -4,20 +4,23 @@
 use std::path::Path;
 
 use courtledger_codec::Encode;
+use courtledger_merkle::{leaf_hash, node_hash};
 use courtledger_storage::{
-    Corruption, RocksStore, StateChange, StorageError, Store, TxLocation, SCHEMA_VERSION,
+    Corruption, LogError, LogView, RocksStore, StateChange, StorageError, Store, TxLocation,
+    SCHEMA_VERSION,
 };
 use rocksdb::{Options, DB};
 
 use crate::support::{chain_id, other_chain_id, tx, Chain};
 
-const COLUMNS: [&str; 9] = [
+const COLUMNS: [&str; 10] = [
     "blocks",
     "headers",
     "certificates",
     "tx_index",
     "receipts",
     "block_index",
+    "log",
     "state",
     "consensus",
     "meta",
@@ -98,9 +101,17 @@ fn reopening_keeps_everything() {
     ));
     chain.append(&mut store, vec![], vec![StateChange::delete("case/1")]);
     drop(store);
-    let store = RocksStore::open(dir.path(), chain_id()).unwrap();
+    let mut store = RocksStore::open(dir.path(), chain_id()).unwrap();
     assert_eq!(store.last_height(), 4);
     assert_eq!(store.state_get(b"case/1"), Ok(None));
+    // The log's right edge is read back: the next block's log nodes are checked against it.
+    assert_eq!(store.log_size(), 2);
+    chain.append(&mut store, vec![tx(4, 2, b"a"), tx(4, 3, b"b")], vec![]);
+    assert_eq!(store.log_size(), 4);
+    drop(store);
+    let store = RocksStore::open(dir.path(), chain_id()).unwrap();
+    assert_eq!(store.log_size(), 4);
+    assert!(store.log_node(2, 0).unwrap().is_some());
 }
 
 #[test]
@@ -133,12 +144,12 @@ fn refuses_another_schema_version() {
         error,
         StorageError::SchemaVersion {
             found: 9,
-            supported: 2
+            supported: 3
         }
     );
     assert_eq!(
         error.to_string(),
-        "database has schema version 9, this build reads version 2"
+        "database has schema version 9, this build reads version 3"
     );
 
     // A schema version that is not a u32 at all is corruption.
@@ -154,8 +165,8 @@ fn refuses_another_schema_version() {
     ));
 }
 
-/// A database of layout version 1 (no `receipts`, no `block_index`) is refused by its version,
-/// and left exactly as it was: no column family is added to it.
+/// A database of layout version 1 (no `receipts`, no `block_index`, no `log`) is refused by its
+/// version, and left exactly as it was: no column family is added to it.
 #[test]
 fn refuses_a_version_1_database_without_changing_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -164,6 +175,7 @@ fn refuses_a_version_1_database_without_changing_it() {
         let mut db = raw(dir.path());
         db.drop_cf("receipts").unwrap();
         db.drop_cf("block_index").unwrap();
+        db.drop_cf("log").unwrap();
         db.put_cf(
             db.cf_handle("meta").unwrap(),
             b"schema_version",
@@ -212,6 +224,36 @@ fn refuses_a_version_1_database_without_changing_it() {
             ..
         })
     ));
+}
+
+/// A database of layout version 2 (no `log`) is refused by its version, unchanged.
+#[test]
+fn refuses_a_version_2_database_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    {
+        let mut db = raw(dir.path());
+        db.drop_cf("log").unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"schema_version",
+            2u32.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    let before = DB::list_cf(&Options::default(), dir.path()).unwrap();
+    assert!(!before.iter().any(|name| name == "log"));
+    assert_eq!(
+        RocksStore::open(dir.path(), chain_id()).unwrap_err(),
+        StorageError::SchemaVersion {
+            found: 2,
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(
+        DB::list_cf(&Options::default(), dir.path()).unwrap(),
+        before
+    );
 }
 
 #[test]
@@ -326,6 +368,38 @@ fn on_disk_layout_is_the_documented_one() {
     assert_eq!(
         raw_get(&db, "consensus", b"vote"),
         Some(b"precommit".to_vec())
+    );
+    // The log: blocks 1 to 3 hold 0, 1 and 1 transactions, so it has two leaves and the
+    // subtree over both. Key: u8 level, u64 index; value: the 32-byte root.
+    let filing_leaf = leaf_hash(filing.as_bytes());
+    let first_leaf = leaf_hash(blocks[1].block.txs[0].id().as_bytes());
+    let log: Vec<(Vec<u8>, Vec<u8>)> = db
+        .iterator_cf(db.cf_handle("log").unwrap(), rocksdb::IteratorMode::Start)
+        .map(|item| {
+            let (key, value) = item.unwrap();
+            (key.to_vec(), value.to_vec())
+        })
+        .collect();
+    assert_eq!(
+        log,
+        [
+            (
+                hex::decode("000000000000000000").unwrap(),
+                first_leaf.to_vec()
+            ),
+            (
+                hex::decode("000000000000000001").unwrap(),
+                filing_leaf.to_vec()
+            ),
+            (
+                hex::decode("010000000000000000").unwrap(),
+                node_hash(&first_leaf, &filing_leaf).to_vec()
+            ),
+        ]
+    );
+    assert_eq!(
+        blocks[2].block.header.log_root.0,
+        node_hash(&first_leaf, &filing_leaf)
     );
 
     // Height keys iterate in height order.
@@ -537,6 +611,108 @@ fn corrupt_records_are_errors_not_panics() {
         RocksStore::open(path, chain_id()),
         Err(StorageError::Corrupt {
             what: "last height",
+            ..
+        })
+    ));
+}
+
+#[test]
+fn corrupt_log_nodes_are_errors_not_panics() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    {
+        let mut store = RocksStore::open(path, chain_id()).unwrap();
+        let mut chain = Chain::new();
+        chain.append(
+            &mut store,
+            (1..=5).map(|nonce| tx(4, nonce, b"act")).collect(),
+            vec![],
+        );
+    }
+    // The log has 5 leaves: its right edge is (2, 0) and (0, 4). A damaged leaf inside the
+    // log: the store opens, a proof that needs it fails.
+    raw_put(
+        path,
+        "log",
+        &hex::decode("000000000000000001").unwrap(),
+        b"short",
+    );
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    let view = LogView::new(&store);
+    let error = view.prove_inclusion(0, 5).unwrap_err();
+    assert!(
+        matches!(
+            &error,
+            LogError::Storage(StorageError::Corrupt {
+                what: "log node",
+                column: "log",
+                reason: Corruption::Decode(_),
+                ..
+            })
+        ),
+        "{error:?}"
+    );
+    // Proofs that do not need it still work.
+    assert!(view.prove_inclusion(4, 5).is_ok());
+    drop(view);
+    drop(store);
+
+    // A missing node inside the log.
+    {
+        let db = raw(path);
+        db.delete_cf(
+            db.cf_handle("log").unwrap(),
+            hex::decode("010000000000000001").unwrap(),
+        )
+        .unwrap();
+    }
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert!(matches!(
+        store.log_node(1, 1),
+        Err(StorageError::Corrupt {
+            what: "log node",
+            reason: Corruption::Missing,
+            ..
+        })
+    ));
+    // The consistency proof from 2 to 5 leaves needs (1, 1) and (0, 4).
+    assert!(matches!(
+        LogView::new(&store).prove_consistency(2, 5),
+        Err(LogError::Storage(StorageError::Corrupt {
+            reason: Corruption::Missing,
+            ..
+        }))
+    ));
+    drop(store);
+
+    // The right edge is read when opening: missing or wrong, the store refuses to open.
+    raw_put(
+        path,
+        "log",
+        &hex::decode("020000000000000000").unwrap(),
+        &[9; 32],
+    );
+    assert!(matches!(
+        RocksStore::open(path, chain_id()),
+        Err(StorageError::Corrupt {
+            what: "log node",
+            reason: Corruption::Inconsistent(_),
+            ..
+        })
+    ));
+    {
+        let db = raw(path);
+        db.delete_cf(
+            db.cf_handle("log").unwrap(),
+            hex::decode("000000000000000004").unwrap(),
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        RocksStore::open(path, chain_id()),
+        Err(StorageError::Corrupt {
+            what: "log node",
+            reason: Corruption::Missing,
             ..
         })
     ));

@@ -2,9 +2,10 @@
 //! run by `both!` once on a `MemoryStore` and once on a `RocksStore` in a temporary directory.
 
 use courtledger_codec::Encode;
+use courtledger_merkle::{leaf_hash, root, Hash, ProofError};
 use courtledger_storage::{
-    CommittedBlock, ConsensusRecord, MemoryStore, RocksStore, StateChange, StorageError, Store,
-    TxLocation, MAX_STATE_SCAN,
+    CommittedBlock, ConsensusRecord, LogError, LogView, MemoryStore, RocksStore, StateChange,
+    StorageError, Store, TxLocation, MAX_STATE_SCAN,
 };
 use courtledger_types::limits::{MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS};
 use courtledger_types::{CommitSignature, SignedTransaction, TxId};
@@ -53,6 +54,9 @@ both!(
     scans_state,
     applies_state_changes,
     keeps_consensus_records,
+    stores_the_log,
+    proves_from_the_stored_log,
+    refuses_mismatching_log_nodes,
 );
 
 /// Both implementations are usable behind the trait object the node and simulator hold.
@@ -730,4 +734,216 @@ fn keeps_consensus_records(store: &mut dyn Store) {
     // Consensus records and chain records are separate keyspaces.
     assert_eq!(store.state_get(&record(3, 0)), Ok(None));
     assert_eq!(store.last_height(), 0);
+}
+
+/// Blocks of 0, 1, 3, 0, 5, 8, 2 and 13 transactions (one of them repeated): 32 leaves.
+fn log_blocks(store: &mut dyn Store) -> (Vec<CommittedBlock>, Vec<Hash>) {
+    let mut chain = Chain::new();
+    let mut blocks = Vec::new();
+    let mut nonce = 0;
+    for count in [0u64, 1, 3, 0, 5, 8, 2, 13] {
+        let mut txs: Vec<_> = (0..count)
+            .map(|_| {
+                nonce += 1;
+                tx(6, nonce, b"act")
+            })
+            .collect();
+        if count == 13 {
+            // A repeated id is a leaf again: the log has every committed transaction.
+            txs[12] = txs[0].clone();
+        }
+        blocks.push(chain.append(store, txs, vec![]));
+    }
+    let leaves = blocks
+        .iter()
+        .flat_map(ids)
+        .map(|id| leaf_hash(id.as_bytes()))
+        .collect();
+    (blocks, leaves)
+}
+
+fn stores_the_log(store: &mut dyn Store) {
+    assert_eq!(store.log_size(), 0);
+    assert_eq!(store.log_node(0, 0), Ok(None));
+    let (blocks, leaves) = log_blocks(store);
+    assert_eq!(leaves.len(), 32);
+    assert_eq!(store.log_size(), 32);
+    assert_eq!(blocks.last().unwrap().block.header.log_size, 32);
+    // Every complete perfect subtree is stored, and nothing beyond the log.
+    for level in 0..=5u8 {
+        let width = 1usize << level;
+        for index in 0..32 / width {
+            let start = index * width;
+            assert_eq!(
+                store.log_node(level, u64::try_from(index).unwrap()),
+                Ok(Some(root(&leaves[start..start + width]))),
+                "level {level} index {index}"
+            );
+        }
+        assert_eq!(store.log_node(level, 32 >> level), Ok(None));
+    }
+    for (level, index) in [(6, 0), (0, u64::MAX), (63, 1), (255, 0), (1, u64::MAX / 2)] {
+        assert_eq!(store.log_node(level, index), Ok(None));
+    }
+    // About two nodes per transaction: 32 leaves and 31 interior nodes.
+    let written: usize = blocks.iter().map(|c| c.log_nodes.len()).sum();
+    assert_eq!(written, 63);
+}
+
+fn proves_from_the_stored_log(store: &mut dyn Store) {
+    let (blocks, leaves) = log_blocks(store);
+    let view = LogView::new(store);
+    assert_eq!(view.size(), 32);
+    let heads: Vec<(u64, Hash)> = blocks
+        .iter()
+        .map(|c| (c.block.header.log_size, c.block.header.log_root.0))
+        .collect();
+    for (size, log_root) in &heads {
+        assert_eq!(view.root(*size), Ok(*log_root));
+        let prefix = &leaves[..usize::try_from(*size).unwrap()];
+        assert_eq!(*log_root, root(prefix));
+        for (index, leaf) in prefix.iter().enumerate() {
+            let proof = view
+                .prove_inclusion(u64::try_from(index).unwrap(), *size)
+                .unwrap();
+            proof.verify(leaf, log_root).unwrap();
+        }
+        for (old_size, old_root) in &heads {
+            if *old_size == 0 || old_size > size {
+                continue;
+            }
+            let proof = view.prove_consistency(*old_size, *size).unwrap();
+            assert_eq!((proof.old_size, proof.new_size), (*old_size, *size));
+            proof.verify(old_root, log_root).unwrap();
+        }
+    }
+    assert_eq!(view.root(0), Ok(courtledger_merkle::empty_root()));
+    assert_eq!(
+        view.prove_consistency(0, 5),
+        Err(LogError::Proof(ProofError::EmptyTree))
+    );
+    assert_eq!(
+        view.prove_consistency(6, 5),
+        Err(LogError::Proof(ProofError::InvalidSizes {
+            old_size: 6,
+            new_size: 5
+        }))
+    );
+    assert_eq!(
+        view.prove_inclusion(5, 5),
+        Err(LogError::Proof(ProofError::IndexOutOfRange {
+            leaf_index: 5,
+            tree_size: 5
+        }))
+    );
+    for error in [
+        view.root(33).unwrap_err(),
+        view.prove_inclusion(0, 33).unwrap_err(),
+        view.prove_consistency(1, 33).unwrap_err(),
+    ] {
+        assert_eq!(
+            error,
+            LogError::BeyondLog {
+                size: 33,
+                log_size: 32
+            }
+        );
+    }
+}
+
+fn refuses_mismatching_log_nodes(store: &mut dyn Store) {
+    let chain = two_blocks(store);
+    // The log holds 2 leaves; the next block's 2 complete (0,2), (0,3), (1,1) and (2,0).
+    let good = next(&chain);
+    let places: Vec<(u8, u64)> = good.log_nodes.iter().map(|n| (n.level, n.index)).collect();
+    assert_eq!(places, [(0, 2), (0, 3), (1, 1), (2, 0)]);
+    let mismatch = |position, level, index, reason| StorageError::LogNodeMismatch {
+        height: 3,
+        position,
+        level,
+        index,
+        reason,
+    };
+
+    let mut wrong_size = good.clone();
+    wrong_size.block.header.log_size = 5;
+    recertify(&mut wrong_size);
+    assert_refused(
+        store,
+        &wrong_size,
+        StorageError::LogSizeMismatch {
+            height: 3,
+            expected: 4,
+            header: 5,
+        },
+    );
+
+    let mut short = good.clone();
+    short.log_nodes.pop();
+    assert_refused(store, &short, mismatch(3, 2, 0, "missing"));
+    let mut none = good.clone();
+    none.log_nodes.clear();
+    assert_refused(store, &none, mismatch(0, 0, 2, "missing"));
+
+    // A node beyond the header's log size.
+    let mut extra = good.clone();
+    extra.log_nodes.push(courtledger_merkle::LogNode {
+        level: 0,
+        index: 4,
+        hash: [1; 32],
+    });
+    assert_refused(
+        store,
+        &extra,
+        mismatch(4, 0, 4, "beyond the block's transactions"),
+    );
+
+    // Leaves at the wrong indexes (as if the log started again), or out of order.
+    let mut restarted = good.clone();
+    restarted.log_nodes[0].index = 0;
+    assert_refused(
+        store,
+        &restarted,
+        mismatch(0, 0, 2, "another subtree is expected here"),
+    );
+    let mut reordered = good.clone();
+    reordered.log_nodes.swap(2, 3);
+    assert_refused(
+        store,
+        &reordered,
+        mismatch(2, 1, 1, "another subtree is expected here"),
+    );
+
+    let mut wrong_leaf = good.clone();
+    wrong_leaf.log_nodes[1].hash = leaf_hash(b"another transaction");
+    assert_refused(
+        store,
+        &wrong_leaf,
+        mismatch(1, 0, 3, "not the leaf hash of its transaction"),
+    );
+    let mut wrong_node = good.clone();
+    wrong_node.log_nodes[3].hash = [7; 32];
+    assert_refused(
+        store,
+        &wrong_node,
+        mismatch(3, 2, 0, "not the root of its two halves"),
+    );
+
+    let mut wrong_root = good.clone();
+    let claimed = courtledger_crypto::sha256(b"another log");
+    wrong_root.block.header.log_root = claimed;
+    recertify(&mut wrong_root);
+    assert_refused(
+        store,
+        &wrong_root,
+        StorageError::LogRootMismatch {
+            height: 3,
+            header: claimed,
+            actual: good.block.header.log_root,
+        },
+    );
+
+    store.append_block(&good).unwrap();
+    assert_eq!(store.log_size(), 4);
+    assert_eq!(store.log_node(2, 0), Ok(Some(good.log_nodes[3].hash)));
 }

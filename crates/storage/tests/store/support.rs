@@ -1,6 +1,7 @@
 //! Real chain types for the tests: signed transactions, linked headers, signed certificates.
 
-use courtledger_crypto::{sha256, ChainId, SigningKey};
+use courtledger_crypto::{sha256, ChainId, Digest, SigningKey};
+use courtledger_merkle::{leaf_hash, Frontier, LogNode};
 use courtledger_storage::{CommittedBlock, StateChange, Store};
 use courtledger_types::block::{tx_root, HEADER_VERSION};
 use courtledger_types::{
@@ -85,12 +86,23 @@ pub fn receipts(height: u64, ids: &[TxId]) -> Vec<Receipt> {
         .collect()
 }
 
+/// The history log after appending `ids` to `log`, and the subtrees they complete.
+pub fn extend_log(log: &Frontier, ids: &[TxId]) -> (Frontier, Vec<LogNode>) {
+    let mut log = log.clone();
+    let mut nodes = Vec::new();
+    for id in ids {
+        log.append_recording(leaf_hash(id.as_bytes()), &mut nodes)
+            .expect("a small log");
+    }
+    (log, nodes)
+}
+
 /// Builds the blocks that follow a store's tip.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Chain {
     height: u64,
     parent: BlockId,
-    log_size: u64,
+    log: Frontier,
 }
 
 impl Chain {
@@ -99,8 +111,13 @@ impl Chain {
         Self {
             height: 0,
             parent: chain_id().0,
-            log_size: 0,
+            log: Frontier::new(),
         }
+    }
+
+    /// The history log after the last block.
+    pub fn log(&self) -> &Frontier {
+        &self.log
     }
 
     /// The next block with `txs` and `state_changes`, certified, without advancing.
@@ -111,6 +128,7 @@ impl Chain {
     ) -> CommittedBlock {
         let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
         let height = self.height + 1;
+        let (log, log_nodes) = extend_log(&self.log, &ids);
         let header = BlockHeader {
             version: HEADER_VERSION,
             chain_id: chain_id(),
@@ -121,8 +139,8 @@ impl Chain {
             tx_count: u32::try_from(txs.len()).expect("few transactions"),
             tx_root: tx_root(&ids),
             results_root: sha256(b"results"),
-            log_size: self.log_size + u64::try_from(txs.len()).expect("few"),
-            log_root: sha256(format!("log {height}").as_bytes()),
+            log_size: log.size(),
+            log_root: Digest(log.root()),
             state_root: sha256(format!("state {height}").as_bytes()),
             validators_hash: validators().hash(),
             next_validators_hash: validators().hash(),
@@ -133,6 +151,7 @@ impl Chain {
             certificate,
             receipts: receipts(height, &ids),
             state_changes,
+            log_nodes,
         }
     }
 
@@ -141,7 +160,7 @@ impl Chain {
         let header = &committed.block.header;
         self.height = header.height;
         self.parent = header.id();
-        self.log_size = header.log_size;
+        self.log = extend_log(&self.log, &committed.block.tx_ids()).0;
     }
 
     /// Builds the next block, appends it to `store` and advances.
@@ -187,6 +206,8 @@ pub struct Snapshot {
     block_receipts: Vec<Option<Vec<Receipt>>>,
     state: Vec<Option<Vec<u8>>>,
     state_entries: Vec<courtledger_storage::StateEntry>,
+    log_size: u64,
+    log_nodes: Vec<Option<courtledger_merkle::Hash>>,
 }
 
 impl Snapshot {
@@ -221,6 +242,12 @@ impl Snapshot {
                 .map(|key| store.state_get(key).expect("readable"))
                 .collect(),
             state_entries: store.state_scan(b"", None, usize::MAX).expect("readable"),
+            log_size: store.log_size(),
+            // Every subtree of a log up to 64 leaves, stored or not.
+            log_nodes: (0..7u8)
+                .flat_map(|level| (0..64u64 >> level).map(move |index| (level, index)))
+                .map(|(level, index)| store.log_node(level, index).expect("readable"))
+                .collect(),
         }
     }
 }

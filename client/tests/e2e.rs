@@ -1,0 +1,692 @@
+//! End to end, as a user would: a real 4-court network of `courtledger-node` processes on
+//! 127.0.0.1, driven only through the `courtledger` binary with `--json`.
+//!
+//! A registrar registers a plaintiff, a defendant, a clerk and a judge (commitment, each
+//! person's possession signature, registration); the plaintiff files a civil case with real
+//! files; the defendant's attempt to review it fails with `not_authorized`; the clerk accepts
+//! it and assigns the judge; evidence, a hearing with a transcript both parties sign, a served
+//! summons and its receipt, a judgment, the closing. The case is then read back from another
+//! node, and `courtledger bench` runs a few hundred filings against the same network.
+//!
+//! The test builds both binaries first (`cargo build -p courtledger-node -p
+//! courtledger-client`, with the `CARGO` and `CARGO_TARGET_DIR` it runs under). Every command
+//! it runs is printed (see them with `--nocapture`); a failure prints the nodes' logs.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::time::{Duration, Instant, SystemTime};
+
+use serde_json::Value;
+
+fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// Builds the node and the client and returns the directory holding both binaries.
+fn build_binaries() -> PathBuf {
+    let root = workspace_root();
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let status = Command::new(cargo)
+        .args([
+            "build",
+            "-p",
+            "courtledger-node",
+            "-p",
+            "courtledger-client",
+        ])
+        .current_dir(&root)
+        .status()
+        .expect("cannot run cargo build");
+    assert!(status.success(), "cargo build failed");
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .map_or_else(
+            || root.join("target"),
+            |dir| {
+                if dir.is_absolute() {
+                    dir
+                } else {
+                    root.join(dir)
+                }
+            },
+        );
+    let bin = target.join("debug");
+    if bin.join("courtledger-node").exists() && bin.join("courtledger").exists() {
+        return bin;
+    }
+    // Wherever cargo put the client built for this test, the node is beside it.
+    Path::new(env!("CARGO_BIN_EXE_courtledger"))
+        .parent()
+        .unwrap()
+        .to_path_buf()
+}
+
+/// A base port such that base..base+count and base+100..base+100+count are free now.
+fn free_base_port(count: u16) -> u16 {
+    let seed = u16::try_from(std::process::id() % 150).unwrap();
+    for attempt in 0..300u16 {
+        let base = 40_000 + ((seed + attempt * 11) % 150) * 128;
+        let ports = (0..count).flat_map(|i| [base + i, base + 100 + i]);
+        if ports
+            .clone()
+            .all(|port| TcpListener::bind(("127.0.0.1", port)).is_ok())
+        {
+            return base;
+        }
+    }
+    panic!("no free port range found");
+}
+
+/// A running testnet; its processes are killed when it is dropped, and a failing test prints
+/// their logs.
+struct Net {
+    dir: tempfile::TempDir,
+    bin: PathBuf,
+    base_port: u16,
+    children: Vec<Child>,
+}
+
+impl Net {
+    fn start(bin: PathBuf, count: u16) -> Net {
+        let dir = tempfile::tempdir().unwrap();
+        let base_port = free_base_port(count);
+        let out = dir.path().join("net");
+        let status = Command::new(bin.join("courtledger-node"))
+            .args(["testnet", "--validators", &count.to_string(), "--out"])
+            .arg(&out)
+            .args(["--base-port", &base_port.to_string()])
+            .stdout(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "courtledger-node testnet failed");
+        let mut net = Net {
+            dir,
+            bin,
+            base_port,
+            children: Vec::new(),
+        };
+        for i in 0..count {
+            // Shorter waits for empty blocks than the default, to keep the test short.
+            let config = out.join(format!("node{i}")).join("config.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            let text = text.replace("empty_block_wait_ms = 500", "empty_block_wait_ms = 100");
+            std::fs::write(&config, text).unwrap();
+            let log = std::fs::File::create(net.log(i)).unwrap();
+            let child = Command::new(net.bin.join("courtledger-node"))
+                .args(["start", "--home"])
+                .arg(out.join(format!("node{i}")))
+                .stdout(log.try_clone().unwrap())
+                .stderr(log)
+                .spawn()
+                .unwrap();
+            net.children.push(child);
+        }
+        net
+    }
+
+    fn path(&self, name: &str) -> PathBuf {
+        self.dir.path().join(name)
+    }
+
+    fn log(&self, i: u16) -> PathBuf {
+        self.path(&format!("node{i}.log"))
+    }
+
+    fn api(&self, i: u16) -> String {
+        format!("http://127.0.0.1:{}", self.base_port + 100 + i)
+    }
+
+    fn get(&self, i: u16, path: &str) -> Option<Value> {
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .timeout_global(Some(Duration::from_secs(5)))
+            .http_status_as_error(false)
+            .build()
+            .into();
+        let mut response = agent.get(&format!("{}{path}", self.api(i))).call().ok()?;
+        if response.status().as_u16() != 200 {
+            return None;
+        }
+        response.body_mut().read_json().ok()
+    }
+
+    fn last_height(&self, i: u16) -> u64 {
+        self.get(i, "/v1/status")
+            .and_then(|s| s["last_committed_height"].as_u64())
+            .unwrap_or(0)
+    }
+
+    fn wait_until(&self, what: &str, timeout: Duration, mut condition: impl FnMut() -> bool) {
+        let deadline = Instant::now() + timeout;
+        while !condition() {
+            assert!(Instant::now() < deadline, "timed out waiting until {what}");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// Runs `courtledger --json ARGS` (against node 0, with the testnet's genesis, as if the
+    /// user had exported COURTLEDGER_NODE and COURTLEDGER_GENESIS).
+    fn courtledger(&self, args: &[&str]) -> Output {
+        eprintln!("$ courtledger {}", args.join(" "));
+        Command::new(self.bin.join("courtledger"))
+            .arg("--json")
+            .args(args)
+            .env("COURTLEDGER_NODE", self.api(0))
+            .env("COURTLEDGER_GENESIS", self.path("net/genesis.json"))
+            .env_remove("COURTLEDGER_KEY")
+            .env_remove("COURTLEDGER_PASSPHRASE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap()
+    }
+
+    /// Runs a command that must succeed; returns its JSON document.
+    fn ok(&self, args: &[&str]) -> Value {
+        let out = self.courtledger(args);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            out.status.success(),
+            "courtledger {args:?} failed ({}):\n{stdout}\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        serde_json::from_str(&stdout)
+            .unwrap_or_else(|error| panic!("courtledger {args:?}: not JSON ({error}): {stdout}"))
+    }
+
+    /// Runs an act that must succeed, and checks that it was committed with code 0.
+    fn act(&self, args: &[&str]) -> Value {
+        let result = self.ok(args);
+        assert_eq!(result["status"], "committed", "{result}");
+        assert_eq!(result["code"], 0, "{result}");
+        assert_eq!(result["code_name"], "ok", "{result}");
+        assert!(result["height"].as_u64().unwrap() >= 1, "{result}");
+        result
+    }
+
+    fn dump_logs(&self) {
+        for i in 0..u16::try_from(self.children.len()).unwrap() {
+            let text = std::fs::read_to_string(self.log(i)).unwrap_or_default();
+            let tail: Vec<&str> = text.lines().rev().take(40).collect();
+            eprintln!("---- node {i} log (last 40 lines) ----");
+            for line in tail.iter().rev() {
+                eprintln!("{line}");
+            }
+        }
+    }
+}
+
+impl Drop for Net {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.dump_logs();
+        }
+        for child in &mut self.children {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+fn s(path: &Path) -> &str {
+    path.to_str().unwrap()
+}
+
+fn id_of(result: &Value, field: &str) -> String {
+    let id = result[field]
+        .as_str()
+        .unwrap_or_else(|| panic!("no {field} in {result}"))
+        .to_owned();
+    assert_eq!(id.len(), 64, "{field}: {id}");
+    assert_eq!(result["tx_id"], id.as_str(), "{result}");
+    id
+}
+
+/// A person the registrar registers: key file, public key, identity id.
+struct Person {
+    key: PathBuf,
+    id: String,
+}
+
+/// `keys generate`, then the three registration steps: the registrar's `identity commit`, the
+/// person's `identity possession`, the registrar's `identity register`.
+#[allow(clippy::too_many_arguments)]
+fn register(
+    net: &Net,
+    registrar: &Path,
+    name: &str,
+    id_number: &str,
+    file: &str,
+    role: &str,
+    court: Option<&str>,
+) -> Person {
+    let key = net.path(file);
+    let generated = net.ok(&["keys", "generate", "--out", s(&key)]);
+    let public_key = generated["public_key"].as_str().unwrap().to_owned();
+
+    let commit = net.ok(&[
+        "identity",
+        "commit",
+        "--id-type",
+        "resident_id_card",
+        "--id-number",
+        id_number,
+        "--name",
+        name,
+    ]);
+    let commitment = commit["commitment"].as_str().unwrap().to_owned();
+    assert_eq!(commit["salt"].as_str().unwrap().len(), 64);
+
+    let mut args = vec![
+        "identity",
+        "possession",
+        "--key",
+        s(&key),
+        "--role",
+        role,
+        "--commitment",
+        &commitment,
+    ];
+    if let Some(court) = court {
+        args.extend(["--court", court]);
+    }
+    let possession = net.ok(&args);
+    assert_eq!(possession["public_key"], public_key.as_str());
+    let signature = possession["possession"].as_str().unwrap().to_owned();
+
+    let mut args = vec![
+        "identity",
+        "register",
+        "--key",
+        s(registrar),
+        "--public-key",
+        &public_key,
+        "--role",
+        role,
+        "--commitment",
+        &commitment,
+        "--possession",
+        &signature,
+    ];
+    if let Some(court) = court {
+        args.extend(["--court", court]);
+    }
+    let registered = net.act(&args);
+    assert_eq!(registered["act"], "register_identity");
+    assert_eq!(registered["role"], role);
+    let id = id_of(&registered, "identity_id");
+    Person { key, id }
+}
+
+#[test]
+fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
+    let started = Instant::now();
+    let bin = build_binaries();
+    eprintln!(
+        "binaries in {} (built in {:?})",
+        bin.display(),
+        started.elapsed()
+    );
+    let net = Net::start(bin, 4);
+    net.wait_until(
+        "every node committed a block",
+        Duration::from_secs(30),
+        || (0..4).all(|i| net.last_height(i) >= 1),
+    );
+    let status = net.ok(&["status"]);
+    assert!(status["last_committed_height"].as_u64().unwrap() >= 1);
+
+    // The registrar of the first basic court in genesis, and that court.
+    let genesis: Value =
+        serde_json::from_str(&std::fs::read_to_string(net.path("net/genesis.json")).unwrap())
+            .unwrap();
+    let court = genesis["registrars"][0]["court_code"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let registrar = net.path("net/registrars/registrar0.json");
+
+    let plaintiff = register(
+        &net,
+        &registrar,
+        "张三",
+        "110105199001011234",
+        "plaintiff.json",
+        "party",
+        None,
+    );
+    let defendant = register(
+        &net,
+        &registrar,
+        "李四",
+        "110105198502023456",
+        "defendant.json",
+        "party",
+        None,
+    );
+    let clerk = register(
+        &net,
+        &registrar,
+        "王五",
+        "110105198803035678",
+        "clerk.json",
+        "clerk",
+        Some(&court),
+    );
+    let judge = register(
+        &net,
+        &registrar,
+        "赵六",
+        "110105197504047890",
+        "judge.json",
+        "judge",
+        Some(&court),
+    );
+
+    // The documents of the case, as files.
+    let write = |name: &str, text: &str| {
+        let path = net.path(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    };
+    let complaint = write(
+        "complaint.txt",
+        "民事起诉状：原告张三诉被告李四借款合同纠纷一案。",
+    );
+    let claims = write(
+        "claims.txt",
+        "诉讼请求：一、判令被告偿还借款人民币50,000元。",
+    );
+    let contract = write(
+        "contract.txt",
+        "借款合同 2025-06-01，借款人李四，出借人张三。",
+    );
+    let transcript = write(
+        "transcript.txt",
+        "庭审笔录：原告、被告均到庭，陈述意见如下……",
+    );
+    let summons = write("summons.txt", "传票：李四，请于指定时间参加在线庭审。");
+    let judgment = write(
+        "judgment.txt",
+        "民事判决书：被告李四于十日内偿还原告张三借款。",
+    );
+
+    let filed = net.act(&[
+        "case",
+        "file",
+        "--key",
+        s(&plaintiff.key),
+        "--court",
+        &court,
+        "--kind",
+        "civil",
+        "--plaintiff",
+        &plaintiff.id,
+        "--defendant",
+        &defendant.id,
+        "--claim-summary",
+        s(&claims),
+        "--complaint",
+        s(&complaint),
+        "--attach",
+        &format!("evidence={}", s(&contract)),
+    ]);
+    assert_eq!(filed["act"], "file_case");
+    let case = id_of(&filed, "case_id");
+
+    // The defendant may not review the filing: committed with a failure receipt, exit 1.
+    let refused = net.courtledger(&[
+        "case",
+        "review",
+        &case,
+        "--accept",
+        "--key",
+        s(&defendant.key),
+    ]);
+    assert_eq!(refused.status.code(), Some(1), "{refused:?}");
+    let error: Value = serde_json::from_slice(&refused.stdout).unwrap();
+    assert_eq!(
+        error["error"]["details"]["code_name"], "not_authorized",
+        "{error}"
+    );
+    assert_eq!(error["error"]["details"]["status"], "committed", "{error}");
+    assert!(error["error"]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not_authorized"));
+
+    net.act(&["case", "review", &case, "--accept", "--key", s(&clerk.key)]);
+    net.act(&[
+        "case",
+        "assign",
+        &case,
+        "--member",
+        &judge.id,
+        "--role",
+        "judge",
+        "--key",
+        s(&clerk.key),
+    ]);
+    let evidence = net.act(&[
+        "evidence",
+        "submit",
+        &case,
+        s(&contract),
+        "--key",
+        s(&plaintiff.key),
+    ]);
+    let evidence = id_of(&evidence, "evidence_id");
+
+    let tomorrow =
+        humantime::format_rfc3339_seconds(SystemTime::now() + Duration::from_secs(86_400))
+            .to_string();
+    let hearing = net.act(&[
+        "hearing",
+        "schedule",
+        &case,
+        "--at",
+        &tomorrow,
+        "--mode",
+        "online",
+        "--location",
+        "online courtroom 3",
+        "--key",
+        s(&clerk.key),
+    ]);
+    let hearing = id_of(&hearing, "hearing_id");
+    net.act(&["hearing", "hold", &hearing, "--key", s(&clerk.key)]);
+    let recorded = net.act(&[
+        "hearing",
+        "transcript",
+        &hearing,
+        s(&transcript),
+        "--signer",
+        &format!("{},{}", plaintiff.id, defendant.id),
+        "--key",
+        s(&clerk.key),
+    ]);
+    let transcript_id = id_of(&recorded, "transcript_id");
+    net.act(&[
+        "hearing",
+        "sign",
+        &transcript_id,
+        s(&transcript),
+        "--key",
+        s(&plaintiff.key),
+    ]);
+    net.act(&[
+        "hearing",
+        "sign",
+        &transcript_id,
+        s(&transcript),
+        "--key",
+        s(&defendant.key),
+    ]);
+
+    let served = net.act(&[
+        "service",
+        "serve",
+        &case,
+        "--recipient",
+        &defendant.id,
+        "--kind",
+        "summons",
+        s(&summons),
+        "--key",
+        s(&clerk.key),
+    ]);
+    let service = id_of(&served, "service_id");
+    net.act(&[
+        "service",
+        "acknowledge",
+        &service,
+        s(&summons),
+        "--key",
+        s(&defendant.key),
+    ]);
+
+    let issued = net.act(&[
+        "judgment",
+        "issue",
+        &case,
+        "--kind",
+        "judgment",
+        s(&judgment),
+        "--key",
+        s(&judge.key),
+    ]);
+    let judgment_id = id_of(&issued, "judgment_id");
+    let closed = net.act(&[
+        "case",
+        "close",
+        &case,
+        "--outcome",
+        "judgment",
+        "--key",
+        s(&judge.key),
+    ]);
+    let closed_at = closed["height"].as_u64().unwrap();
+
+    // The case, read back from another node once it has the closing block.
+    net.wait_until(
+        "node 3 has the closing block",
+        Duration::from_secs(20),
+        || net.last_height(3) >= closed_at,
+    );
+    let view = net.get(3, &format!("/v1/cases/{case}")).unwrap();
+    assert_eq!(view["status"], "closed", "{view}");
+    assert_eq!(view["outcome"], "judgment", "{view}");
+    // The number's year is the review's year in Beijing time (UTC+8).
+    let reviewed_ms = view["reviewed_at_ms"].as_u64().unwrap();
+    let beijing = std::time::UNIX_EPOCH + Duration::from_millis(reviewed_ms + 8 * 3_600_000);
+    let year = &humantime::format_rfc3339_seconds(beijing).to_string()[..4];
+    assert_eq!(view["number"], format!("({year}){court}民初1号"), "{view}");
+    let members: Vec<(&str, &str)> = view["members"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| (m["identity"].as_str().unwrap(), m["role"].as_str().unwrap()))
+        .collect();
+    for expected in [
+        (plaintiff.id.as_str(), "plaintiff"),
+        (defendant.id.as_str(), "defendant"),
+        (judge.id.as_str(), "judge"),
+    ] {
+        assert!(members.contains(&expected), "{expected:?} in {members:?}");
+    }
+    let documents = view["documents"].as_array().unwrap();
+    let record = |kind: &str| -> &Value {
+        &documents
+            .iter()
+            .find(|d| d["kind"] == kind)
+            .unwrap_or_else(|| panic!("no {kind} in {view}"))["record"]
+    };
+    let transcript_record = record("record_transcript");
+    assert_eq!(transcript_record["id"], transcript_id.as_str());
+    assert_eq!(transcript_record["complete"], true, "{transcript_record}");
+    let signers: Vec<&str> = transcript_record["signatures"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["identity"].as_str().unwrap())
+        .collect();
+    assert_eq!(signers.len(), 2, "{transcript_record}");
+    assert!(signers.contains(&plaintiff.id.as_str()) && signers.contains(&defendant.id.as_str()));
+    let service_record = record("serve_document");
+    assert_eq!(service_record["id"], service.as_str());
+    assert_eq!(service_record["recipient"], defendant.id.as_str());
+    assert!(
+        service_record["received_at_ms"].as_u64().is_some(),
+        "{service_record}"
+    );
+    assert_eq!(record("submit_evidence")["id"], evidence.as_str());
+    assert_eq!(record("issue_judgment")["id"], judgment_id.as_str());
+
+    let timeline = net.get(2, &format!("/v1/cases/{case}/timeline")).unwrap();
+    let kinds: Vec<&str> = timeline["events"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["kind"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "file_case",
+            "review_filing",
+            "assign_staff",
+            "submit_evidence",
+            "schedule_hearing",
+            "hold_hearing",
+            "record_transcript",
+            "sign_transcript",
+            "sign_transcript",
+            "serve_document",
+            "acknowledge_service",
+            "issue_judgment",
+            "close_case",
+        ]
+    );
+    let tx = net.ok(&["tx", "--id", closed["tx_id"].as_str().unwrap()]);
+    assert_eq!(tx["status"], "committed");
+    eprintln!("the case is closed after {:?}", started.elapsed());
+
+    // A short benchmark on the same network: every filing committed on every node.
+    let nodes = (0..4).map(|i| net.api(i)).collect::<Vec<_>>().join(",");
+    let report = net.ok(&[
+        "bench",
+        "--registrar",
+        s(&registrar),
+        "--genesis",
+        s(&net.path("net/genesis.json")),
+        "--nodes",
+        &nodes,
+        "--parties",
+        "16",
+        "--txs",
+        "400",
+        "--timeout-s",
+        "30",
+    ]);
+    eprintln!("{report}");
+    assert_eq!(report["transactions"], 400, "{report}");
+    assert_eq!(report["accepted"], 400, "{report}");
+    assert_eq!(report["committed"], 400, "{report}");
+    assert_eq!(report["receipt_codes"]["ok"], 400, "{report}");
+    assert_eq!(report["rejected"], serde_json::json!({}), "{report}");
+    assert_eq!(report["check"]["all_committed"], true, "{report}");
+    assert_eq!(report["check"]["lost"], 0, "{report}");
+    for node in report["check"]["per_node"].as_array().unwrap() {
+        assert_eq!(node["committed"], 400, "{report}");
+    }
+    assert_eq!(report["latency_ms"]["samples"], 400, "{report}");
+    assert!(report["committed_tx_per_s"].as_f64().unwrap() > 0.0);
+    let bytes = report["tx_bytes"]["average"].as_u64().unwrap();
+    assert!((300..=600).contains(&bytes), "{report}");
+    eprintln!("done after {:?}", started.elapsed());
+}

@@ -1,0 +1,316 @@
+//! `courtledger proof get`, `proof verify` and `verify-file`, end to end, on the checked-in
+//! proof vectors (`crates/proof/tests/vectors/`). `proof get` talks to a one-shot HTTP stub.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead as _, BufReader, Read as _, Write as _};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use serde_json::Value;
+
+fn vectors() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../crates/proof/tests/vectors")
+}
+
+fn courtledger(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_courtledger"))
+        .args(args)
+        .stdin(Stdio::null())
+        .env_remove("COURTLEDGER_GENESIS")
+        .env_remove("COURTLEDGER_NODE")
+        .output()
+        .unwrap()
+}
+
+fn stdout(output: &Output) -> String {
+    String::from_utf8(output.stdout.clone()).unwrap()
+}
+
+fn json(output: &Output) -> Value {
+    serde_json::from_slice(&output.stdout)
+        .unwrap_or_else(|error| panic!("stdout is not JSON ({error}): {}", stdout(output)))
+}
+
+/// The vector `name` written as a binary bundle file in `dir`.
+fn bundle(dir: &Path, name: &str) -> String {
+    let hex = std::fs::read_to_string(vectors().join(format!("{name}.hex"))).unwrap();
+    let path = dir.join(format!("{name}.clproof"));
+    std::fs::write(&path, hex::decode(hex.trim()).unwrap()).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+fn vector_file(name: &str) -> String {
+    vectors().join(name).to_str().unwrap().to_owned()
+}
+
+#[test]
+fn verify_says_who_did_what_when_and_who_agreed() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let file = bundle(dir.path(), "valid-file-case");
+    let out = courtledger(&["proof", "verify", &file, "--genesis", &genesis]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    for expected in [
+        "VERIFIED",
+        "file_case: filed a case",
+        "court: 京0105",
+        "complaint: ",
+        "outcome  ok",
+        "height 2, position 0 of 6",
+        "2026-03-02T01:01:00.000Z UTC = 2026-03-02T09:01:00.000+08:00 Beijing",
+        "by 3 of 4 validator courts, 3 of 4 voting power (75.0%",
+        "0000  power 1",
+        "京0105  power 1",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+
+    let out = courtledger(&["--json", "proof", "verify", &file, "--genesis", &genesis]);
+    assert!(out.status.success());
+    let v = json(&out);
+    assert_eq!(v["verified"], true);
+    assert_eq!(v["act"]["kind"], "file_case");
+    assert_eq!(v["block"]["height"], 2);
+    assert_eq!(v["block"]["time_beijing"], "2026-03-02T09:01:00.000+08:00");
+    assert_eq!(v["receipt"]["outcome"], "ok");
+    let courts: Vec<&str> = v["certificate"]["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["court_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(courts, ["0000", "京", "京0105"]);
+    assert_eq!(v["certificate"]["signed_power"], 3);
+
+    // A failed act is proven, and said to have failed; the hex form is read too.
+    let out = courtledger(&[
+        "proof",
+        "verify",
+        &vector_file("valid-failed-act.hex"),
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).contains("FAILED: not_authorized (receipt code 5)"),
+        "{}",
+        stdout(&out)
+    );
+}
+
+#[test]
+fn every_vector_gets_its_verdict_and_exit_status() {
+    let dir = tempfile::tempdir().unwrap();
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors().join("manifest.json")).unwrap())
+            .unwrap();
+    for vector in manifest["vectors"].as_array().unwrap() {
+        let name = vector["name"].as_str().unwrap();
+        let expect = vector["expect"].as_str().unwrap();
+        let file = bundle(dir.path(), name);
+        let genesis = vector_file(vector["genesis"].as_str().unwrap());
+        let out = courtledger(&["--json", "proof", "verify", &file, "--genesis", &genesis]);
+        let v = json(&out);
+        if expect == "ok" {
+            assert!(out.status.success(), "{name}: {v}");
+            assert_eq!(v["tx_id"], vector["verified"]["tx_id"], "{name}");
+        } else {
+            assert_eq!(out.status.code(), Some(1), "{name}: {v}");
+            assert_eq!(v["error"]["details"]["check"], expect, "{name}: {v}");
+            let message = v["error"]["message"].as_str().unwrap();
+            assert!(message.contains(&format!("check `{expect}`")), "{message}");
+        }
+    }
+}
+
+#[test]
+fn verify_file_names_the_matching_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let proof = bundle(dir.path(), "valid-file-case");
+    let complaint = vector_file("complaint.txt");
+    let out = courtledger(&[
+        "verify-file",
+        &complaint,
+        "--proof",
+        &proof,
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("MATCH"), "{text}");
+    assert!(text.contains("field `complaint`"), "{text}");
+    assert!(text.contains("verified against the genesis file"), "{text}");
+
+    let out = courtledger(&[
+        "--json",
+        "verify-file",
+        &vector_file("evidence.txt"),
+        "--proof",
+        &proof,
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["matched"][0]["field"], "attachments[1].sha256");
+    assert_eq!(v["matched"][0]["size_matches"], true);
+    assert_eq!(v["bundle_verified"], true);
+    assert_eq!(v["proof"]["verified"], true);
+
+    // Without the genesis file: the hashes are compared, and the output says the bundle was
+    // not verified.
+    let out = courtledger(&["verify-file", &complaint, "--proof", &proof]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(stdout(&out).contains("NOT verified"), "{}", stdout(&out));
+
+    // Another file: no match, exit 1, the recorded hashes listed.
+    let other = dir.path().join("other.txt");
+    std::fs::write(&other, "not the complaint").unwrap();
+    let out = courtledger(&[
+        "--json",
+        "verify-file",
+        other.to_str().unwrap(),
+        "--proof",
+        &proof,
+        "--genesis",
+        &genesis,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let v = json(&out);
+    let message = v["error"]["message"].as_str().unwrap();
+    assert!(message.starts_with("NO MATCH"), "{message}");
+    assert!(message.contains("complaint (complaint)"), "{message}");
+
+    // A bundle that does not verify: exit 1, the check named, even though the file matches.
+    let tampered = bundle(dir.path(), "certificate-below-threshold");
+    let out = courtledger(&[
+        "verify-file",
+        &complaint,
+        "--proof",
+        &tampered,
+        "--genesis",
+        &genesis,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("check `certificate_quorum`"), "{stderr}");
+}
+
+/// Serves one HTTP request with `body` as a JSON answer; returns the request line.
+fn serve_once(body: String) -> (String, std::thread::JoinHandle<String>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let handle = std::thread::spawn(move || {
+        let (stream, _) = listener.accept().unwrap();
+        let mut reader = BufReader::new(stream);
+        let mut request_line = String::new();
+        reader.read_line(&mut request_line).unwrap();
+        loop {
+            let mut line = String::new();
+            reader.read_line(&mut line).unwrap();
+            if line == "\r\n" || line.is_empty() {
+                break;
+            }
+        }
+        let mut stream = reader.into_inner();
+        write!(
+            stream,
+            "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+            body.len()
+        )
+        .unwrap();
+        stream.flush().unwrap();
+        let mut rest = Vec::new();
+        let _ = stream.read_to_end(&mut rest);
+        request_line
+    });
+    (url, handle)
+}
+
+#[test]
+fn get_writes_the_nodes_bundle_and_verifies_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let manifest: Value =
+        serde_json::from_str(&std::fs::read_to_string(vectors().join("manifest.json")).unwrap())
+            .unwrap();
+    let tx_id = manifest["vectors"][0]["verified"]["tx_id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let hex = std::fs::read_to_string(vectors().join("valid-file-case.hex")).unwrap();
+    let body = serde_json::json!({ "tx_id": tx_id, "bundle": hex.trim() }).to_string();
+    let out_file = dir.path().join("filing.clproof");
+    let out_path = out_file.to_str().unwrap();
+
+    let (url, server) = serve_once(body);
+    let out = courtledger(&[
+        "--node",
+        &url,
+        "proof",
+        "get",
+        &tx_id,
+        "--out",
+        out_path,
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let request = server.join().unwrap();
+    assert!(
+        request.starts_with(&format!("GET /v1/proofs/tx/{tx_id} ")),
+        "{request}"
+    );
+    assert_eq!(
+        std::fs::read(&out_file).unwrap(),
+        hex::decode(hex.trim()).unwrap()
+    );
+    assert!(
+        stdout(&out).contains("every check passed"),
+        "{}",
+        stdout(&out)
+    );
+
+    // Never overwrites.
+    let out = courtledger(&[
+        "--node",
+        "http://127.0.0.1:1",
+        "proof",
+        "get",
+        &tx_id,
+        "--out",
+        out_path,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr)
+        .unwrap()
+        .contains("never overwritten"));
+
+    // A bundle for another transaction is refused.
+    let other = "00".repeat(32);
+    let (url, server) = serve_once(serde_json::json!({ "bundle": hex.trim() }).to_string());
+    let out = courtledger(&[
+        "--node",
+        &url,
+        "proof",
+        "get",
+        &other,
+        "--out",
+        dir.path().join("x").to_str().unwrap(),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(
+        String::from_utf8(out.stderr).unwrap().contains("not 0000"),
+        "refused"
+    );
+    server.join().unwrap();
+    assert!(!dir.path().join("x").exists());
+}

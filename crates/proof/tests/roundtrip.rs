@@ -1,0 +1,249 @@
+//! Bundles of a real chain verify; every way of tampering with one is refused by the check
+//! that names it; the verification rate (ignored test, run in release).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::collections::BTreeSet;
+use std::time::Instant;
+
+use courtledger_codec::Encode;
+use courtledger_crypto::sha256;
+use courtledger_ledger::{ActKind, Code};
+use courtledger_proof::describe::{beijing_rfc3339, documents, fields, utc_rfc3339};
+use courtledger_proof::{
+    verify, verify_bytes, AssembleError, Outcome, ProofBundle, ProofError, FORMAT_VERSION,
+};
+use support::{cases, chain, genesis, CHAIN, OTHER_CHAIN, T0};
+
+#[test]
+fn every_transaction_of_the_chain_verifies() {
+    let (genesis, blocks) = chain(CHAIN);
+    for committed in &blocks {
+        for (index, tx) in committed.block.txs.iter().enumerate() {
+            let index = u32::try_from(index).unwrap();
+            let bundle = committed.bundle(index);
+            let bytes = bundle.to_bytes();
+            assert_eq!(&bytes[..7], b"CLPROOF");
+            assert_eq!(bytes[7..9], FORMAT_VERSION.to_be_bytes());
+            let decoded = ProofBundle::decode(&bytes).unwrap();
+            assert_eq!(decoded, bundle);
+            assert_eq!(decoded.to_bytes(), bytes, "decoding is canonical");
+            let verified = verify(&decoded, &genesis).unwrap();
+            assert_eq!(verified.tx_id, tx.id());
+            assert_eq!(verified.tx, *tx);
+            assert_eq!(verified.header, committed.block.header);
+            assert_eq!(verified.block_id, committed.block.header.id());
+            assert_eq!(
+                verified.receipt,
+                committed.receipts[usize::try_from(index).unwrap()]
+            );
+            assert_eq!(verified.chain_id, genesis.chain_id());
+            assert_eq!(verified.total_power, 4);
+            assert_eq!(verified.validator_count, 4);
+        }
+    }
+
+    // Block 1: all four courts signed; block 2: three of them.
+    let first = verify(&blocks[0].bundle(0), &genesis).unwrap();
+    let courts: Vec<String> = first
+        .signers
+        .iter()
+        .map(|s| s.court_code.to_string())
+        .collect();
+    assert_eq!(courts, ["0000", "京", "京01", "京0105"]);
+    assert_eq!(first.signed_power, 4);
+    assert_eq!(first.act.kind(), ActKind::RegisterIdentity);
+    assert_eq!(first.header.time_ms, T0);
+
+    let filing = verify(&blocks[1].bundle(0), &genesis).unwrap();
+    let courts: Vec<String> = filing
+        .signers
+        .iter()
+        .map(|s| s.court_code.to_string())
+        .collect();
+    assert_eq!(courts, ["0000", "京", "京0105"]);
+    assert_eq!(filing.signed_power, 3);
+    assert_eq!(filing.outcome(), Outcome::Applied);
+    assert_eq!(filing.outcome().name(), "ok");
+    assert_eq!(filing.act.kind(), ActKind::FileCase);
+    assert_eq!(filing.header.height, 2);
+
+    // A failed act verifies, and says that it failed.
+    let review = verify(&blocks[1].bundle(2), &genesis).unwrap();
+    assert_eq!(review.act.kind(), ActKind::ReviewFiling);
+    assert_eq!(review.receipt.code, Code::NotAuthorized.number());
+    assert_eq!(
+        review.outcome(),
+        Outcome::Failed {
+            code: 5,
+            name: Some("not_authorized")
+        }
+    );
+    assert_eq!(review.outcome().name(), "not_authorized");
+}
+
+#[test]
+fn the_filing_is_described_in_plain_words() {
+    let (genesis, blocks) = chain(CHAIN);
+    let filing = verify(&blocks[1].bundle(0), &genesis).unwrap();
+    let fields = fields(&filing.act);
+    let get = |name: &str| {
+        fields
+            .iter()
+            .find(|f| f.name == name)
+            .unwrap_or_else(|| panic!("no field {name}"))
+            .value
+            .clone()
+    };
+    assert_eq!(get("court"), "京0105");
+    assert_eq!(get("kind"), "civil");
+    assert_eq!(
+        get("complaint"),
+        sha256(support::COMPLAINT.as_bytes()).to_string()
+    );
+    assert_eq!(get("attachments[1].kind"), "evidence");
+    assert!(get("plaintiffs[0]").starts_with("registered identity "));
+    let docs = documents(&filing.act);
+    let names: Vec<&str> = docs.iter().map(|d| d.field.as_str()).collect();
+    assert_eq!(
+        names,
+        [
+            "claim_summary",
+            "complaint",
+            "attachments[0].sha256",
+            "attachments[1].sha256"
+        ]
+    );
+    assert_eq!(docs[1].sha256, sha256(support::COMPLAINT.as_bytes()));
+    assert_eq!(
+        docs[3].size,
+        Some(u64::try_from(support::EVIDENCE.len()).unwrap())
+    );
+    assert_eq!(
+        utc_rfc3339(filing.header.time_ms),
+        "2026-03-02T01:01:00.000Z"
+    );
+    assert_eq!(
+        beijing_rfc3339(filing.header.time_ms),
+        "2026-03-02T09:01:00.000+08:00"
+    );
+}
+
+#[test]
+fn every_tampering_is_refused_by_its_check() {
+    let genesis_a = genesis(CHAIN);
+    let genesis_b = genesis(OTHER_CHAIN);
+    let mut seen = BTreeSet::new();
+    let mut failures = Vec::new();
+    for case in cases() {
+        let genesis = match case.genesis {
+            "genesis.json" => &genesis_a,
+            _ => &genesis_b,
+        };
+        let verdict = match verify_bytes(&case.bytes, genesis) {
+            Ok(_) => "ok",
+            Err(error) => {
+                assert!(!error.to_string().is_empty());
+                error.check()
+            }
+        };
+        if verdict != case.expect {
+            failures.push(format!(
+                "{}: expected {}, got {verdict}",
+                case.name, case.expect
+            ));
+        }
+        seen.insert(verdict);
+    }
+    assert!(failures.is_empty(), "{failures:#?}");
+    let all: BTreeSet<&str> = ProofError::CHECKS.into_iter().chain(["ok"]).collect();
+    let missing: Vec<_> = all.difference(&seen).collect();
+    assert!(
+        missing.is_empty(),
+        "checks no vector exercises: {missing:?}"
+    );
+}
+
+#[test]
+fn a_bundle_is_bounded_and_the_largest_fits() {
+    use courtledger_types::limits::{MAX_PROOF_BUNDLE_BYTES, MAX_TX_PAYLOAD_BYTES};
+    let (genesis, blocks) = chain(CHAIN);
+    let mut bundle = blocks[1].bundle(0);
+    // Largest parts: the longest payload, 16 path hashes each, 128 signatures.
+    bundle.tx.tx.payload = vec![0; usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap()];
+    bundle.tx_proof.path = vec![[0; 32]; 16];
+    bundle.receipt_proof.path = vec![[0; 32]; 16];
+    bundle.certificate.signatures = vec![bundle.certificate.signatures[0]; 128];
+    let bytes = bundle.to_bytes();
+    assert!(bytes.len() <= usize::try_from(MAX_PROOF_BUNDLE_BYTES).unwrap());
+    assert_eq!(ProofBundle::decode(&bytes).unwrap(), bundle);
+    // Over the bound (with a valid preamble) is a format error, whatever follows.
+    let mut huge = bytes[..9].to_vec();
+    huge.resize(usize::try_from(MAX_PROOF_BUNDLE_BYTES).unwrap() + 1, 0);
+    let error = verify_bytes(&huge, &genesis).unwrap_err();
+    assert_eq!(error.check(), "format");
+    assert!(error.to_string().contains("limit"), "{error}");
+}
+
+#[test]
+fn assembling_refuses_an_inconsistent_store() {
+    let (_, blocks) = chain(CHAIN);
+    let committed = &blocks[1];
+    let header = &committed.block.header;
+    let tx = &committed.block.txs[0];
+    let cert = &committed.certificate;
+    let mut receipts = committed.receipts.clone();
+    assert!(ProofBundle::assemble(header, tx, &receipts, cert, 0).is_ok());
+    assert!(matches!(
+        ProofBundle::assemble(header, tx, &receipts, cert, 6),
+        Err(AssembleError::NoSuchIndex { .. })
+    ));
+    assert!(matches!(
+        ProofBundle::assemble(header, tx, &receipts, cert, 1),
+        Err(AssembleError::WrongReceipt { index: 1 })
+    ));
+    assert!(matches!(
+        ProofBundle::assemble(header, tx, &receipts[..5], cert, 0),
+        Err(AssembleError::ReceiptCount { .. })
+    ));
+    receipts[3].code = 9;
+    assert!(matches!(
+        ProofBundle::assemble(header, tx, &receipts, cert, 0),
+        Err(AssembleError::ResultsRoot)
+    ));
+    let mut other_cert = cert.clone();
+    other_cert.height = 1;
+    assert!(matches!(
+        ProofBundle::assemble(header, tx, &committed.receipts, &other_cert, 0),
+        Err(AssembleError::Certificate)
+    ));
+}
+
+/// `cargo test --release -p courtledger-proof -- --ignored --nocapture`
+#[test]
+#[ignore = "timing; run in release with --ignored --nocapture"]
+fn verification_rate() {
+    let (genesis, blocks) = chain(CHAIN);
+    let three = blocks[1].bundle(0).to_bytes();
+    let four = blocks[0].bundle(0).to_bytes();
+    for (label, bytes) in [("3 of 4 signatures", &three), ("4 of 4 signatures", &four)] {
+        for _ in 0..50 {
+            verify_bytes(bytes, &genesis).unwrap();
+        }
+        let rounds = 2000u32;
+        let start = Instant::now();
+        for _ in 0..rounds {
+            verify_bytes(bytes, &genesis).unwrap();
+        }
+        let elapsed = start.elapsed();
+        let per = elapsed / rounds;
+        println!(
+            "decode + verify, {label} ({} bytes): {:.1} µs per bundle, {:.0} bundles/s on one core",
+            bytes.len(),
+            per.as_secs_f64() * 1e6,
+            f64::from(rounds) / elapsed.as_secs_f64()
+        );
+    }
+}
