@@ -17,7 +17,7 @@ use crate::acts::BuildAct;
 use crate::get_ok;
 use crate::output::Printer;
 use crate::submit::{run_act, Ctx, SignArgs};
-use crate::{bench, files, keys, proof, read_genesis};
+use crate::{audit, bench, browse, files, keys, proof, read_genesis};
 
 const LONG_ABOUT: &str = "\
 The courtledger client: sign the acts of online litigation on the court ledger, and check them.
@@ -139,11 +139,18 @@ pub enum Command {
         /// The file.
         file: PathBuf,
     },
-    /// Proof bundles: get one from a node; verify one offline with the genesis file alone.
+    /// Proof bundles: get one from a node; verify one offline with the genesis file alone;
+    /// refresh one with a newer checkpoint.
     #[command(subcommand)]
     Proof(proof::ProofCommand),
     /// Does a file in hand match a document hash recorded by the act of a proof bundle?
     VerifyFile(proof::VerifyFileArgs),
+    /// Audits with nothing trusted but the genesis file: check the whole chain, check that
+    /// the history log only grew, save a checkpoint.
+    #[command(subcommand)]
+    Audit(audit::AuditCommand),
+    /// A table of blocks: height, time (Beijing), transactions, proposer court, block id.
+    Blocks(browse::BlocksArgs),
 }
 
 impl Command {
@@ -152,7 +159,7 @@ impl Command {
         match self {
             Command::Identity(command) => command.as_act(),
             Command::Court(command) => Some(command.as_act()),
-            Command::Case(command) => Some(command.as_act()),
+            Command::Case(command) => command.as_act(),
             Command::Evidence(command) => Some(command.as_act()),
             Command::Message(command) => Some(command.as_act()),
             Command::Hearing(command) => Some(command.as_act()),
@@ -168,7 +175,9 @@ impl Command {
             | Command::Tx { .. }
             | Command::Hash { .. }
             | Command::Proof(_)
-            | Command::VerifyFile(_) => None,
+            | Command::VerifyFile(_)
+            | Command::Audit(_)
+            | Command::Blocks(_) => None,
         }
     }
 }
@@ -292,6 +301,9 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         }
         Command::Proof(command) => command.run(&node, printer)?,
         Command::VerifyFile(args) => proof::verify_file(&args, printer)?,
+        Command::Audit(command) => command.run(&node, printer)?,
+        Command::Blocks(args) => browse::blocks(&args, &node, printer)?,
+        Command::Case(CaseCommand::Timeline(args)) => browse::timeline(&args, &node, printer)?,
         Command::Court(_)
         | Command::Case(_)
         | Command::Evidence(_)

@@ -4,7 +4,9 @@
 
 pub mod acts;
 pub mod args;
+pub mod audit;
 pub mod bench;
+pub mod browse;
 pub mod cli;
 pub mod files;
 pub mod http;

@@ -1,6 +1,7 @@
 //! Proof bundles (`docs/proof-format.md`): `proof get` fetches one from a node, `proof verify`
-//! checks one offline against the genesis file and says in plain words what it proves, and
-//! `verify-file` tells whether a file in hand is a document that the proven act recorded.
+//! checks one offline against the genesis file and says in plain words what it proves, `proof
+//! refresh` adds a newer checkpoint (format version 2), and `verify-file` tells whether a file
+//! in hand is a document that the proven act recorded.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -9,16 +10,22 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
+use courtledger_codec::{decode_exact, Encode as _};
 use courtledger_crypto::Digest;
 use courtledger_ledger::Act;
+use courtledger_merkle::InclusionProof;
 use courtledger_proof::describe::{self, beijing_rfc3339, utc_rfc3339};
-use courtledger_proof::{verify, Outcome, ProofBundle, ProofError, Verified, MAGIC};
-use courtledger_types::limits::MAX_PROOF_BUNDLE_BYTES;
+use courtledger_proof::{
+    verify, Checkpoint, Outcome, ProofBundle, ProofError, Verified, MAGIC,
+    MAX_PROOF_BUNDLE_V2_BYTES,
+};
 use courtledger_types::Genesis;
 use serde_json::{json, Value};
 
+use crate::audit::fetch_head;
 use crate::files::hash_file;
 use crate::get_ok;
+use crate::http::agent;
 use crate::output::{ActError, Printer};
 use crate::read_genesis;
 
@@ -44,6 +51,24 @@ pub enum ProofCommand {
         /// The bundle (as `proof get` writes it; a file of its hex is accepted too).
         file: PathBuf,
         /// The chain's genesis file: the only thing the bundle is checked against.
+        #[arg(long, env = "COURTLEDGER_GENESIS", value_name = "FILE")]
+        genesis: PathBuf,
+    },
+    /// Add a newer checkpoint to a bundle (format version 2).
+    ///
+    /// The checkpoint is the header and certificate of a recent block and the transaction's
+    /// inclusion in that block's history log, so that one recent certificate covers many old
+    /// acts. The bundle is verified before and after.
+    Refresh {
+        /// The bundle (version 1, or version 2 whose checkpoint is replaced).
+        bundle: PathBuf,
+        /// Where to write the refreshed bundle; an existing file is never overwritten.
+        #[arg(long, value_name = "FILE")]
+        out: PathBuf,
+        /// The checkpoint's height (default: the node's last block).
+        #[arg(long, value_name = "H")]
+        at: Option<u64>,
+        /// The chain's genesis file.
         #[arg(long, env = "COURTLEDGER_GENESIS", value_name = "FILE")]
         genesis: PathBuf,
     },
@@ -78,6 +103,12 @@ impl ProofCommand {
                 let verified = checked(&bundle, &genesis, &file)?;
                 printer.result(&verified_json(&verified), &verified_text(&verified))
             }
+            ProofCommand::Refresh {
+                bundle,
+                out,
+                at,
+                genesis,
+            } => refresh(node, &bundle, &out, at, &genesis, printer),
         }
     }
 }
@@ -85,7 +116,7 @@ impl ProofCommand {
 /// Reads a bundle file (binary, or the hex the API sends), at most one byte more than a bundle
 /// may have, so that a huge file is refused without reading it.
 pub fn read_bundle_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let max = u64::from(MAX_PROOF_BUNDLE_BYTES);
+    let max = u64::from(MAX_PROOF_BUNDLE_V2_BYTES);
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(2 * max + 2)
@@ -167,19 +198,7 @@ fn get(
         Some(genesis) => Some(checked(&bundle, genesis, Path::new("the node's bundle"))?),
         None => None,
     };
-    let mut file = OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .with_context(|| {
-            format!(
-                "cannot create {} (an existing file is never overwritten)",
-                out.display()
-            )
-        })?;
-    file.write_all(&bytes)
-        .and_then(|()| file.sync_all())
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    write_new(out, &bytes)?;
     let mut text = format!(
         "wrote {} ({} bytes): the proof of transaction {id}, block {} position {}",
         out.display(),
@@ -208,12 +227,132 @@ fn get(
     )
 }
 
+/// Writes `bytes` to a new file.
+fn write_new(out: &Path, bytes: &[u8]) -> anyhow::Result<()> {
+    let mut file = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .with_context(|| {
+            format!(
+                "cannot create {} (an existing file is never overwritten)",
+                out.display()
+            )
+        })?;
+    file.write_all(bytes)
+        .and_then(|()| file.sync_all())
+        .with_context(|| format!("cannot write {}", out.display()))
+}
+
+/// `proof refresh`: the bundle with the checkpoint of block `at` (default: the last).
+fn refresh(
+    node: &str,
+    path: &Path,
+    out: &Path,
+    at: Option<u64>,
+    genesis: &Path,
+    printer: Printer,
+) -> anyhow::Result<()> {
+    if out.exists() {
+        bail!(
+            "{} exists already (an existing file is never overwritten)",
+            out.display()
+        );
+    }
+    let genesis = read_genesis(genesis)?;
+    let bundle = read_bundle(path)?;
+    checked(&bundle, &genesis, path)?;
+    let tx_id = bundle.tx.id();
+    let mut query = format!("/v1/proofs/log-inclusion/{tx_id}");
+    if let Some(at) = at {
+        query.push_str(&format!("?at={at}"));
+    }
+    let answer = get_ok(node, &query)?;
+    let height = answer["at"]["height"]
+        .as_u64()
+        .context("the node's log inclusion answer has no `at.height`")?;
+    let proof_bytes = answer["proof_hex"]
+        .as_str()
+        .and_then(|text| hex::decode(text).ok())
+        .context("the node's log inclusion answer has no proof_hex")?;
+    let log_proof: InclusionProof = decode_exact(&proof_bytes, proof_bytes.len())
+        .context("the node's proof_hex is not an inclusion proof")?;
+    let head = fetch_head(&agent(), node, height)?;
+    let refreshed = bundle.with_checkpoint(Checkpoint {
+        header: head.header,
+        certificate: head.certificate,
+        log_proof,
+    });
+    let verified = checked(&refreshed, &genesis, Path::new("the refreshed bundle"))?;
+    let bytes = refreshed.to_bytes();
+    write_new(out, &bytes)?;
+    let checkpoint = verified
+        .checkpoint
+        .as_ref()
+        .context("a refreshed bundle has a checkpoint")?;
+    printer.result(
+        &json!({
+            "file": out.display().to_string(),
+            "bytes": bytes.len(),
+            "format_version": refreshed.version(),
+            "tx_id": tx_id.to_string(),
+            "height": verified.header.height,
+            "checkpoint": checkpoint_json(checkpoint),
+            "verified": true,
+        }),
+        &format!(
+            "wrote {} ({} bytes, format version 2): the proof of transaction {tx_id} (block {}), \
+             now also in the history log of block {} (leaf {} of {}), certified by {}\nverified \
+             against the genesis file: every check passed",
+            out.display(),
+            bytes.len(),
+            verified.header.height,
+            checkpoint.header.height,
+            checkpoint.leaf_index,
+            checkpoint.header.log_size,
+            checkpoint
+                .signers
+                .iter()
+                .map(|s| s.court_code.to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        ),
+    )
+}
+
+fn checkpoint_json(c: &courtledger_proof::VerifiedCheckpoint) -> Value {
+    json!({
+        "height": c.header.height,
+        "block_id": c.block_id.to_string(),
+        "time_ms": c.header.time_ms,
+        "time_utc": utc_rfc3339(c.header.time_ms),
+        "time_beijing": beijing_rfc3339(c.header.time_ms),
+        "log_size": c.header.log_size,
+        "log_root": c.header.log_root.to_string(),
+        "leaf_index": c.leaf_index,
+        "round": c.round,
+        "signers": c.signers.iter().map(|s| json!({
+            "court_code": s.court_code.to_string(),
+            "validator_index": s.index,
+            "public_key": s.public_key.to_string(),
+            "voting_power": s.voting_power,
+        })).collect::<Vec<_>>(),
+        "signed_power": c.signed_power,
+    })
+}
+
+/// The checks a verified bundle passed.
+fn checks_passed(v: &Verified) -> &'static [&'static str] {
+    ProofError::checks_of(if v.checkpoint.is_some() { 2 } else { 1 })
+}
+
 /// The verified bundle as JSON.
 pub fn verified_json(v: &Verified) -> Value {
     let outcome = v.outcome();
-    json!({
+    let mut value = json!({
         "verified": true,
-        "checks_passed": ProofError::CHECKS,
+        "format_version": if v.checkpoint.is_some() { 2 } else { 1 },
+        "checks_passed": checks_passed(v),
         "chain": { "id": v.chain_id.to_string(), "name": v.chain_name },
         "tx_id": v.tx_id.to_string(),
         "signer": { "public_key": v.tx.tx.signer.to_string(), "nonce": v.tx.tx.nonce },
@@ -252,7 +391,11 @@ pub fn verified_json(v: &Verified) -> Value {
             "signed_power": v.signed_power,
             "total_power": v.total_power,
         },
-    })
+    });
+    if let Some(checkpoint) = &v.checkpoint {
+        value["checkpoint"] = checkpoint_json(checkpoint);
+    }
+    value
 }
 
 fn documents_json(act: &Act) -> Vec<Value> {
@@ -345,12 +488,31 @@ pub fn verified_text(v: &Verified) -> String {
             signer.public_key
         );
     }
+    if let Some(c) = &v.checkpoint {
+        let _ = writeln!(
+            out,
+            "later    the history log of block {} ({} UTC = {} Beijing) holds it as leaf {} of \
+             {}; that block was signed by {} of {} voting power ({}):",
+            c.header.height,
+            utc_rfc3339(c.header.time_ms),
+            beijing_rfc3339(c.header.time_ms),
+            c.leaf_index,
+            c.header.log_size,
+            c.signed_power,
+            v.total_power,
+            percent(c.signed_power, v.total_power),
+        );
+        for signer in &c.signers {
+            let _ = writeln!(
+                out,
+                "           {}  power {}  key {}",
+                signer.court_code, signer.voting_power, signer.public_key
+            );
+        }
+        let _ = writeln!(out, "           block id {}", c.block_id);
+    }
     let _ = writeln!(out, "tx id    {}", v.tx_id);
-    let _ = writeln!(
-        out,
-        "checks   all passed: {}",
-        ProofError::CHECKS.join(", ")
-    );
+    let _ = writeln!(out, "checks   all passed: {}", checks_passed(v).join(", "));
     out
 }
 

@@ -511,7 +511,7 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
         s(&clerk.key),
     ]);
     let transcript_id = id_of(&recorded, "transcript_id");
-    net.act(&[
+    let signed = net.act(&[
         "hearing",
         "sign",
         &transcript_id,
@@ -519,6 +519,7 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
         "--key",
         s(&plaintiff.key),
     ]);
+    let signature_tx = signed["tx_id"].as_str().unwrap().to_owned();
     net.act(&[
         "hearing",
         "sign",
@@ -688,5 +689,123 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
     assert!(report["committed_tx_per_s"].as_f64().unwrap() > 0.0);
     let bytes = report["tx_bytes"]["average"].as_u64().unwrap();
     assert!((300..=600).contains(&bytes), "{report}");
+    eprintln!("the bench is done after {:?}", started.elapsed());
+
+    audit_and_read(&net, &case, &signature_tx, &timeline);
     eprintln!("done after {:?}", started.elapsed());
+}
+
+/// The auditor's commands on the network the case and the bench ran on: read blocks and the
+/// case's timeline, refresh the proof of a transcript signature with a newer checkpoint, save a
+/// checkpoint, audit the whole chain, and check that the history log only grew.
+fn audit_and_read(net: &Net, case: &str, signature_tx: &str, timeline: &Value) {
+    let genesis = net.path("net/genesis.json");
+
+    // A checkpoint of block 2, saved now, compared with the chain at the end.
+    let checkpoint = net.path("block2.clcheckpoint");
+    let saved = net.ok(&[
+        "audit",
+        "checkpoint",
+        "--height",
+        "2",
+        "--out",
+        s(&checkpoint),
+    ]);
+    assert_eq!(saved["height"], 2, "{saved}");
+    assert_eq!(saved["verified"], true, "{saved}");
+
+    // The table of the last blocks.
+    let blocks = net.ok(&["blocks", "--limit", "5"]);
+    let rows = blocks["blocks"].as_array().unwrap();
+    assert_eq!(rows.len(), 5, "{blocks}");
+    for pair in rows.windows(2) {
+        assert_eq!(
+            pair[1]["height"].as_u64().unwrap(),
+            pair[0]["height"].as_u64().unwrap() + 1
+        );
+    }
+    assert!(rows[0]["proposer_court"].is_string(), "{blocks}");
+    let first = net.ok(&["blocks", "--from", "1", "--limit", "3"]);
+    assert_eq!(first["blocks"][0]["height"], 1, "{first}");
+    assert_eq!(first["blocks"].as_array().unwrap().len(), 3, "{first}");
+
+    // The case's timeline, through the client: the same acts, in order.
+    let read = net.ok(&["case", "timeline", case]);
+    let kinds = |events: &Value| -> Vec<String> {
+        events
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert_eq!(kinds(&read["events"]), kinds(&timeline["events"]), "{read}");
+    assert!(read["events"][0]["time_beijing"]
+        .as_str()
+        .unwrap()
+        .ends_with("+08:00"));
+
+    // A proof, refreshed with the newest checkpoint, verifies offline.
+    let bundle = net.path("sign.clproof");
+    let refreshed = net.path("sign-refreshed.clproof");
+    net.ok(&["proof", "get", signature_tx, "--out", s(&bundle)]);
+    let refresh = net.ok(&["proof", "refresh", s(&bundle), "--out", s(&refreshed)]);
+    assert_eq!(refresh["format_version"], 2, "{refresh}");
+    let verified = net.ok(&["proof", "verify", s(&refreshed), "--genesis", s(&genesis)]);
+    assert_eq!(verified["verified"], true, "{verified}");
+    assert_eq!(verified["format_version"], 2, "{verified}");
+    assert_eq!(verified["act"]["kind"], "sign_transcript", "{verified}");
+    let block = verified["block"]["height"].as_u64().unwrap();
+    let at = verified["checkpoint"]["height"].as_u64().unwrap();
+    assert!(at > block, "checkpoint {at}, block {block}");
+    assert_eq!(
+        verified["checkpoint"]["leaf_index"], refresh["checkpoint"]["leaf_index"],
+        "{verified}"
+    );
+
+    // The whole chain, from genesis, trusting nothing but the genesis file.
+    let before = net.last_height(0);
+    let audit = net.ok(&["audit", "chain", "--genesis", s(&genesis)]);
+    eprintln!("{audit}");
+    assert_eq!(audit["verified"], true, "{audit}");
+    let to = audit["to"].as_u64().unwrap();
+    assert!(to >= before && to <= net.last_height(0), "{audit}");
+    assert_eq!(audit["blocks"], to, "{audit}");
+    assert_eq!(audit["last"]["height"], to, "{audit}");
+    let last = net.get(0, &format!("/v1/blocks/{to}")).unwrap();
+    assert_eq!(audit["last"]["block_id"], last["id"], "{audit}");
+    assert_eq!(audit["transactions"], last["log_size"], "{audit}");
+    assert!(audit["transactions"].as_u64().unwrap() >= 400);
+    assert!(
+        audit["verify_blocks_per_s"].as_f64().unwrap() > 0.0,
+        "{audit}"
+    );
+    // Part of it, from a certified block in the middle.
+    let middle = to / 2 + 1;
+    let part = net.ok(&[
+        "audit",
+        "chain",
+        "--from",
+        &middle.to_string(),
+        "--to",
+        &to.to_string(),
+    ]);
+    assert_eq!(part["blocks"], to - middle + 1, "{part}");
+    assert_eq!(part["last"]["block_id"], last["id"], "{part}");
+
+    // The history log only grew: from block 2, and from the checkpoint saved earlier.
+    let grew = net.ok(&[
+        "audit",
+        "consistency",
+        "--from",
+        "2",
+        "--to",
+        &to.to_string(),
+    ]);
+    assert_eq!(grew["consistent"], true, "{grew}");
+    assert_eq!(grew["to"]["height"], to, "{grew}");
+    assert_eq!(grew["to"]["log_size"], last["log_size"], "{grew}");
+    let grew = net.ok(&["audit", "consistency", "--checkpoint", s(&checkpoint)]);
+    assert_eq!(grew["consistent"], true, "{grew}");
+    assert_eq!(grew["from"]["height"], 2, "{grew}");
 }

@@ -105,6 +105,64 @@ fn verify_says_who_did_what_when_and_who_agreed() {
 }
 
 #[test]
+fn a_version_2_bundle_names_its_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let file = bundle(dir.path(), "valid-v2-file-case");
+    let out = courtledger(&["proof", "verify", &file, "--genesis", &genesis]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    for expected in [
+        "VERIFIED",
+        "height 2, position 0 of 6",
+        "later    the history log of block 3",
+        "holds it as leaf 2 of 10",
+        "checkpoint_inclusion",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    let out = courtledger(&["--json", "proof", "verify", &file, "--genesis", &genesis]);
+    let v = json(&out);
+    assert_eq!(v["format_version"], 2);
+    assert_eq!(v["checkpoint"]["height"], 3);
+    assert_eq!(v["checkpoint"]["leaf_index"], 2);
+    assert_eq!(v["checks_passed"].as_array().unwrap().len(), 32);
+    let courts: Vec<&str> = v["checkpoint"]["signers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["court_code"].as_str().unwrap())
+        .collect();
+    assert_eq!(courts, ["京", "京01", "京0105"]);
+    // A version 1 bundle passes the 20 checks of version 1 and has no checkpoint.
+    let v1 = bundle(dir.path(), "valid-file-case");
+    let v = json(&courtledger(&[
+        "--json",
+        "proof",
+        "verify",
+        &v1,
+        "--genesis",
+        &genesis,
+    ]));
+    assert_eq!(v["format_version"], 1);
+    assert!(v["checkpoint"].is_null());
+    assert_eq!(v["checks_passed"].as_array().unwrap().len(), 20);
+    // verify-file reads version 2 too.
+    let out = courtledger(&[
+        "verify-file",
+        &vector_file("complaint.txt"),
+        "--proof",
+        &file,
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+}
+
+#[test]
 fn every_vector_gets_its_verdict_and_exit_status() {
     let dir = tempfile::tempdir().unwrap();
     let manifest: Value =

@@ -18,6 +18,7 @@ use serde_json::{json, Value};
 
 use super::{hash, BuildAct, Prepared, Signed};
 use crate::args;
+use crate::browse::TimelineArgs;
 use crate::submit::{BuildEnv, SignArgs};
 
 /// Cases: file, review, members, the evidence time limit, close.
@@ -56,12 +57,15 @@ pub enum CaseCommand {
     /// A judgment outcome needs an issued judgment or ruling; a mediation outcome a confirmed
     /// mediation agreement.
     Close(Signed<Close>),
+    /// Every committed act of a case, oldest first: sequence number, time (Beijing), act,
+    /// actor, transaction id (reads the node; signs nothing).
+    Timeline(TimelineArgs),
 }
 
 impl CaseCommand {
-    /// The act builder and signing options.
-    pub fn as_act(&self) -> (&SignArgs, &dyn BuildAct) {
-        match self {
+    /// The act builder and signing options; `None` for `timeline`, which only reads.
+    pub fn as_act(&self) -> Option<(&SignArgs, &dyn BuildAct)> {
+        Some(match self {
             Self::File(s) => s.parts(),
             Self::Review(s) => s.parts(),
             Self::Assign(s) => s.parts(),
@@ -70,7 +74,8 @@ impl CaseCommand {
             Self::Leave(s) => s.parts(),
             Self::EvidenceDeadline(s) => s.parts(),
             Self::Close(s) => s.parts(),
-        }
+            Self::Timeline(_) => return None,
+        })
     }
 }
 

@@ -1,8 +1,10 @@
-//! The bundle and its canonical encoding (format version 1, `docs/proof-format.md`).
+//! The bundle and its canonical encoding (format versions 1 and 2, `docs/proof-format.md`).
 
 use courtledger_codec::{write, Decode, DecodeError, Encode, Reader};
 use courtledger_merkle::{self as merkle, InclusionProof};
-use courtledger_types::limits::{MAX_PROOF_BUNDLE_BYTES, MAX_PROOF_PATH_LEN};
+use courtledger_types::limits::{
+    MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_PROOF_BUNDLE_BYTES, MAX_PROOF_PATH_LEN,
+};
 use courtledger_types::{BlockHeader, CommitCertificate, Receipt, SignedTransaction};
 
 use crate::ProofError;
@@ -10,18 +12,55 @@ use crate::ProofError;
 /// The first seven bytes of every bundle: ASCII `CLPROOF`.
 pub const MAGIC: [u8; 7] = *b"CLPROOF";
 
-/// The format version this crate writes and reads.
+/// The format version of a bundle without a checkpoint: what [`ProofBundle::assemble`] makes
+/// and what nodes serve.
 pub const FORMAT_VERSION: u16 = 1;
+
+/// The format version of a bundle that carries a [`Checkpoint`] (a newer certified head and the
+/// transaction's inclusion in the history log of that head).
+pub const FORMAT_VERSION_CHECKPOINT: u16 = 2;
 
 /// Bytes before the versioned body: the magic and the `u16` version.
 pub const PREAMBLE_BYTES: usize = MAGIC.len() + 2;
+
+/// The most hashes a checkpoint's log inclusion path may have: the history log's size is a
+/// `u64`, and an RFC 9162 path in a tree of `n` leaves has at most `bit_length(n − 1)` hashes.
+pub const MAX_LOG_PATH_LEN: u32 = merkle::MAX_PATH_LEN;
+
+/// Largest encoded log inclusion proof in a checkpoint: `u64` leaf index, `u64` tree size,
+/// `u32` path count and at most [`MAX_LOG_PATH_LEN`] hashes.
+pub const MAX_LOG_INCLUSION_BYTES: u32 = 8 + 8 + 4 + 32 * MAX_LOG_PATH_LEN;
+
+/// Largest version 2 bundle: a version 1 bundle at its largest, the option tag (1), and the
+/// checkpoint's header, certificate and log inclusion proof at their largest (87,828 bytes).
+pub const MAX_PROOF_BUNDLE_V2_BYTES: u32 =
+    MAX_PROOF_BUNDLE_BYTES + 1 + MAX_HEADER_BYTES + MAX_CERTIFICATE_BYTES + MAX_LOG_INCLUSION_BYTES;
+
+/// A newer head that covers an older act: the header and certificate of a block at or above the
+/// act's, and the inclusion proof of the act's transaction id in the history log of that block
+/// (leaf `leaf_hash(tx id)`, tree size `header.log_size`, root `header.log_root`).
+///
+/// One recent certificate then vouches for many old acts: a verifier that trusts the newer
+/// head's certificate sees that the act is in the log the courts agreed on at that height.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checkpoint {
+    /// The newer block's header.
+    pub header: BlockHeader,
+    /// The precommits that decided it.
+    pub certificate: CommitCertificate,
+    /// Inclusion of `leaf_hash(tx id)` in the history log of that block.
+    pub log_proof: InclusionProof,
+}
 
 /// Everything needed to show, with the genesis file alone, that one transaction is in a block
 /// the courts agreed on, and what its execution receipt says.
 ///
 /// Encoded as `MAGIC ‖ u16 version ‖ SignedTransaction ‖ Receipt ‖ InclusionProof (tx tree) ‖
 /// InclusionProof (receipt tree) ‖ BlockHeader ‖ CommitCertificate`, each part in its canonical
-/// encoding (`docs/encoding.md`), nothing between them and nothing after.
+/// encoding (`docs/encoding.md`), nothing between them; version 1 ends there, version 2 goes on
+/// with `u8 1 ‖ BlockHeader ‖ CommitCertificate ‖ InclusionProof (history log)` (the
+/// [`Checkpoint`]). The version follows from [`ProofBundle::checkpoint`]: a bundle has exactly
+/// one encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofBundle {
     /// The transaction: the signer's act and signature.
@@ -37,6 +76,9 @@ pub struct ProofBundle {
     pub header: BlockHeader,
     /// The precommits that decided the block.
     pub certificate: CommitCertificate,
+    /// A newer certified head whose history log includes the transaction (version 2), or none
+    /// (version 1).
+    pub checkpoint: Option<Checkpoint>,
 }
 
 /// Why a bundle could not be assembled from a node's stored block: the store disagrees with
@@ -121,15 +163,45 @@ impl ProofBundle {
             receipt_proof: InclusionProof::prove(&receipt_leaves, leaf).map_err(no_index)?,
             header: header.clone(),
             certificate: certificate.clone(),
+            checkpoint: None,
         })
+    }
+
+    /// The format version this bundle is written in: [`FORMAT_VERSION_CHECKPOINT`] with a
+    /// checkpoint, [`FORMAT_VERSION`] without.
+    pub fn version(&self) -> u16 {
+        if self.checkpoint.is_some() {
+            FORMAT_VERSION_CHECKPOINT
+        } else {
+            FORMAT_VERSION
+        }
+    }
+
+    /// The leaf index of the transaction in the history log, from the block's certified header:
+    /// the block's transactions are the last `tx_count` of its `log_size` leaves. `None` if the
+    /// header's numbers do not allow one (`tx_count` above `log_size`, or an overflow).
+    pub fn log_leaf_index(&self) -> Option<u64> {
+        self.header
+            .log_size
+            .checked_sub(u64::from(self.header.tx_count))?
+            .checked_add(u64::from(self.receipt.index))
+    }
+
+    /// The same bundle with `checkpoint` (replacing any it had): version 2. Checked only by
+    /// [`crate::verify`].
+    pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
+        self.checkpoint = Some(checkpoint);
+        self
     }
 
     /// Decodes a bundle from untrusted bytes: step 1 of verification.
     ///
     /// In order: at least the preamble, else [`ProofError::Format`]; the magic, else
-    /// [`ProofError::Format`]; the version, else [`ProofError::Version`] (checked before the size
-    /// bound, so that a later, larger format is reported as a version); at most
-    /// [`MAX_PROOF_BUNDLE_BYTES`]; every part within its bounds; no trailing bytes.
+    /// [`ProofError::Format`]; the version (1 or 2), else [`ProofError::Version`] (checked before
+    /// the size bound, so that a later, larger format is reported as a version); at most
+    /// [`MAX_PROOF_BUNDLE_BYTES`] (version 1) or [`MAX_PROOF_BUNDLE_V2_BYTES`] (version 2); every
+    /// part within its bounds; for version 2 the option tag 1 and the checkpoint; no trailing
+    /// bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, ProofError> {
         let mut reader = Reader::new(bytes);
         let magic: [u8; 7] = reader.array("bundle magic")?;
@@ -140,51 +212,80 @@ impl ProofBundle {
             }));
         }
         let version = reader.u16("bundle version")?;
-        if version != FORMAT_VERSION {
-            return Err(ProofError::Version { found: version });
-        }
-        let max = usize::try_from(MAX_PROOF_BUNDLE_BYTES).unwrap_or(usize::MAX);
+        let max = match version {
+            FORMAT_VERSION => MAX_PROOF_BUNDLE_BYTES,
+            FORMAT_VERSION_CHECKPOINT => MAX_PROOF_BUNDLE_V2_BYTES,
+            found => return Err(ProofError::Version { found }),
+        };
+        let max = usize::try_from(max).unwrap_or(usize::MAX);
         if bytes.len() > max {
             return Err(ProofError::Format(DecodeError::InputTooLarge {
                 len: bytes.len(),
                 max,
             }));
         }
-        let bundle = Self {
+        let mut bundle = Self {
             tx: SignedTransaction::decode_from(&mut reader)?,
             receipt: Receipt::decode_from(&mut reader)?,
-            tx_proof: read_inclusion(&mut reader, "tx proof")?,
-            receipt_proof: read_inclusion(&mut reader, "receipt proof")?,
+            tx_proof: read_inclusion(&mut reader, "tx proof", MAX_PROOF_PATH_LEN)?,
+            receipt_proof: read_inclusion(&mut reader, "receipt proof", MAX_PROOF_PATH_LEN)?,
             header: BlockHeader::decode_from(&mut reader)?,
             certificate: CommitCertificate::decode_from(&mut reader)?,
+            checkpoint: None,
         };
+        if version == FORMAT_VERSION_CHECKPOINT {
+            let checkpoint = reader.option("checkpoint", |reader| {
+                Ok(Checkpoint {
+                    header: BlockHeader::decode_from(reader)?,
+                    certificate: CommitCertificate::decode_from(reader)?,
+                    log_proof: read_inclusion(reader, "checkpoint log proof", MAX_LOG_PATH_LEN)?,
+                })
+            })?;
+            let Some(checkpoint) = checkpoint else {
+                return Err(ProofError::Format(DecodeError::Invalid {
+                    what: "checkpoint",
+                    reason: "a version 2 bundle carries a checkpoint (without one, a bundle is \
+                             written as version 1)",
+                }));
+            };
+            bundle.checkpoint = Some(checkpoint);
+        }
         reader.finish()?;
         Ok(bundle)
     }
 }
 
 /// An inclusion proof in merkle's layout (`u64 leaf_index ‖ u64 tree_size ‖ seq<[32]> path`),
-/// with the path bounded by [`MAX_PROOF_PATH_LEN`] (a block's trees are small).
+/// with the path bounded by `max_path` ([`MAX_PROOF_PATH_LEN`] in a block's trees, which are
+/// small; [`MAX_LOG_PATH_LEN`] in the history log).
 fn read_inclusion(
     reader: &mut Reader<'_>,
     what: &'static str,
+    max_path: u32,
 ) -> Result<InclusionProof, DecodeError> {
     Ok(InclusionProof {
         leaf_index: reader.u64(what)?,
         tree_size: reader.u64(what)?,
-        path: reader.seq(what, MAX_PROOF_PATH_LEN)?,
+        path: reader.seq(what, max_path)?,
     })
 }
 
 impl Encode for ProofBundle {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&MAGIC);
-        write::u16(out, FORMAT_VERSION);
+        write::u16(out, self.version());
         self.tx.encode_to(out);
         self.receipt.encode_to(out);
         self.tx_proof.encode_to(out);
         self.receipt_proof.encode_to(out);
         self.header.encode_to(out);
         self.certificate.encode_to(out);
+        if let Some(checkpoint) = &self.checkpoint {
+            write::option(out, Some(checkpoint), |out, checkpoint| {
+                checkpoint.header.encode_to(out);
+                checkpoint.certificate.encode_to(out);
+                checkpoint.log_proof.encode_to(out);
+            });
+        }
     }
 }

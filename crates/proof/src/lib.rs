@@ -3,8 +3,11 @@
 //! A [`ProofBundle`] is one file that shows, to anyone holding the chain's genesis file and
 //! nothing else, that a signed act is in a block the courts agreed on, and what its receipt
 //! says: the signed transaction, its receipt, RFC 9162 inclusion proofs of both in the block's
-//! trees, the block header and the commit certificate. The format (version 1) is specified
-//! byte for byte in `docs/proof-format.md`, with test vectors in `tests/vectors/`.
+//! trees, the block header and the commit certificate. The format (versions 1 and 2) is
+//! specified byte for byte in `docs/proof-format.md`, with test vectors in `tests/vectors/`.
+//! A version 2 bundle also carries a [`Checkpoint`]: a newer certified block and the
+//! transaction's inclusion in that block's history log, so that one recent certificate covers
+//! many old acts.
 //!
 //! [`verify`] runs the checks in a fixed order and stops at the first that fails, naming it
 //! ([`ProofError::check`]):
@@ -20,7 +23,13 @@
 //! 7. the receipt is in the header's `results_root`;
 //! 8. the header's `validators_hash` is the genesis validator set's hash;
 //! 9. the certificate is for this height and header, and more than two thirds of the genesis
-//!    set's voting power signed it (valid, distinct signatures).
+//!    set's voting power signed it (valid, distinct signatures);
+//! 10. to 13. (version 2) the checkpoint is of this chain, not below the block, names the
+//!     genesis set, is certified like the block, and its history log holds the transaction at
+//!     the block's `log_size − tx_count + index`.
+//!
+//! [`CertifiedHeader`] is a header with its certificate alone: the checkpoint file an auditor
+//! keeps to check later that the chain only grew from it.
 //!
 //! A failed act (receipt code other than 0) still verifies: the bundle then proves that the
 //! attempt was committed and failed. [`describe`] puts the result in plain words.
@@ -29,7 +38,12 @@
 
 pub mod bundle;
 pub mod describe;
+pub mod head;
 pub mod verify;
 
-pub use bundle::{AssembleError, ProofBundle, FORMAT_VERSION, MAGIC};
-pub use verify::{verify, verify_bytes, Outcome, ProofError, Signer, Verified};
+pub use bundle::{
+    AssembleError, Checkpoint, ProofBundle, FORMAT_VERSION, FORMAT_VERSION_CHECKPOINT, MAGIC,
+    MAX_PROOF_BUNDLE_V2_BYTES,
+};
+pub use head::{CertifiedHeader, VerifiedHead, HEAD_MAGIC};
+pub use verify::{verify, verify_bytes, Outcome, ProofError, Signer, Verified, VerifiedCheckpoint};

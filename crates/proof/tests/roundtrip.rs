@@ -13,7 +13,8 @@ use courtledger_crypto::sha256;
 use courtledger_ledger::{ActKind, Code};
 use courtledger_proof::describe::{beijing_rfc3339, documents, fields, utc_rfc3339};
 use courtledger_proof::{
-    verify, verify_bytes, AssembleError, Outcome, ProofBundle, ProofError, FORMAT_VERSION,
+    verify, verify_bytes, AssembleError, CertifiedHeader, Outcome, ProofBundle, ProofError,
+    FORMAT_VERSION, FORMAT_VERSION_CHECKPOINT, MAX_PROOF_BUNDLE_V2_BYTES,
 };
 use support::{cases, chain, genesis, CHAIN, OTHER_CHAIN, T0};
 
@@ -185,6 +186,121 @@ fn a_bundle_is_bounded_and_the_largest_fits() {
     let error = verify_bytes(&huge, &genesis).unwrap_err();
     assert_eq!(error.check(), "format");
     assert!(error.to_string().contains("limit"), "{error}");
+}
+
+#[test]
+fn a_checkpoint_covers_every_earlier_act_and_round_trips() {
+    let (genesis, blocks) = chain(CHAIN);
+    let newest = blocks.last().unwrap();
+    for committed in &blocks {
+        for index in 0..committed.block.header.tx_count {
+            let v1 = committed.bundle(index);
+            assert_eq!(v1.version(), FORMAT_VERSION);
+            let bundle = v1
+                .clone()
+                .with_checkpoint(newest.checkpoint_of(&blocks, committed, index));
+            assert_eq!(bundle.version(), FORMAT_VERSION_CHECKPOINT);
+            let bytes = bundle.to_bytes();
+            assert_eq!(bytes[7..9], FORMAT_VERSION_CHECKPOINT.to_be_bytes());
+            // Version 1's bytes, then the checkpoint.
+            assert_eq!(bytes[9..v1.to_bytes().len()], v1.to_bytes()[9..]);
+            let decoded = ProofBundle::decode(&bytes).unwrap();
+            assert_eq!(decoded, bundle);
+            assert_eq!(decoded.to_bytes(), bytes, "decoding is canonical");
+            let verified = verify(&decoded, &genesis).unwrap();
+            let checkpoint = verified.checkpoint.unwrap();
+            assert_eq!(checkpoint.header, newest.block.header);
+            assert_eq!(checkpoint.leaf_index, v1.log_leaf_index().unwrap());
+            assert_eq!(checkpoint.signed_power, 3);
+            // The version 1 bundle says nothing of a checkpoint.
+            assert!(verify(&v1, &genesis).unwrap().checkpoint.is_none());
+        }
+    }
+    assert_eq!(ProofError::checks_of(1).len(), 20);
+    assert_eq!(ProofError::checks_of(2), ProofError::CHECKS);
+}
+
+#[test]
+fn a_version_2_bundle_is_bounded_and_the_largest_fits() {
+    use courtledger_proof::bundle::MAX_LOG_PATH_LEN;
+    use courtledger_types::limits::MAX_TX_PAYLOAD_BYTES;
+    let (genesis, blocks) = chain(CHAIN);
+    let mut bundle = blocks[1]
+        .bundle(0)
+        .with_checkpoint(blocks[2].checkpoint_of(&blocks, &blocks[1], 0));
+    bundle.tx.tx.payload = vec![0; usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap()];
+    bundle.tx_proof.path = vec![[0; 32]; 16];
+    bundle.receipt_proof.path = vec![[0; 32]; 16];
+    bundle.certificate.signatures = vec![bundle.certificate.signatures[0]; 128];
+    let checkpoint = bundle.checkpoint.as_mut().unwrap();
+    checkpoint.certificate.signatures = vec![checkpoint.certificate.signatures[0]; 128];
+    checkpoint.log_proof.path = vec![[0; 32]; usize::try_from(MAX_LOG_PATH_LEN).unwrap()];
+    let bytes = bundle.to_bytes();
+    let max = usize::try_from(MAX_PROOF_BUNDLE_V2_BYTES).unwrap();
+    assert_eq!(max, 87_828);
+    assert!(bytes.len() <= max, "{} > {max}", bytes.len());
+    assert_eq!(ProofBundle::decode(&bytes).unwrap(), bundle);
+    let mut huge = bytes[..9].to_vec();
+    huge.resize(max + 1, 0);
+    let error = verify_bytes(&huge, &genesis).unwrap_err();
+    assert_eq!(error.check(), "format");
+    // A version 1 bundle is bounded by the version 1 bound.
+    let mut v1 = huge;
+    v1[8] = 1;
+    v1.truncate(usize::try_from(courtledger_types::limits::MAX_PROOF_BUNDLE_BYTES).unwrap() + 1);
+    assert_eq!(verify_bytes(&v1, &genesis).unwrap_err().check(), "format");
+}
+
+#[test]
+fn a_certified_header_is_a_checkpoint_file() {
+    let (genesis, blocks) = chain(CHAIN);
+    let other = support::genesis(OTHER_CHAIN);
+    for committed in &blocks {
+        let head = CertifiedHeader {
+            header: committed.block.header.clone(),
+            certificate: committed.certificate.clone(),
+        };
+        let bytes = head.to_bytes();
+        assert_eq!(&bytes[..9], b"CLCHKPT\x00\x01");
+        assert_eq!(CertifiedHeader::decode(&bytes).unwrap(), head);
+        let verified = head.verify(&genesis).unwrap();
+        assert_eq!(verified.block_id, committed.block.header.id());
+        assert_eq!(verified.total_power, 4);
+        assert_eq!(head.verify(&other).unwrap_err().check(), "chain");
+        let mut tampered = head.clone();
+        tampered.header.log_root.0[0] ^= 1;
+        assert_eq!(
+            tampered.verify(&genesis).unwrap_err().check(),
+            "certificate_block_id"
+        );
+        let mut tampered = head.clone();
+        tampered.header.validators_hash.0[0] ^= 1;
+        assert_eq!(
+            tampered.verify(&genesis).unwrap_err().check(),
+            "validator_set"
+        );
+        let mut tampered = head.clone();
+        tampered.certificate.signatures.truncate(2);
+        assert_eq!(
+            tampered.verify(&genesis).unwrap_err().check(),
+            "certificate_quorum"
+        );
+        let mut tampered = head.clone();
+        tampered.certificate.signatures[1].signature.0[0] ^= 1;
+        assert_eq!(
+            tampered.verify(&genesis).unwrap_err().check(),
+            "certificate_signature"
+        );
+        for (bad, check) in [
+            (Vec::new(), "format"),
+            (bytes[..bytes.len() - 1].to_vec(), "format"),
+            ([bytes.as_slice(), &[0]].concat(), "format"),
+            ([b"CLPROOF".as_slice(), &bytes[7..]].concat(), "format"),
+            ([&bytes[..8], &[2], &bytes[9..]].concat(), "version"),
+        ] {
+            assert_eq!(CertifiedHeader::decode(&bad).unwrap_err().check(), check);
+        }
+    }
 }
 
 #[test]

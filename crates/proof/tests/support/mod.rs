@@ -17,7 +17,8 @@ use courtledger_ledger::{
     identity_commitment, sign_possession, Act, AttachmentKind, CaseKind, MessageKind, PartyRef,
     Possession, Role,
 };
-use courtledger_proof::ProofBundle;
+use courtledger_merkle::{self as merkle, InclusionProof};
+use courtledger_proof::{Checkpoint, ProofBundle};
 use courtledger_types::peer_id::peer_id_of;
 use courtledger_types::{
     Block, CommitCertificate, CommitSignature, CourtCode, Genesis, Receipt, SignedTransaction,
@@ -145,6 +146,33 @@ impl Committed {
         )
         .expect("a stored block assembles")
     }
+
+    /// This block as the checkpoint of the transaction at `index` of `block` (an earlier or the
+    /// same block of `chain`): its header, its certificate and the transaction's inclusion in
+    /// its history log.
+    pub fn checkpoint_of(&self, chain: &[Committed], block: &Committed, index: u32) -> Checkpoint {
+        let leaves: Vec<merkle::Hash> = chain
+            .iter()
+            .take_while(|c| c.block.header.height <= self.block.header.height)
+            .flat_map(|c| {
+                c.block
+                    .txs
+                    .iter()
+                    .map(|tx| merkle::leaf_hash(tx.id().as_bytes()))
+            })
+            .collect();
+        assert_eq!(
+            u64::try_from(leaves.len()).unwrap(),
+            self.block.header.log_size
+        );
+        let leaf =
+            block.block.header.log_size - u64::from(block.block.header.tx_count) + u64::from(index);
+        Checkpoint {
+            header: self.block.header.clone(),
+            certificate: self.certificate.clone(),
+            log_proof: InclusionProof::prove(&leaves, leaf).unwrap(),
+        }
+    }
 }
 
 /// The certificate of `header` by the validators at `signers` (round 0).
@@ -210,8 +238,10 @@ fn register(person: &SigningKey, label: &str, chain_id: &ChainId) -> RegisterIde
     }
 }
 
-/// Two blocks of the ledger: block 1 registers P1 and P2 (certificate by all four
-/// validators); block 2 holds six acts, some failing (certificate by validators 0, 1 and 3).
+/// Three blocks of the ledger: block 1 registers P1 and P2 (certificate by all four
+/// validators); block 2 holds six acts, some failing (certificate by validators 0, 1 and 3);
+/// block 3 two messages (certificate by validators 1, 2 and 3), the checkpoint of version 2
+/// bundles.
 pub fn chain(chain_name: &str) -> (Genesis, Vec<Committed>) {
     let genesis = genesis(chain_name);
     let chain_id = genesis.chain_id();
@@ -322,9 +352,38 @@ pub fn chain(chain_name: &str) -> (Genesis, Vec<Committed>) {
         ),
     ];
 
-    for (n, (txs, signers)) in [(block1, vec![0, 1, 2, 3]), (block2, vec![0, 1, 3])]
-        .into_iter()
-        .enumerate()
+    let block3 = vec![
+        sign(
+            &p2(),
+            3,
+            PostMessage {
+                case,
+                kind: MessageKind::Text,
+                content: sha256(b"I ask for a hearing in person"),
+                for_judge: true,
+            },
+            &chain_id,
+        ),
+        sign(
+            &p1(),
+            5,
+            PostMessage {
+                case,
+                kind: MessageKind::Text,
+                content: sha256(b"I agree to an online hearing"),
+                for_judge: true,
+            },
+            &chain_id,
+        ),
+    ];
+
+    for (n, (txs, signers)) in [
+        (block1, vec![0, 1, 2, 3]),
+        (block2, vec![0, 1, 3]),
+        (block3, vec![1, 2, 3]),
+    ]
+    .into_iter()
+    .enumerate()
     {
         let count = txs.len();
         let now = T0 + 60_000 * u64::try_from(n).unwrap();
@@ -464,12 +523,28 @@ pub fn cases() -> Vec<Case> {
     magic[6] = b'X';
     push("format-magic", "magic CLPROOX", magic, "format");
     let mut version = bytes.clone();
-    version[8] = 2;
+    version[8] = 3;
     push(
-        "version-2",
-        "format version 2 (unknown to a version 1 verifier)",
+        "version-3",
+        "format version 3 (unknown to a verifier of versions 1 and 2)",
         version,
         "version",
+    );
+    let mut v1_as_v2 = bytes.clone();
+    v1_as_v2[8] = 2;
+    push(
+        "format-v2-without-checkpoint-tag",
+        "the valid version 1 bundle labelled version 2: the checkpoint's option tag is missing",
+        v1_as_v2.clone(),
+        "format",
+    );
+    let mut v2_none = v1_as_v2;
+    v2_none.push(0);
+    push(
+        "format-v2-checkpoint-none",
+        "a version 2 bundle with option tag 0 (no checkpoint): such a bundle is written as version 1",
+        v2_none,
+        "format",
     );
     let mut version0 = bytes.clone();
     version0[8] = 0;
@@ -853,7 +928,258 @@ pub fn cases() -> Vec<Case> {
         }),
         "certificate_signature",
     );
+    cases.extend(checkpoint_cases(&blocks));
     cases
+}
+
+/// Version 2: the valid bundles with a checkpoint, then each way of tampering with the
+/// checkpoint of the filing's bundle (block 2, position 0, checkpoint block 3).
+fn checkpoint_cases(blocks: &[Committed]) -> Vec<Case> {
+    let with = |block: usize, index: u32, checkpoint: usize| {
+        blocks[block]
+            .bundle(index)
+            .with_checkpoint(blocks[checkpoint].checkpoint_of(blocks, &blocks[block], index))
+    };
+    let filing = with(1, 0, 2);
+    let mut cases = vec![
+        case(
+            "valid-v2-file-case",
+            "version 2: P1's filing (block 2, position 0, log leaf 2) with the checkpoint of block 3 (log of 10, certificate by 京, 京01 and 京0105)",
+            filing.to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-v2-register-identity",
+            "version 2: the registration of P1 (block 1, log leaf 0) with the checkpoint of block 3",
+            with(0, 0, 2).to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-v2-same-block",
+            "version 2: P1's filing with its own block 2 as the checkpoint (log of 8)",
+            with(1, 0, 1).to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-v2-last-leaf",
+            "version 2: P1's message of block 3, position 1, the last leaf (9) of the checkpoint's log",
+            with(2, 1, 2).to_bytes(),
+            "ok",
+        ),
+    ];
+    let mut push = |name: &str, description: &str, bytes: Vec<u8>, expect: &'static str| {
+        cases.push(case(name, description, bytes, expect));
+    };
+
+    // Step 1.
+    let bytes = filing.to_bytes();
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    push(
+        "format-v2-trailing-byte",
+        "the valid version 2 bundle with one byte appended",
+        trailing,
+        "format",
+    );
+    push(
+        "format-v2-truncated",
+        "the valid version 2 bundle without its last byte",
+        bytes[..bytes.len() - 1].to_vec(),
+        "format",
+    );
+    let mut tag = bytes.clone();
+    let at = {
+        let mut v1 = filing.clone();
+        v1.checkpoint = None;
+        v1.to_bytes().len()
+    };
+    assert_eq!(tag[at], 1);
+    tag[at] = 2;
+    push(
+        "format-v2-checkpoint-tag",
+        "the checkpoint's option tag is 2",
+        tag,
+        "format",
+    );
+    let mut long_path = bytes.clone();
+    // The log proof's path count: after the tag, the header, the certificate, index and size.
+    let cp = filing.checkpoint.as_ref().unwrap();
+    let at = at + 1 + cp.header.to_bytes().len() + cp.certificate.to_bytes().len() + 16;
+    long_path[at..at + 4].copy_from_slice(&65u32.to_be_bytes());
+    push(
+        "format-v2-log-path-too-long",
+        "the log proof claims 65 path hashes, more than the bound of 64",
+        long_path,
+        "format",
+    );
+
+    // Step 10.
+    push(
+        "checkpoint-chain",
+        "the checkpoint header's chain id changed",
+        tamper(&filing, |b| flip(&mut checkpoint(b).header.chain_id.0)),
+        "checkpoint_chain",
+    );
+    push(
+        "checkpoint-below-block",
+        "the filing (block 2) with block 1 and its valid certificate as the checkpoint",
+        tamper(&filing, |b| {
+            checkpoint(b).header = blocks[0].block.header.clone();
+            checkpoint(b).certificate = blocks[0].certificate.clone();
+        }),
+        "checkpoint_height",
+    );
+    push(
+        "checkpoint-validators-hash",
+        "the checkpoint header's validators_hash changed",
+        tamper(&filing, |b| flip(&mut checkpoint(b).header.validators_hash)),
+        "checkpoint_validator_set",
+    );
+
+    // Step 11.
+    push(
+        "checkpoint-header-log-root",
+        "the checkpoint header's log_root changed: its certificate is for another block",
+        tamper(&filing, |b| flip(&mut checkpoint(b).header.log_root)),
+        "checkpoint_certificate_block_id",
+    );
+    push(
+        "checkpoint-header-log-size",
+        "the checkpoint header's log_size changed: its certificate is for another block",
+        tamper(&filing, |b| checkpoint(b).header.log_size += 1),
+        "checkpoint_certificate_block_id",
+    );
+    push(
+        "checkpoint-certificate-other-block",
+        "block 3's header with block 2's (valid) certificate",
+        tamper(&filing, |b| {
+            checkpoint(b).certificate = blocks[1].certificate.clone()
+        }),
+        "checkpoint_certificate_height",
+    );
+    push(
+        "checkpoint-certificate-height",
+        "the checkpoint certificate names height 4",
+        tamper(&filing, |b| checkpoint(b).certificate.height = 4),
+        "checkpoint_certificate_height",
+    );
+    push(
+        "checkpoint-certificate-duplicate-signer",
+        "validator 2's signature twice in the checkpoint certificate",
+        tamper(&filing, |b| {
+            let signatures = &mut checkpoint(b).certificate.signatures;
+            signatures[2] = signatures[1];
+        }),
+        "checkpoint_certificate_signer_order",
+    );
+    push(
+        "checkpoint-certificate-unknown-index",
+        "a signature by validator index 4 of a set of 4 in the checkpoint certificate",
+        tamper(&filing, |b| {
+            checkpoint(b).certificate.signatures[2].validator_index = 4;
+        }),
+        "checkpoint_certificate_unknown_signer",
+    );
+    push(
+        "checkpoint-certificate-bad-signature",
+        "one bit of validator 1's signature in the checkpoint certificate flipped",
+        tamper(&filing, |b| {
+            checkpoint(b).certificate.signatures[0].signature.0[5] ^= 1;
+        }),
+        "checkpoint_certificate_signature",
+    );
+    push(
+        "checkpoint-certificate-signature-s-unreduced",
+        "validator 1's checkpoint signature with S + ℓ instead of S",
+        tamper(&filing, |b| {
+            unreduced(&mut checkpoint(b).certificate.signatures[0].signature);
+        }),
+        "checkpoint_certificate_signature",
+    );
+    push(
+        "checkpoint-certificate-below-threshold",
+        "one of the checkpoint certificate's three signatures dropped",
+        tamper(&filing, |b| {
+            checkpoint(b).certificate.signatures.pop();
+        }),
+        "checkpoint_certificate_quorum",
+    );
+
+    // Step 12.
+    push(
+        "checkpoint-leaf-index",
+        "the log proof names leaf 3 instead of 2",
+        tamper(&filing, |b| checkpoint(b).log_proof.leaf_index += 1),
+        "checkpoint_leaf_index",
+    );
+    let other = with(1, 1, 2);
+    push(
+        "checkpoint-other-transaction",
+        "the filing's bundle with the (valid) checkpoint of the next transaction of its block",
+        tamper(&filing, |b| b.checkpoint = other.checkpoint.clone()),
+        "checkpoint_leaf_index",
+    );
+    push(
+        "checkpoint-tree-size",
+        "the log proof claims a log of 9 leaves (the checkpoint's holds 10)",
+        tamper(&filing, |b| checkpoint(b).log_proof.tree_size = 9),
+        "checkpoint_tree_size",
+    );
+    let of_block_2 = with(1, 0, 1);
+    push(
+        "checkpoint-proof-of-older-log",
+        "block 3's header and certificate with the (valid) log proof of block 2's log",
+        tamper(&filing, |b| {
+            checkpoint(b).log_proof = of_block_2.checkpoint.as_ref().unwrap().log_proof.clone();
+        }),
+        "checkpoint_tree_size",
+    );
+
+    // Step 13.
+    for i in 0..filing.checkpoint.as_ref().unwrap().log_proof.path.len() {
+        push(
+            &format!("checkpoint-log-path-{i}"),
+            &format!("hash {i} of the log proof's path changed"),
+            tamper(&filing, |b| checkpoint(b).log_proof.path[i][31] ^= 1),
+            "checkpoint_inclusion",
+        );
+    }
+    push(
+        "checkpoint-log-path-short",
+        "the log proof's last path hash removed",
+        tamper(&filing, |b| {
+            checkpoint(b).log_proof.path.pop();
+        }),
+        "checkpoint_inclusion",
+    );
+    push(
+        "checkpoint-wrong-root",
+        "the log proof of leaf 2 in another log of 10 leaves (the last one differs): it leads to another root",
+        tamper(&filing, |b| {
+            let mut leaves: Vec<merkle::Hash> = blocks
+                .iter()
+                .flat_map(|c| c.block.txs.iter().map(|tx| merkle::leaf_hash(tx.id().as_bytes())))
+                .collect();
+            leaves[9] = merkle::leaf_hash(b"another transaction");
+            checkpoint(b).log_proof = InclusionProof::prove(&leaves, 2).unwrap();
+        }),
+        "checkpoint_inclusion",
+    );
+    push(
+        "checkpoint-not-this-transaction",
+        "block 2's position 1 bundle carrying the filing's checkpoint with its leaf index set to 3: the leaf is not this transaction",
+        tamper(&other, |b| {
+            b.checkpoint = filing.checkpoint.clone();
+            checkpoint(b).log_proof.leaf_index = 3;
+        }),
+        "checkpoint_inclusion",
+    );
+    cases
+}
+
+/// The checkpoint of a version 2 bundle.
+fn checkpoint(bundle: &mut ProofBundle) -> &mut Checkpoint {
+    bundle.checkpoint.as_mut().expect("a version 2 bundle")
 }
 
 /// The directory of the checked-in vectors.

@@ -1,0 +1,820 @@
+//! The chain audit's checks, with no IO and no trust in the node: [`parse_block`] turns one block
+//! of the node's `GET /v1/blocks` answer into a [`BlockRecord`], and an [`Auditor`] checks the
+//! records in height order against the genesis file alone.
+//!
+//! Per block, in this order (the name is what a failure reports):
+//!
+//! | check | passes when |
+//! |---|---|
+//! | `format` | the JSON has every field; `header_hex`, `certificate.hex`, the ids and codes decode |
+//! | `header_fields` | the JSON's own fields (height, time, parent, proposer, counts, roots, certificate round and signers) are those of `header_hex` and the certificate |
+//! | `chain_id` | `header.chain_id` is the genesis chain id |
+//! | `height` | the previous block's height + 1 |
+//! | `parent_id` | the previous block's id (block 1: the chain id's digest) |
+//! | `time` | strictly after the previous block's time (block 1: the genesis time) |
+//! | `block_id` | the JSON's `id` is the header's id |
+//! | `certificate_height`, `certificate_block_id`, `certificate_signer_order`, `certificate_unknown_signer`, `certificate_quorum` | the certificate is for this height and header, its signers strictly ascending genesis validators holding more than two thirds of the power |
+//! | `tx_count` | `header.tx_count` = the number of tx ids = the number of receipt codes |
+//! | `tx_root` | the RFC 9162 root over `leaf_hash(tx id)` |
+//! | `results_root` | the root over `leaf_hash(encode(Receipt { tx_id, index, height, code }))` |
+//! | `log_size`, `log_root` | the history log (every tx id of the chain, one leaf each, in a `Frontier`) after this block |
+//! | `validators_hash`, `next_validators_hash` | the genesis set's hash (there are no set changes yet) |
+//! | `proposer` | a genesis validator |
+//! | `certificate_signature` | every precommit signature is valid (batch-verified over many blocks, with the acceptance rule of single verification) |
+//!
+//! The first failing block is reported, and in it the first failing check; a block's signatures
+//! are its last check, because they are verified in batches across blocks.
+
+use std::fmt;
+
+use courtledger_codec::Encode;
+use courtledger_crypto::{verify_batch, BatchItem, ChainId, Digest, Domain, PublicKey, Signature};
+use courtledger_merkle::{self as merkle, ConsistencyProof, Frontier};
+use courtledger_types::{
+    BlockHeader, BlockId, CertificateError, CommitCertificate, Genesis, Receipt, TxId, ValidatorSet,
+};
+use serde_json::Value;
+
+/// Every check name, in the order they run for one block.
+pub const CHECKS: [&str; 22] = [
+    "format",
+    "header_fields",
+    "chain_id",
+    "height",
+    "parent_id",
+    "time",
+    "block_id",
+    "certificate_height",
+    "certificate_block_id",
+    "certificate_signer_order",
+    "certificate_unknown_signer",
+    "certificate_quorum",
+    "tx_count",
+    "tx_root",
+    "results_root",
+    "log_size",
+    "log_root",
+    "validators_hash",
+    "next_validators_hash",
+    "proposer",
+    "certificate_signature",
+    "anchor",
+];
+
+/// The first inconsistency: at which height, which check, and what was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AuditFailure {
+    /// The height of the block that fails.
+    pub height: u64,
+    /// The check's name (one of [`CHECKS`]).
+    pub check: &'static str,
+    /// What was found.
+    pub reason: String,
+}
+
+impl AuditFailure {
+    fn new(height: u64, check: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            height,
+            check,
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for AuditFailure {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "block {} fails check `{}`: {}",
+            self.height, self.check, self.reason
+        )
+    }
+}
+
+impl std::error::Error for AuditFailure {}
+
+/// One block as the node sent it, decoded: the header from its canonical bytes, the
+/// transaction ids and receipt codes in block order, and the certificate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BlockRecord {
+    /// The block id the node states.
+    pub id: BlockId,
+    /// The header, from `header_hex`.
+    pub header: BlockHeader,
+    /// The transaction ids, in block order.
+    pub tx_ids: Vec<TxId>,
+    /// The receipt codes, in block order.
+    pub receipt_codes: Vec<u16>,
+    /// The commit certificate, from `certificate.hex`.
+    pub certificate: CommitCertificate,
+}
+
+fn field<'a>(block: &'a Value, name: &str, height: u64) -> Result<&'a Value, AuditFailure> {
+    block
+        .get(name)
+        .filter(|v| !v.is_null())
+        .ok_or_else(|| AuditFailure::new(height, "format", format!("the block has no `{name}`")))
+}
+
+fn str_field<'a>(block: &'a Value, name: &str, height: u64) -> Result<&'a str, AuditFailure> {
+    field(block, name, height)?
+        .as_str()
+        .ok_or_else(|| AuditFailure::new(height, "format", format!("`{name}` is not a string")))
+}
+
+fn u64_field(block: &Value, name: &str, height: u64) -> Result<u64, AuditFailure> {
+    field(block, name, height)?.as_u64().ok_or_else(|| {
+        AuditFailure::new(
+            height,
+            "format",
+            format!("`{name}` is not an unsigned integer"),
+        )
+    })
+}
+
+fn hex_bytes(text: &str, what: &str, height: u64) -> Result<Vec<u8>, AuditFailure> {
+    hex::decode(text).map_err(|error| {
+        AuditFailure::new(height, "format", format!("`{what}` is not hex: {error}"))
+    })
+}
+
+fn digest(text: &str, what: &str, height: u64) -> Result<Digest, AuditFailure> {
+    text.parse::<Digest>().map_err(|error| {
+        AuditFailure::new(
+            height,
+            "format",
+            format!("`{what}` is not a 32-byte hex id: {error}"),
+        )
+    })
+}
+
+/// Decodes one block of the node's answer (`GET /v1/blocks`, `GET /v1/blocks/{height}`),
+/// expected at `height`: `format` if a part is missing or malformed, `header_fields` if the
+/// JSON's fields disagree with the header and certificate they restate.
+pub fn parse_block(block: &Value, height: u64) -> Result<BlockRecord, AuditFailure> {
+    let header_bytes = hex_bytes(
+        str_field(block, "header_hex", height)?,
+        "header_hex",
+        height,
+    )?;
+    let header = BlockHeader::decode(&header_bytes).map_err(|error| {
+        AuditFailure::new(
+            height,
+            "format",
+            format!("`header_hex` is not a header: {error}"),
+        )
+    })?;
+    let certificate = field(block, "certificate", height)?;
+    let certificate_bytes = hex_bytes(
+        str_field(certificate, "hex", height)?,
+        "certificate.hex",
+        height,
+    )?;
+    let certificate = CommitCertificate::decode(&certificate_bytes).map_err(|error| {
+        AuditFailure::new(
+            height,
+            "format",
+            format!("`certificate.hex` is not a certificate: {error}"),
+        )
+    })?;
+    let id = digest(str_field(block, "id", height)?, "id", height)?;
+    let tx_ids = field(block, "tx_ids", height)?
+        .as_array()
+        .ok_or_else(|| AuditFailure::new(height, "format", "`tx_ids` is not an array"))?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let what = format!("tx_ids[{i}]");
+            let text = v.as_str().ok_or_else(|| {
+                AuditFailure::new(height, "format", format!("`{what}` is not a string"))
+            })?;
+            digest(text, &what, height)
+        })
+        .collect::<Result<Vec<TxId>, AuditFailure>>()?;
+    let receipt_codes = field(block, "receipt_codes", height)?
+        .as_array()
+        .ok_or_else(|| AuditFailure::new(height, "format", "`receipt_codes` is not an array"))?
+        .iter()
+        .enumerate()
+        .map(|(i, v)| {
+            v.as_u64()
+                .and_then(|code| u16::try_from(code).ok())
+                .ok_or_else(|| {
+                    AuditFailure::new(
+                        height,
+                        "format",
+                        format!("`receipt_codes[{i}]` is not a code"),
+                    )
+                })
+        })
+        .collect::<Result<Vec<u16>, AuditFailure>>()?;
+    let record = BlockRecord {
+        id,
+        header,
+        tx_ids,
+        receipt_codes,
+        certificate,
+    };
+    check_fields(block, &record, height)?;
+    Ok(record)
+}
+
+/// `header_fields`: what the JSON restates is what the header and certificate say, so that a
+/// reader of the JSON (such as `courtledger blocks`) reads what the audit checked.
+fn check_fields(block: &Value, record: &BlockRecord, height: u64) -> Result<(), AuditFailure> {
+    let h = &record.header;
+    let numbers: [(&str, u64); 4] = [
+        ("height", h.height),
+        ("time_ms", h.time_ms),
+        ("tx_count", u64::from(h.tx_count)),
+        ("log_size", h.log_size),
+    ];
+    for (name, value) in numbers {
+        let found = u64_field(block, name, height)?;
+        if found != value {
+            return Err(AuditFailure::new(
+                height,
+                "header_fields",
+                format!("`{name}` is {found}, the header says {value}"),
+            ));
+        }
+    }
+    let texts: [(&str, String); 7] = [
+        ("parent_id", h.parent_id.to_string()),
+        ("proposer", h.proposer.to_string()),
+        ("tx_root", h.tx_root.to_string()),
+        ("results_root", h.results_root.to_string()),
+        ("log_root", h.log_root.to_string()),
+        ("state_root", h.state_root.to_string()),
+        ("validators_hash", h.validators_hash.to_string()),
+    ];
+    for (name, value) in texts {
+        let found = str_field(block, name, height)?;
+        if !found.eq_ignore_ascii_case(&value) {
+            return Err(AuditFailure::new(
+                height,
+                "header_fields",
+                format!("`{name}` is {found}, the header says {value}"),
+            ));
+        }
+    }
+    let certificate = field(block, "certificate", height)?;
+    let round = u64_field(certificate, "round", height)?;
+    let signers: Option<Vec<u64>> = certificate
+        .get("signers")
+        .and_then(Value::as_array)
+        .map(|a| a.iter().filter_map(Value::as_u64).collect());
+    let expected: Vec<u64> = record
+        .certificate
+        .signatures
+        .iter()
+        .map(|s| u64::from(s.validator_index))
+        .collect();
+    if round != u64::from(record.certificate.round) || signers.as_ref() != Some(&expected) {
+        return Err(AuditFailure::new(
+            height,
+            "header_fields",
+            format!(
+                "the certificate's `round` and `signers` ({round}, {signers:?}) are not those of its bytes ({}, {expected:?})",
+                record.certificate.round
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// The last block checked: what the next one must follow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Tip {
+    /// Its height (0 for genesis).
+    pub height: u64,
+    /// Its id (the chain id's digest for genesis).
+    pub id: BlockId,
+    /// Its time (the genesis time for genesis).
+    pub time_ms: u64,
+}
+
+/// The history log as far as the audit knows it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LogState {
+    /// Its right edge: the audit appends every leaf.
+    Frontier(Frontier),
+    /// Only its size and root (an audit starting above a non-empty log whose frontier could not
+    /// be recovered because the log does not grow in the audited range): no leaf may be added.
+    Fixed { size: u64, root: Digest },
+}
+
+/// One signature waiting for the next batch.
+#[derive(Debug)]
+struct Pending {
+    height: u64,
+    index: u16,
+    key: PublicKey,
+    message: Vec<u8>,
+    signature: Signature,
+}
+
+/// Checks blocks in height order.
+#[derive(Debug)]
+pub struct Auditor {
+    chain_id: ChainId,
+    validators: ValidatorSet,
+    set_hash: Digest,
+    tip: Tip,
+    log: LogState,
+    pending: Vec<Pending>,
+    /// Signatures verified so far.
+    pub signatures: u64,
+    /// Batches verified so far.
+    pub batches: u64,
+}
+
+impl Auditor {
+    /// An audit from genesis: the next block is block 1.
+    pub fn from_genesis(genesis: &Genesis) -> Self {
+        let chain_id = genesis.chain_id();
+        Self::resume(
+            genesis,
+            Tip {
+                height: 0,
+                id: chain_id.0,
+                time_ms: genesis.genesis_time_ms,
+            },
+            LogState::Frontier(Frontier::new()),
+        )
+    }
+
+    /// An audit that continues after `tip` (a block whose certificate the caller verified),
+    /// with the history log as of that block.
+    pub fn resume(genesis: &Genesis, tip: Tip, log: LogState) -> Self {
+        let validators = genesis.validator_set().clone();
+        Self {
+            chain_id: genesis.chain_id(),
+            set_hash: validators.hash(),
+            validators,
+            tip,
+            log,
+            pending: Vec::new(),
+            signatures: 0,
+            batches: 0,
+        }
+    }
+
+    /// The last block checked (its signatures possibly still pending: see [`Auditor::flush`]).
+    pub fn tip(&self) -> Tip {
+        self.tip
+    }
+
+    /// The history log after the last block checked.
+    pub fn log(&self) -> &LogState {
+        &self.log
+    }
+
+    /// Checks a run of consecutive blocks (a page of the node's answer; an `Err` stands for a
+    /// block that did not decode), then verifies all their signatures in one batch. Returns the
+    /// first failure by height.
+    pub fn check_page(
+        &mut self,
+        blocks: &[Result<BlockRecord, AuditFailure>],
+    ) -> Result<(), AuditFailure> {
+        for block in blocks {
+            let outcome = match block {
+                Ok(record) => self.check_block(record),
+                Err(failure) => Err(failure.clone()),
+            };
+            if let Err(failure) = outcome {
+                // An earlier block's bad signature comes first.
+                self.flush()?;
+                return Err(failure);
+            }
+        }
+        self.flush()
+    }
+
+    /// Checks one block, except its signatures, which wait for [`Auditor::flush`].
+    pub fn check_block(&mut self, record: &BlockRecord) -> Result<(), AuditFailure> {
+        let header = &record.header;
+        let expected_height = self.tip.height.saturating_add(1);
+        let fail = |check: &'static str, reason: String| -> Result<(), AuditFailure> {
+            Err(AuditFailure::new(expected_height, check, reason))
+        };
+        if header.chain_id != self.chain_id {
+            return fail(
+                "chain_id",
+                format!(
+                    "the header is of chain {}, the genesis is chain {}",
+                    header.chain_id, self.chain_id
+                ),
+            );
+        }
+        if header.height != expected_height {
+            return fail(
+                "height",
+                format!(
+                    "the header's height is {}, the previous block's is {}",
+                    header.height, self.tip.height
+                ),
+            );
+        }
+        if header.parent_id != self.tip.id {
+            let previous = if self.tip.height == 0 {
+                "the chain id (block 1's parent)".to_owned()
+            } else {
+                format!("block {}'s id {}", self.tip.height, self.tip.id)
+            };
+            return fail(
+                "parent_id",
+                format!("the parent id is {}, not {previous}", header.parent_id),
+            );
+        }
+        if header.time_ms <= self.tip.time_ms {
+            return fail(
+                "time",
+                format!(
+                    "the time {} ms is not after {} ms ({})",
+                    header.time_ms,
+                    self.tip.time_ms,
+                    if self.tip.height == 0 {
+                        "the genesis time".to_owned()
+                    } else {
+                        format!("block {}", self.tip.height)
+                    }
+                ),
+            );
+        }
+        let block_id = header.id();
+        if record.id != block_id {
+            return fail(
+                "block_id",
+                format!(
+                    "the node names the block {}, its header's id is {block_id}",
+                    record.id
+                ),
+            );
+        }
+        let signatures = self
+            .certificate_structure(&record.certificate, header.height, &block_id)
+            .map_err(|error| {
+                AuditFailure::new(
+                    expected_height,
+                    certificate_check(&error),
+                    error.to_string(),
+                )
+            })?;
+
+        let count = record.tx_ids.len();
+        if u32::try_from(count).ok() != Some(header.tx_count) || record.receipt_codes.len() != count
+        {
+            return fail(
+                "tx_count",
+                format!(
+                    "the header counts {} transactions; the block has {count} tx ids and {} receipt codes",
+                    header.tx_count,
+                    record.receipt_codes.len()
+                ),
+            );
+        }
+        let leaves: Vec<merkle::Hash> = record
+            .tx_ids
+            .iter()
+            .map(|id| merkle::leaf_hash(id.as_bytes()))
+            .collect();
+        let tx_root = Digest(merkle::root(&leaves));
+        if tx_root != header.tx_root {
+            return fail(
+                "tx_root",
+                format!(
+                    "the tx ids give root {tx_root}, the header says {}",
+                    header.tx_root
+                ),
+            );
+        }
+        let receipts: Vec<merkle::Hash> = record
+            .tx_ids
+            .iter()
+            .zip(&record.receipt_codes)
+            .zip(0u32..)
+            .map(|((tx_id, code), index)| {
+                merkle::leaf_hash(
+                    &Receipt {
+                        tx_id: *tx_id,
+                        index,
+                        height: header.height,
+                        code: *code,
+                    }
+                    .to_bytes(),
+                )
+            })
+            .collect();
+        let results_root = Digest(merkle::root(&receipts));
+        if results_root != header.results_root {
+            return fail(
+                "results_root",
+                format!(
+                    "the receipts give root {results_root}, the header says {}",
+                    header.results_root
+                ),
+            );
+        }
+        let log = self.extended_log(&leaves, header, expected_height)?;
+        if header.validators_hash != self.set_hash {
+            return fail(
+                "validators_hash",
+                format!(
+                    "the header names validator set {}, the genesis set is {}",
+                    header.validators_hash, self.set_hash
+                ),
+            );
+        }
+        if header.next_validators_hash != self.set_hash {
+            return fail(
+                "next_validators_hash",
+                format!(
+                    "the header names next validator set {}, the genesis set is {} (no set changes exist)",
+                    header.next_validators_hash, self.set_hash
+                ),
+            );
+        }
+        if self.validators.index_of(&header.proposer).is_none() {
+            return fail(
+                "proposer",
+                format!(
+                    "the proposer {} is not a genesis validator",
+                    header.proposer
+                ),
+            );
+        }
+
+        self.pending.extend(signatures);
+        self.log = log;
+        self.tip = Tip {
+            height: header.height,
+            id: block_id,
+            time_ms: header.time_ms,
+        };
+        Ok(())
+    }
+
+    /// The log after appending `leaves`, checked against the header.
+    fn extended_log(
+        &self,
+        leaves: &[merkle::Hash],
+        header: &BlockHeader,
+        height: u64,
+    ) -> Result<LogState, AuditFailure> {
+        let added = u64::try_from(leaves.len()).unwrap_or(u64::MAX);
+        match &self.log {
+            LogState::Frontier(frontier) => {
+                let size = frontier.size().saturating_add(added);
+                if header.log_size != size {
+                    return Err(AuditFailure::new(
+                        height,
+                        "log_size",
+                        format!(
+                            "the log held {} transactions and the block adds {added}, yet the header says {}",
+                            frontier.size(),
+                            header.log_size
+                        ),
+                    ));
+                }
+                let mut frontier = frontier.clone();
+                for leaf in leaves {
+                    frontier.append(*leaf);
+                }
+                let root = Digest(frontier.root());
+                if root != header.log_root {
+                    return Err(AuditFailure::new(
+                        height,
+                        "log_root",
+                        format!(
+                            "the history log of {size} transactions has root {root}, the header says {}",
+                            header.log_root
+                        ),
+                    ));
+                }
+                Ok(LogState::Frontier(frontier))
+            }
+            LogState::Fixed { size, root } => {
+                if added > 0 || header.log_size != *size {
+                    return Err(AuditFailure::new(
+                        height,
+                        "log_size",
+                        format!(
+                            "the log holds {size} transactions at both ends of the audit, yet this block adds {added} and its header says {}",
+                            header.log_size
+                        ),
+                    ));
+                }
+                if header.log_root != *root {
+                    return Err(AuditFailure::new(
+                        height,
+                        "log_root",
+                        format!(
+                            "the log of {size} transactions has root {root}, the header says {}",
+                            header.log_root
+                        ),
+                    ));
+                }
+                Ok(self.log.clone())
+            }
+        }
+    }
+
+    /// Every check of `CommitCertificate::verify` but the signatures: the same errors, in the
+    /// same order, except that the quorum is checked before the signatures. Returns the
+    /// signatures to verify.
+    fn certificate_structure(
+        &self,
+        certificate: &CommitCertificate,
+        height: u64,
+        block_id: &BlockId,
+    ) -> Result<Vec<Pending>, CertificateError> {
+        if certificate.height != height {
+            return Err(CertificateError::WrongHeight {
+                expected: height,
+                actual: certificate.height,
+            });
+        }
+        if &certificate.block_id != block_id {
+            return Err(CertificateError::WrongBlock {
+                expected: *block_id,
+                actual: certificate.block_id,
+            });
+        }
+        let mut previous: Option<u16> = None;
+        let mut power: u64 = 0;
+        let mut pending = Vec::with_capacity(certificate.signatures.len());
+        for (position, entry) in certificate.signatures.iter().enumerate() {
+            let index = entry.validator_index;
+            if previous.is_some_and(|previous| index <= previous) {
+                return Err(CertificateError::NotAscending { position, index });
+            }
+            previous = Some(index);
+            let (Some(vote), Some(validator)) = (
+                certificate.precommit(&self.validators, index),
+                self.validators.get(index),
+            ) else {
+                return Err(CertificateError::UnknownValidator {
+                    position,
+                    index,
+                    set_len: self.validators.len(),
+                });
+            };
+            power = power.saturating_add(validator.voting_power);
+            pending.push(Pending {
+                height,
+                index,
+                key: validator.public_key,
+                message: vote.to_bytes(),
+                signature: entry.signature,
+            });
+        }
+        if !self.validators.is_quorum(power) {
+            return Err(CertificateError::NoQuorum {
+                signed: power,
+                total: self.validators.total_power(),
+            });
+        }
+        Ok(pending)
+    }
+
+    /// Verifies every signature waiting, in one batch: `certificate_signature` at the lowest
+    /// block with an invalid one.
+    pub fn flush(&mut self) -> Result<(), AuditFailure> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let pending = std::mem::take(&mut self.pending);
+        let items: Vec<BatchItem<'_>> = pending
+            .iter()
+            .map(|p| BatchItem {
+                public_key: &p.key,
+                domain: Domain::Vote,
+                chain_id: &self.chain_id,
+                message: &p.message,
+                signature: &p.signature,
+            })
+            .collect();
+        self.batches += 1;
+        self.signatures += u64::try_from(items.len()).unwrap_or(u64::MAX);
+        verify_batch(&items).map_err(|failure| {
+            let bad = &pending[failure.index];
+            AuditFailure::new(
+                bad.height,
+                "certificate_signature",
+                format!(
+                    "the precommit signature of validator {} is invalid: {}",
+                    bad.index, failure.error
+                ),
+            )
+        })
+    }
+}
+
+fn certificate_check(error: &CertificateError) -> &'static str {
+    match error {
+        CertificateError::WrongHeight { .. } => "certificate_height",
+        CertificateError::WrongBlock { .. } => "certificate_block_id",
+        CertificateError::NotAscending { .. } => "certificate_signer_order",
+        CertificateError::UnknownValidator { .. } => "certificate_unknown_signer",
+        CertificateError::BadSignature { .. } => "certificate_signature",
+        CertificateError::NoQuorum { .. } => "certificate_quorum",
+    }
+}
+
+/// The frontier of the log of `old_size` leaves with root `old_root`, recovered from a
+/// consistency proof to a larger log: the proof's hashes that the RFC 9162 verification
+/// hashes into the old root are exactly the roots of the old log's perfect subtrees. Checked:
+/// there are `popcount(old_size)` of them and they fold to `old_root`, so they are the log's
+/// (short of a SHA-256 collision) whatever the proof's source. A power-of-two log is its own
+/// frontier and needs no proof. `None` when the proof does not give it (for example when the
+/// log did not grow).
+pub fn frontier_from_consistency(
+    old_size: u64,
+    old_root: &Digest,
+    proof: Option<&ConsistencyProof>,
+) -> Option<Frontier> {
+    if old_size == 0 {
+        return Some(Frontier::new());
+    }
+    let mut nodes: Vec<merkle::Hash> = if old_size.is_power_of_two() {
+        vec![old_root.0]
+    } else {
+        let proof = proof?;
+        if proof.old_size != old_size || proof.new_size <= old_size {
+            return None;
+        }
+        let (seed, rest) = proof.path.split_first()?;
+        let mut nodes = vec![*seed];
+        let mut f = old_size - 1;
+        let mut s = proof.new_size - 1;
+        while f & 1 == 1 {
+            f >>= 1;
+            s >>= 1;
+        }
+        for c in rest {
+            if s == 0 {
+                return None;
+            }
+            if f & 1 == 1 || f == s {
+                nodes.push(*c);
+                if f & 1 == 0 {
+                    while f & 1 == 0 && f != 0 {
+                        f >>= 1;
+                        s >>= 1;
+                    }
+                }
+            }
+            f >>= 1;
+            s >>= 1;
+        }
+        nodes
+    };
+    nodes.reverse();
+    let mut bytes = Vec::with_capacity(12 + 32 * nodes.len());
+    bytes.extend_from_slice(&old_size.to_be_bytes());
+    bytes.extend_from_slice(&u32::try_from(nodes.len()).ok()?.to_be_bytes());
+    for node in &nodes {
+        bytes.extend_from_slice(node);
+    }
+    let frontier: Frontier = courtledger_codec::decode_exact(&bytes, bytes.len()).ok()?;
+    (frontier.root() == old_root.0).then_some(frontier)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_frontier_is_recovered_from_any_consistency_proof() {
+        let leaves: Vec<merkle::Hash> = (0u32..48)
+            .map(|i| merkle::leaf_hash(&i.to_be_bytes()))
+            .collect();
+        for old in 1..40u64 {
+            let mut expected = Frontier::new();
+            for leaf in &leaves[..usize::try_from(old).unwrap()] {
+                expected.append(*leaf);
+            }
+            let root = Digest(expected.root());
+            for new in old..48u64 {
+                let proof =
+                    ConsistencyProof::prove(&leaves[..usize::try_from(new).unwrap()], old).unwrap();
+                let found = frontier_from_consistency(old, &root, Some(&proof));
+                if new == old && !old.is_power_of_two() {
+                    assert_eq!(found, None, "{old} -> {new}");
+                } else {
+                    assert_eq!(found.as_ref(), Some(&expected), "{old} -> {new}");
+                }
+            }
+            // Another root is refused (a power-of-two log is its root alone).
+            if !old.is_power_of_two() {
+                let proof = ConsistencyProof::prove(&leaves[..47], old).unwrap();
+                assert_eq!(
+                    frontier_from_consistency(old, &Digest([7; 32]), Some(&proof)),
+                    None
+                );
+            }
+        }
+    }
+}

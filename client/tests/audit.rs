@@ -1,0 +1,546 @@
+//! The chain audit's checks without a network: a small chain of certified blocks (fixed keys,
+//! made-up transaction ids), rendered as the node's block JSON (`GET /v1/blocks`), passes; each
+//! way of breaking one block is refused at that block's height by the check that names it. Most
+//! breaks are certified (the validators signed the bad header), so only the named rule stops
+//! them; the others change the node's JSON after the fact.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use courtledger_client::audit::check::{
+    frontier_from_consistency, parse_block, AuditFailure, Auditor, BlockRecord, LogState, Tip,
+    CHECKS,
+};
+use courtledger_codec::Encode;
+use courtledger_crypto::{sha256, ChainId, Digest, SigningKey};
+use courtledger_merkle::{self as merkle, ConsistencyProof, Frontier};
+use courtledger_types::peer_id::peer_id_of;
+use courtledger_types::{BlockHeader, CommitCertificate, CommitSignature, Genesis, Receipt};
+use serde_json::{json, Value};
+
+fn key(seed: u8) -> SigningKey {
+    SigningKey::from_seed(&[seed; 32])
+}
+
+fn genesis() -> Genesis {
+    let courts = ["0000", "京", "京01", "京0105"];
+    let validators: Vec<Value> = courts
+        .iter()
+        .zip(1u8..)
+        .map(|(code, seed)| {
+            let public_key = key(seed).public_key();
+            json!({
+                "court_code": code, "public_key": public_key.to_string(),
+                "peer_id": peer_id_of(&public_key), "voting_power": 1,
+                "p2p_address": "127.0.0.1:1", "api_address": "127.0.0.1:2",
+            })
+        })
+        .collect();
+    let file = json!({
+        "format_version": 1, "chain_name": "audit-test", "genesis_time": "2026-03-01T00:00:00Z",
+        "courts": [
+            { "code": "0000", "name": "Supreme People's Court", "level": "Supreme" },
+            { "code": "京", "name": "Beijing High People's Court", "level": "High", "parent": "0000" },
+            { "code": "京01", "name": "Beijing No. 1 Intermediate People's Court", "level": "Intermediate", "parent": "京" },
+            { "code": "京0105", "name": "Beijing Chaoyang District People's Court", "level": "Basic", "parent": "京01" },
+        ],
+        "validators": validators,
+        "registrars": [],
+        "consensus": {
+            "timeout_propose_ms": 1000, "timeout_prevote_ms": 500, "timeout_precommit_ms": 500,
+            "timeout_delta_ms": 250, "max_block_txs": 100, "max_block_bytes": 8388608,
+            "max_clock_drift_ms": 2000
+        }
+    });
+    Genesis::from_json(&file.to_string()).unwrap()
+}
+
+/// What a block is made of before it is certified.
+#[derive(Debug, Clone)]
+struct Parts {
+    header: BlockHeader,
+    tx_ids: Vec<Digest>,
+    codes: Vec<u16>,
+    signers: Vec<u16>,
+}
+
+/// A certified block and its JSON.
+struct Built {
+    header: BlockHeader,
+    certificate: CommitCertificate,
+    json: Value,
+}
+
+fn certify(genesis: &Genesis, header: &BlockHeader, signers: &[u16]) -> CommitCertificate {
+    let mut certificate = CommitCertificate {
+        height: header.height,
+        round: 0,
+        block_id: header.id(),
+        signatures: Vec::new(),
+    };
+    for &index in signers {
+        let vote = certificate
+            .precommit(genesis.validator_set(), index)
+            .unwrap();
+        certificate.signatures.push(CommitSignature {
+            validator_index: index,
+            signature: vote
+                .sign(&key(u8::try_from(index + 1).unwrap()), &genesis.chain_id())
+                .signature,
+        });
+    }
+    certificate
+}
+
+/// The node's block JSON (`node/src/api/blocks.rs`).
+fn block_json(
+    header: &BlockHeader,
+    tx_ids: &[Digest],
+    codes: &[u16],
+    cert: &CommitCertificate,
+) -> Value {
+    json!({
+        "height": header.height,
+        "id": header.id().to_string(),
+        "time_ms": header.time_ms,
+        "parent_id": header.parent_id.to_string(),
+        "proposer": header.proposer.to_string(),
+        "tx_count": header.tx_count,
+        "tx_root": header.tx_root.to_string(),
+        "results_root": header.results_root.to_string(),
+        "log_size": header.log_size,
+        "log_root": header.log_root.to_string(),
+        "state_root": header.state_root.to_string(),
+        "validators_hash": header.validators_hash.to_string(),
+        "tx_ids": tx_ids.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "receipt_codes": codes,
+        "header_hex": hex::encode(header.to_bytes()),
+        "certificate": {
+            "round": cert.round,
+            "signers": cert.signatures.iter().map(|s| s.validator_index).collect::<Vec<_>>(),
+            "hex": hex::encode(cert.to_bytes()),
+        },
+    })
+}
+
+const T0: u64 = 1_772_413_200_000;
+
+/// `count` blocks: block `h` holds `h % 4` transactions (so some are empty), certified by
+/// validators 0, 1, 3. `change` may alter a block's parts before its roots, id and certificate
+/// are computed (`after_roots`: after the roots, to break them).
+fn chain(
+    count: u64,
+    mut change: impl FnMut(u64, &mut Parts),
+    mut after_roots: impl FnMut(u64, &mut Parts),
+) -> (Genesis, Vec<Built>) {
+    let genesis = genesis();
+    let chain_id = genesis.chain_id();
+    let set = genesis.validator_set().hash();
+    let mut frontier = Frontier::new();
+    let mut parent = chain_id.0;
+    let mut built = Vec::new();
+    for height in 1..=count {
+        let n = u32::try_from(height % 4).unwrap();
+        let tx_ids: Vec<Digest> = (0..n)
+            .map(|i| sha256(format!("tx {height}.{i}").as_bytes()))
+            .collect();
+        let codes: Vec<u16> = (0..n).map(|i| if i == 1 { 5 } else { 0 }).collect();
+        let mut parts = Parts {
+            header: BlockHeader {
+                version: 1,
+                chain_id,
+                height,
+                time_ms: T0 + 1000 * height,
+                parent_id: parent,
+                proposer: key(u8::try_from(height % 4 + 1).unwrap()).public_key(),
+                tx_count: n,
+                tx_root: Digest([0; 32]),
+                results_root: Digest([0; 32]),
+                log_size: 0,
+                log_root: Digest([0; 32]),
+                state_root: sha256(format!("state {height}").as_bytes()),
+                validators_hash: set,
+                next_validators_hash: set,
+            },
+            tx_ids,
+            codes,
+            signers: vec![0, 1, 3],
+        };
+        change(height, &mut parts);
+        let leaves: Vec<merkle::Hash> = parts
+            .tx_ids
+            .iter()
+            .map(|id| merkle::leaf_hash(id.as_bytes()))
+            .collect();
+        parts.header.tx_root = Digest(merkle::root(&leaves));
+        let receipts: Vec<merkle::Hash> = parts
+            .tx_ids
+            .iter()
+            .zip(&parts.codes)
+            .zip(0u32..)
+            .map(|((tx_id, code), index)| {
+                merkle::leaf_hash(
+                    &Receipt {
+                        tx_id: *tx_id,
+                        index,
+                        height: parts.header.height,
+                        code: *code,
+                    }
+                    .to_bytes(),
+                )
+            })
+            .collect();
+        parts.header.results_root = Digest(merkle::root(&receipts));
+        for leaf in &leaves {
+            frontier.append(*leaf);
+        }
+        parts.header.log_size = frontier.size();
+        parts.header.log_root = Digest(frontier.root());
+        after_roots(height, &mut parts);
+        let certificate = certify(&genesis, &parts.header, &parts.signers);
+        parent = parts.header.id();
+        built.push(Built {
+            json: block_json(&parts.header, &parts.tx_ids, &parts.codes, &certificate),
+            header: parts.header,
+            certificate,
+        });
+    }
+    (genesis, built)
+}
+
+fn plain(count: u64) -> (Genesis, Vec<Built>) {
+    chain(count, |_, _| {}, |_, _| {})
+}
+
+/// The node's page of all `blocks`, audited from genesis.
+fn audit(genesis: &Genesis, blocks: &[Value]) -> Result<Auditor, AuditFailure> {
+    let records: Vec<Result<BlockRecord, AuditFailure>> = blocks
+        .iter()
+        .zip(1u64..)
+        .map(|(block, height)| parse_block(block, height))
+        .collect();
+    let mut auditor = Auditor::from_genesis(genesis);
+    auditor.check_page(&records)?;
+    Ok(auditor)
+}
+
+fn jsons(blocks: &[Built]) -> Vec<Value> {
+    blocks.iter().map(|b| b.json.clone()).collect()
+}
+
+fn expect(result: Result<Auditor, AuditFailure>, height: u64, check: &str) {
+    let failure = match result {
+        Ok(_) => panic!("expected `{check}` at {height}, the audit passed"),
+        Err(failure) => failure,
+    };
+    assert_eq!(
+        (failure.height, failure.check),
+        (height, check),
+        "{failure}"
+    );
+    assert!(CHECKS.contains(&failure.check));
+    assert!(!failure.reason.is_empty());
+}
+
+#[test]
+fn a_certified_chain_passes_every_check() {
+    let (genesis, blocks) = plain(9);
+    let auditor = audit(&genesis, &jsons(&blocks)).unwrap();
+    let tip = auditor.tip();
+    assert_eq!(tip.height, 9);
+    assert_eq!(tip.id, blocks[8].header.id());
+    assert_eq!(auditor.signatures, 27);
+    assert_eq!(auditor.batches, 1);
+    match auditor.log() {
+        LogState::Frontier(frontier) => {
+            assert_eq!(frontier.size(), blocks[8].header.log_size);
+            assert_eq!(Digest(frontier.root()), blocks[8].header.log_root);
+        }
+        LogState::Fixed { .. } => panic!("a frontier from genesis"),
+    }
+    // Page by page gives the same.
+    let mut auditor = Auditor::from_genesis(&genesis);
+    for (chunk, start) in jsons(&blocks).chunks(4).zip((1u64..).step_by(4)) {
+        let records: Vec<_> = chunk
+            .iter()
+            .zip(start..)
+            .map(|(b, h)| parse_block(b, h))
+            .collect();
+        auditor.check_page(&records).unwrap();
+    }
+    assert_eq!(auditor.tip().height, 9);
+    assert_eq!(auditor.batches, 3);
+}
+
+/// Certified breaks: the validators signed a header that breaks a rule at block 3.
+#[test]
+fn each_certified_break_is_refused_by_its_check() {
+    type Change = fn(&mut Parts);
+    let before_roots: Vec<(&str, Change)> = vec![
+        ("chain_id", |p| {
+            p.header.chain_id = ChainId(sha256(b"another chain"))
+        }),
+        ("height", |p| p.header.height = 4),
+        ("parent_id", |p| p.header.parent_id.0[0] ^= 1),
+        ("time", |p| p.header.time_ms = T0 + 2000),
+        ("certificate_quorum", |p| p.signers = vec![0, 3]),
+        ("certificate_quorum", |p| p.signers = vec![]),
+        ("validators_hash", |p| p.header.validators_hash.0[0] ^= 1),
+        ("next_validators_hash", |p| {
+            p.header.next_validators_hash.0[0] ^= 1;
+        }),
+        ("proposer", |p| p.header.proposer = key(99).public_key()),
+    ];
+    for (check, change) in before_roots {
+        let (genesis, blocks) = chain(
+            5,
+            |h, p| {
+                if h == 3 {
+                    change(p)
+                }
+            },
+            |_, _| {},
+        );
+        expect(audit(&genesis, &jsons(&blocks)), 3, check);
+    }
+    let after_roots: Vec<(&str, Change)> = vec![
+        ("tx_count", |p| p.header.tx_count += 1),
+        ("tx_root", |p| p.header.tx_root.0[0] ^= 1),
+        ("results_root", |p| p.header.results_root.0[0] ^= 1),
+        ("log_size", |p| p.header.log_size += 1),
+        ("log_root", |p| p.header.log_root.0[0] ^= 1),
+    ];
+    for (check, change) in after_roots {
+        let (genesis, blocks) = chain(
+            5,
+            |_, _| {},
+            |h, p| {
+                if h == 3 {
+                    change(p)
+                }
+            },
+        );
+        expect(audit(&genesis, &jsons(&blocks)), 3, check);
+    }
+}
+
+/// Replaces block `index`'s JSON field `name` (a path of keys).
+fn set(blocks: &mut [Value], index: usize, path: &[&str], value: Value) {
+    let mut target = &mut blocks[index];
+    for key in path {
+        target = &mut target[*key];
+    }
+    *target = value;
+}
+
+/// The certificate of block 3, changed, in the JSON (round and signers kept consistent).
+fn with_certificate(blocks: &[Built], change: impl FnOnce(&mut CommitCertificate)) -> Vec<Value> {
+    let mut json = jsons(blocks);
+    let mut certificate = blocks[2].certificate.clone();
+    change(&mut certificate);
+    set(
+        &mut json,
+        2,
+        &["certificate", "hex"],
+        json!(hex::encode(certificate.to_bytes())),
+    );
+    set(
+        &mut json,
+        2,
+        &["certificate", "round"],
+        json!(certificate.round),
+    );
+    let signers: Vec<u16> = certificate
+        .signatures
+        .iter()
+        .map(|s| s.validator_index)
+        .collect();
+    set(&mut json, 2, &["certificate", "signers"], json!(signers));
+    json
+}
+
+#[test]
+fn each_broken_certificate_is_refused_by_its_check() {
+    let (genesis, blocks) = plain(5);
+    type Change = fn(&mut CommitCertificate);
+    let cases: Vec<(&str, Change)> = vec![
+        ("certificate_height", (|c| c.height = 4)),
+        ("certificate_block_id", (|c| c.block_id.0[0] ^= 1)),
+        (
+            "certificate_signer_order",
+            (|c| c.signatures[2] = c.signatures[1]),
+        ),
+        (
+            "certificate_unknown_signer",
+            (|c| c.signatures[2].validator_index = 4),
+        ),
+        (
+            "certificate_quorum",
+            (|c| {
+                c.signatures.pop();
+            }),
+        ),
+        (
+            "certificate_signature",
+            (|c| c.signatures[1].signature.0[3] ^= 1),
+        ),
+        ("certificate_signature", (|c| c.round = 1)),
+    ];
+    for (check, change) in cases {
+        expect(
+            audit(&genesis, &with_certificate(&blocks, change)),
+            3,
+            check,
+        );
+    }
+}
+
+/// The node's JSON changed after the fact (nothing re-certified).
+#[test]
+fn each_altered_answer_is_refused_by_its_check() {
+    let (genesis, blocks) = plain(5);
+    let block3 = &blocks[2];
+    let other_id = blocks[1].header.id().to_string();
+    let cases: Vec<(&str, &[&str], Value)> = vec![
+        ("format", &["header_hex"], json!("not hex")),
+        ("format", &["header_hex"], json!("00")),
+        ("format", &["certificate", "hex"], json!("0011")),
+        ("format", &["tx_ids"], Value::Null),
+        ("format", &["tx_ids"], json!(["abc"])),
+        ("format", &["receipt_codes"], json!([0, 70000, 0])),
+        ("format", &["id"], json!(42)),
+        (
+            "header_fields",
+            &["time_ms"],
+            json!(block3.header.time_ms + 1),
+        ),
+        ("header_fields", &["height"], json!(4)),
+        ("header_fields", &["tx_root"], json!(other_id)),
+        ("header_fields", &["log_size"], json!(0)),
+        (
+            "header_fields",
+            &["proposer"],
+            json!(key(99).public_key().to_string()),
+        ),
+        (
+            "header_fields",
+            &["certificate", "signers"],
+            json!([0, 1, 2]),
+        ),
+        ("header_fields", &["certificate", "round"], json!(1)),
+        ("block_id", &["id"], json!(other_id)),
+        (
+            "tx_count",
+            &["tx_ids"],
+            json!([block3.json["tx_ids"][0], block3.json["tx_ids"][1]]),
+        ),
+        ("tx_count", &["receipt_codes"], json!([0, 5, 0, 0])),
+        (
+            "tx_root",
+            &["tx_ids"],
+            json!([
+                block3.json["tx_ids"][1],
+                block3.json["tx_ids"][0],
+                block3.json["tx_ids"][2]
+            ]),
+        ),
+        (
+            "tx_root",
+            &["tx_ids"],
+            json!([block3.json["tx_ids"][0], block3.json["tx_ids"][1], other_id]),
+        ),
+        ("results_root", &["receipt_codes"], json!([0, 0, 0])),
+        ("results_root", &["receipt_codes"], json!([0, 5, 9])),
+    ];
+    for (check, path, value) in cases {
+        let mut json = jsons(&blocks);
+        set(&mut json, 2, path, value.clone());
+        expect(audit(&genesis, &json), 3, check);
+    }
+    // A block left out, or the same block twice.
+    let mut json = jsons(&blocks);
+    json.remove(2);
+    expect(audit(&genesis, &json), 3, "height");
+    let mut json = jsons(&blocks);
+    json.insert(2, json[1].clone());
+    expect(audit(&genesis, &json), 3, "height");
+}
+
+#[test]
+fn the_lowest_failing_block_is_reported_first() {
+    // A bad signature in block 2 and a bad tx root in block 4 of the same page: block 2.
+    let (genesis, blocks) = plain(5);
+    let mut json = jsons(&blocks);
+    let mut certificate = blocks[1].certificate.clone();
+    certificate.signatures[0].signature.0[9] ^= 1;
+    set(
+        &mut json,
+        1,
+        &["certificate", "hex"],
+        json!(hex::encode(certificate.to_bytes())),
+    );
+    set(
+        &mut json,
+        3,
+        &["tx_root"],
+        json!(blocks[0].header.id().to_string()),
+    );
+    expect(audit(&genesis, &json), 2, "certificate_signature");
+    // Within a block the signatures come last: block 3 with a bad signature and a bad
+    // results root reports the root.
+    let mut json = with_certificate(&blocks, |c| c.signatures[0].signature.0[9] ^= 1);
+    set(&mut json, 2, &["receipt_codes"], json!([0, 0, 0]));
+    expect(audit(&genesis, &json), 3, "results_root");
+    // A block that does not decode, after a bad signature: the signature.
+    let mut json = with_certificate(&blocks, |c| c.signatures[0].signature.0[9] ^= 1);
+    set(&mut json, 3, &["header_hex"], json!("zz"));
+    expect(audit(&genesis, &json), 3, "certificate_signature");
+}
+
+#[test]
+fn an_audit_resumes_from_a_certified_block_with_the_frontier_of_a_consistency_proof() {
+    let (genesis, blocks) = plain(9);
+    let json = jsons(&blocks);
+    // Start after block 5 (log of 1+2+3+0+1 = 7 leaves, not a power of two).
+    let anchor = &blocks[4].header;
+    assert_eq!(anchor.log_size, 7);
+    let leaves: Vec<merkle::Hash> = (1..=9u64)
+        .flat_map(|h| {
+            (0..h % 4).map(move |i| {
+                merkle::leaf_hash(sha256(format!("tx {h}.{i}").as_bytes()).as_bytes())
+            })
+        })
+        .collect();
+    let proof = ConsistencyProof::prove(&leaves, anchor.log_size).unwrap();
+    let frontier =
+        frontier_from_consistency(anchor.log_size, &anchor.log_root, Some(&proof)).unwrap();
+    let tip = Tip {
+        height: 5,
+        id: anchor.id(),
+        time_ms: anchor.time_ms,
+    };
+    let records: Vec<_> = json[5..]
+        .iter()
+        .zip(6u64..)
+        .map(|(b, h)| parse_block(b, h))
+        .collect();
+    let mut auditor = Auditor::resume(&genesis, tip, LogState::Frontier(frontier));
+    auditor.check_page(&records).unwrap();
+    assert_eq!(auditor.tip().id, blocks[8].header.id());
+    // A wrong frontier is caught at the first block that adds a leaf (block 6 adds 2).
+    let mut bad = Frontier::new();
+    for leaf in &leaves[1..8] {
+        bad.append(*leaf);
+    }
+    let mut auditor = Auditor::resume(&genesis, tip, LogState::Frontier(bad));
+    assert_eq!(auditor.check_page(&records).unwrap_err().check, "log_root");
+    // A fixed log (the audited range adds nothing) refuses a block that adds leaves.
+    let mut auditor = Auditor::resume(
+        &genesis,
+        tip,
+        LogState::Fixed {
+            size: anchor.log_size,
+            root: anchor.log_root,
+        },
+    );
+    assert_eq!(auditor.check_page(&records).unwrap_err().check, "log_size");
+}
