@@ -138,13 +138,27 @@ pub struct PublicKey {
 
 impl PublicKey {
     /// Validates and parses an encoded public key.
+    ///
+    /// The result depends on the bytes alone. Keys that passed are remembered in a small
+    /// bounded cache ([`key_cache`]), so decoding a key seen recently (a signer's key in every
+    /// transaction, block and identity record) costs a lookup instead of the ~35 µs of the
+    /// subgroup check; a key that fails is never cached and is checked in full every time.
     pub fn from_bytes(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<Self, KeyError> {
+        if let Some(key) = key_cache::get(bytes) {
+            return Ok(Self { bytes: *bytes, key });
+        }
+        let key = Self::validate(bytes)?;
+        key_cache::insert(bytes, &key);
+        Ok(Self { bytes: *bytes, key })
+    }
+
+    /// The full checks of [`PublicKey::from_bytes`], without the cache.
+    fn validate(bytes: &[u8; PUBLIC_KEY_LEN]) -> Result<ed25519_dalek::VerifyingKey, KeyError> {
         decode_point(bytes).map_err(KeyError::InvalidPoint)?;
         // The point is canonical, so `from_bytes` decodes it to the same point and cannot fail;
         // map an error anyway rather than panic.
-        let key = ed25519_dalek::VerifyingKey::from_bytes(bytes)
-            .map_err(|_| KeyError::InvalidPoint(PointError::NotOnCurve))?;
-        Ok(Self { bytes: *bytes, key })
+        ed25519_dalek::VerifyingKey::from_bytes(bytes)
+            .map_err(|_| KeyError::InvalidPoint(PointError::NotOnCurve))
     }
 
     /// The encoded key.
@@ -224,6 +238,72 @@ impl Decode for PublicKey {
                 KeyError::Hex(_) => "invalid public key",
             },
         })
+    }
+}
+
+/// A bounded cache of public keys that passed [`PublicKey::from_bytes`]'s checks.
+///
+/// Validation is a pure function of the 32 bytes, so answering from the cache cannot change a
+/// result: an entry is only ever written for bytes that passed the full checks, and is returned
+/// only for the identical 32 bytes (compared in full, never by hash). Keys that fail are not
+/// cached, so a bad key is refused with its full check every time.
+///
+/// Two-way set-associative with least-recently-used replacement: [`SLOTS`](key_cache::SLOTS)
+/// entries in buckets of two, each entry a key and its decoded point. Memory is fixed (about
+/// 1.9 MB, touched as used), and the worst case — keys chosen to collide, or more live keys
+/// than entries — is a miss, i.e. the cost of validating without a cache. Each bucket has its
+/// own lock, taken with `try_lock`: a thread never waits for another; on contention it
+/// validates without the cache.
+///
+/// No IO, no clock, no randomness: the bucket is a fixed mix of the key's bytes.
+pub(crate) mod key_cache {
+    use std::sync::Mutex;
+
+    use super::PUBLIC_KEY_LEN;
+
+    /// Number of entries (a power of two).
+    pub(crate) const SLOTS: usize = 8192;
+    const BUCKETS: usize = SLOTS / 2;
+
+    type Entry = Option<([u8; PUBLIC_KEY_LEN], ed25519_dalek::VerifyingKey)>;
+    /// The most recently used entry first.
+    type Bucket = Mutex<[Entry; 2]>;
+
+    static CACHE: [Bucket; BUCKETS] = [const { Mutex::new([None, None]) }; BUCKETS];
+
+    fn bucket(bytes: &[u8; PUBLIC_KEY_LEN]) -> &'static Bucket {
+        // An honest key's bytes are uniformly distributed; fold all of them in anyway.
+        let mut mix = 0u64;
+        for chunk in bytes.chunks_exact(8) {
+            let mut word = [0u8; 8];
+            word.copy_from_slice(chunk);
+            mix = (mix ^ u64::from_le_bytes(word)).wrapping_mul(0x9e37_79b9_7f4a_7c15);
+        }
+        let index = usize::try_from(mix >> 32).unwrap_or(0) % BUCKETS;
+        &CACHE[index]
+    }
+
+    /// The decoded key for `bytes`, if these exact bytes passed validation and are still cached.
+    pub(crate) fn get(bytes: &[u8; PUBLIC_KEY_LEN]) -> Option<ed25519_dalek::VerifyingKey> {
+        let mut entries = bucket(bytes).try_lock().ok()?;
+        match &*entries {
+            [Some((cached, key)), _] if cached == bytes => Some(*key),
+            [_, Some((cached, key))] if cached == bytes => {
+                let key = *key;
+                entries.swap(0, 1);
+                Some(key)
+            }
+            _ => None,
+        }
+    }
+
+    /// Remembers `key`, which passed validation, for `bytes`, evicting the bucket's least
+    /// recently used entry.
+    pub(crate) fn insert(bytes: &[u8; PUBLIC_KEY_LEN], key: &ed25519_dalek::VerifyingKey) {
+        if let Ok(mut entries) = bucket(bytes).try_lock() {
+            entries[1] = entries[0].take();
+            entries[0] = Some((*bytes, *key));
+        }
     }
 }
 

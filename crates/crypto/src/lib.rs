@@ -42,51 +42,41 @@
 //!
 //! # How each path checks it
 //!
-//! [`verify`] checks 1 and 2, rejects small-order `R`, then calls ed25519-dalek's
-//! `verify_strict`, which recomputes `[S]B - [k]A` and compares its canonical encoding with the
-//! bytes of `R`. Because `A` (and `B`) are in the prime-order subgroup, that point is too, so an
-//! `R` with a torsion component can never match: check 3 holds whenever the equation does, and
-//! the (costly) torsion check of `R` only runs after a failure, to report
-//! [`PointError::Torsion`] rather than [`SignatureError::Mismatch`].
+//! [`verify`] checks that `S` is canonical, computes `R' = [S]B - [k]A` with one variable-time
+//! double-base multiplication (`A` is already decoded and validated, and cached: see
+//! [`PublicKey::from_bytes`]), and accepts exactly when `R'` is not the identity and compresses
+//! to the bytes of `R`. That is the rule above, not an approximation of it: `A` and `B` are in
+//! the prime-order subgroup, so `R'` is too, and bytes that `R'` compresses to are a canonical
+//! encoding of a point with no torsion component, of small order only if it is the identity;
+//! conversely, when the rule accepts, `R = R'`. So `R` is never decompressed on the way to
+//! acceptance. When the check fails, the rule is walked step by step (`S`; `R` on the curve,
+//! canonical, not of small order; ed25519-dalek's `verify_strict`; the torsion of `R`) only to
+//! name the first rule broken, as a [`SignatureError`].
 //!
-//! [`verify_batch`] checks 1, 2 and 3 for every item (the torsion check included: the batch
-//! equation needs it), then calls ed25519-dalek's `verify_batch`. That function:
+//! [`verify_batch`] runs that same check on every item and reports the lowest failing index
+//! with [`verify`]'s error, so single and batch verification accept exactly the same
+//! signatures by construction. It does not use ed25519-dalek's batch equation. That equation
+//! (`sum z_i (R_i + [k_i]A_i - [S_i]B) = 0`, with deterministic 128-bit `z_i` from a Merlin
+//! transcript) is cofactorless and, by itself, accepts non-canonical encodings of `R`,
+//! small-order `R`, and `R` with a torsion component `T` whenever `z_i` is a multiple of `T`'s
+//! order (half of the time for order 2): each would be a signature the batch accepts and the
+//! single check refuses. Excluding them takes a torsion check of every `R` (a variable-base
+//! scalar multiplication, about 23 µs) before the equation, which makes the batch slower than
+//! checking the items one by one.
 //!
-//! - is deterministic: its coefficients `z_i` (128 bits each) come from a Merlin transcript of
-//!   every `H(R||A||M)` and every `S`, with no outside randomness;
-//! - is cofactorless: it checks `sum z_i (R_i + [k_i]A_i - [S_i]B) = 0` without multiplying by 8;
-//! - by itself checks only that `S` is canonical and that `R` decodes. It accepts non-canonical
-//!   encodings of `R` (it compares points, while `k` hashes the bytes) and small-order `R`, and
-//!   a torsion component `T` of some `R_i` vanishes from the sum whenever `z_i` is a multiple of
-//!   `T`'s order (half of the time for order 2). Each would be a signature that the batch accepts
-//!   and `verify_strict` rejects; the per-item checks exclude all of them.
-//!
-//! With every point in the prime-order subgroup the two paths agree:
-//!
-//! - if every item satisfies the equation, every term of the sum is the identity, so the batch
-//!   passes: never a false rejection;
-//! - if some item does not, its term is a non-identity element of a group of prime order `l`,
-//!   and the sum vanishes for at most one value of its `z_i` modulo `l`: the batch accepts with
-//!   probability at most `2^-128`, and since the `z_i` are derived from all inputs, steering them
-//!   takes about `2^128` hash evaluations.
-//!
-//! If the batch is rejected, every item is verified alone and the lowest failing index is
-//! reported with the error that [`verify`] gives for it, so the error does not depend on the
-//! path either. Should every item pass alone anyway (impossible, by the first point above),
-//! [`verify_batch`] still rejects, with [`SignatureError::BatchInconsistent`], and debug builds
-//! panic.
-//!
-//! Cost: the torsion check of `R` is a variable-base scalar multiplication (about 23 µs here),
-//! which eats the batch's gain. Measured on the 2-core development machine, per signature:
-//! [`verify`] about 42 µs (ed25519-dalek's `verify_strict` alone: 37 µs); [`verify_batch`]
-//! about 42-47 µs for batches of 8 to 256 (ed25519-dalek's `verify_batch` alone: 13-18 µs). So
-//! a batch costs about as much as verifying its items one by one; what it gives is one call with
-//! the single check's exact semantics. A batch of one item is verified as a single signature.
+//! Cost, measured on the 2-core development machine (release, per signature;
+//! `cargo test --release -p courtledger-crypto --lib timing -- --ignored --nocapture`):
+//! [`verify`] about 35 µs (ed25519-dalek's `verify_strict`: 39 µs; the former batch path, the
+//! torsion checks and ed25519-dalek's batch equation: 43-48 µs for batches of 64 to 256).
+//! Validating a public key costs about 30 µs when it is not in the cache, 0.03 µs when it is.
+//! The way to a real batch speed-up is a cofactored rule for both paths (ADR 0002), which
+//! changes which signatures are valid.
 //!
 //! # No IO, no clock, no randomness
 //!
 //! [`SigningKey::generate`] takes the random generator as an argument; nothing else here reads
-//! randomness (ed25519 signing is deterministic, and so is ed25519-dalek's batch verification).
+//! randomness (ed25519 signing is deterministic, and so is verification). The key cache is
+//! process-wide memory, bounded, and cannot change a result.
 
 mod digest;
 mod domain;

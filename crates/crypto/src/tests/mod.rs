@@ -3,9 +3,11 @@
 
 mod corpus;
 mod dalek_behaviour;
+mod key_cache;
 mod points;
 mod props;
 mod speccheck;
+mod timing;
 
 use curve25519_dalek::constants::EIGHT_TORSION;
 use curve25519_dalek::edwards::EdwardsPoint;
@@ -165,6 +167,23 @@ pub(crate) fn raw_dalek_strict(item: &Signed) -> bool {
         .is_ok()
 }
 
+/// The verification rule of the crate documentation, checked step by step with
+/// curve25519-dalek's constant-time operations and ed25519-dalek's `verify_strict`: the oracle
+/// that `verify`'s computation (which never decompresses `R` on success) is compared with.
+pub(crate) fn reference_rule(item: &Signed) -> bool {
+    let mut r = [0u8; 32];
+    r.copy_from_slice(&item.signature.0[..32]);
+    let mut s = [0u8; 32];
+    s.copy_from_slice(&item.signature.0[32..]);
+    let s_canonical = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_some();
+    let r_ok = curve25519_dalek::edwards::CompressedEdwardsY(r)
+        .decompress()
+        .is_some_and(|point| {
+            point.compress().to_bytes() == r && !point.is_small_order() && point.is_torsion_free()
+        });
+    s_canonical && r_ok && raw_dalek_strict(item)
+}
+
 /// `count` valid signatures by different keys over different messages.
 pub(crate) fn valid_fillers(count: usize) -> Vec<Signed> {
     (0..count)
@@ -187,6 +206,11 @@ pub(crate) fn valid_fillers(count: usize) -> Vec<Signed> {
 /// start, middle and end of batches of several sizes, and present twice.
 pub(crate) fn assert_paths_agree(name: &str, case: &Signed, expected: Result<(), SignatureError>) {
     assert_eq!(case.verify(), expected, "{name}: single verification");
+    assert_eq!(
+        case.verify().is_ok(),
+        reference_rule(case),
+        "{name}: the step-by-step rule"
+    );
     let at = |index: usize| expected.map_err(|error| BatchError { index, error });
     assert_eq!(
         verify_batch_owned(std::slice::from_ref(case)),

@@ -7,7 +7,7 @@ use curve25519_dalek::scalar::Scalar;
 use proptest::prelude::*;
 
 use super::points::non_canonical_encodings;
-use super::{add_le, signature_from, test_chain, TestKey, L};
+use super::{add_le, reference_rule, signature_from, test_chain, Signed, TestKey, L};
 use crate::{
     sha256, signing_message, verify, verify_batch, BatchError, BatchItem, ChainId, Domain,
     PublicKey, Signature, SigningKey,
@@ -142,6 +142,14 @@ proptest! {
             .iter()
             .map(|item| verify(&item.public_key, item.domain, &item.chain_id, &item.body, &item.signature))
             .collect();
+        for (item, single) in items.iter().zip(&singles) {
+            let signed = Signed {
+                public_key: item.public_key,
+                message: item.signed_bytes(),
+                signature: item.signature,
+            };
+            prop_assert_eq!(single.is_ok(), reference_rule(&signed));
+        }
         for (single, corrupted) in singles.iter().zip(&corrupted) {
             if !corrupted {
                 prop_assert_eq!(single, &Ok(()));
