@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use courtledger_chain::{
-    try_build_block, validate_block, BlockError, ChainContext, Execution, LedgerApp, Mempool,
-    MempoolError, MempoolLimits, Parent, StateRead,
+    encoded_block_len, try_build_block, validate_block, BlockError, ChainContext, Execution,
+    LedgerApp, Mempool, MempoolError, MempoolLimits, Parent, StateRead,
 };
 use courtledger_codec::Encode;
 use courtledger_consensus::{
@@ -550,6 +550,7 @@ impl Driver {
         let candidates = self
             .mempool
             .select(params.max_block_txs, params.max_block_bytes);
+        let started = Instant::now();
         let (block, execution) = {
             let store = self.store.read().expect("store lock");
             let parent = self.parent(&store)?;
@@ -565,7 +566,13 @@ impl Driver {
             )
             .map_err(|error| anyhow::anyhow!("cannot build block {height}: {error}"))?
         };
-        info!(height, round, txs = block.txs.len(), "built a block");
+        info!(
+            height,
+            round,
+            txs = block.txs.len(),
+            build_ms = started.elapsed().as_millis(),
+            "built a block"
+        );
         let id = self.keep_block(block, Some(execution))?;
         self.send_block(round, None, id);
         self.feed(Input::BlockBuilt {
@@ -595,9 +602,16 @@ impl Driver {
             .blocks
             .get(&id)
             .is_some_and(|pending| pending.execution.is_some());
+        let started = Instant::now();
         let valid = validated
             || match self.validate(&message.block, wall_ms())? {
                 Ok(execution) => {
+                    info!(
+                        height,
+                        txs = message.block.txs.len(),
+                        validate_ms = started.elapsed().as_millis(),
+                        "validated a proposed block"
+                    );
                     self.keep_block(message.block, Some(execution))?;
                     true
                 }
@@ -636,21 +650,19 @@ impl Driver {
                     anyhow::anyhow!("decided block {block_id} does not execute: {error}")
                 })?,
         };
-        let tx_ids: Vec<TxId> = pending
-            .block
-            .txs
-            .iter()
-            .map(SignedTransaction::id)
-            .collect();
-        let tx_count = tx_ids.len();
-        let block_bytes = pending.block.to_bytes().len();
+        // The execution of a block holds its transactions' ids in block order (computed once,
+        // when it was built or validated), and its length is known without encoding it.
+        let tx_count = pending.block.txs.len();
+        let block_bytes = encoded_block_len(&pending.block);
         let Execution {
+            tx_ids,
             receipts,
             changes,
             subjects,
             log_nodes,
             ..
         } = execution;
+        debug_assert_eq!(tx_ids.len(), tx_count, "an execution of another block");
         let committed = CommittedBlock {
             block: pending.block,
             certificate,
@@ -692,7 +704,13 @@ impl Driver {
         self.metrics
             .commit_latency_seconds
             .observe(self.height_started.elapsed().as_secs_f64());
-        info!(height, %block_id, txs = tx_count, "committed");
+        info!(
+            height,
+            %block_id,
+            txs = tx_count,
+            commit_ms = elapsed.as_millis(),
+            "committed"
+        );
         Ok(())
     }
 

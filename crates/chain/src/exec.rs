@@ -125,8 +125,22 @@ pub fn check_tx(
 /// the application's genesis writes laid over it, so that transactions of the registrars named
 /// in genesis are admitted before block 1 has written them.
 fn with_genesis<'a>(app: &dyn Application, state: &'a dyn StateRead) -> Overlay<'a> {
+    with_genesis_at(app, state, before_first_block(state))
+}
+
+/// Whether `state` is before block 1: no log frontier yet.
+pub(crate) fn before_first_block(state: &dyn StateRead) -> bool {
+    state.get(keys::LOG_FRONTIER).is_none()
+}
+
+/// [`with_genesis`], given [`before_first_block`] of `state` (read once for many transactions).
+fn with_genesis_at<'a>(
+    app: &dyn Application,
+    state: &'a dyn StateRead,
+    before_first_block: bool,
+) -> Overlay<'a> {
     let mut overlay = Overlay::new(state);
-    if state.get(keys::LOG_FRONTIER).is_none() {
+    if before_first_block {
         for (key, value) in app.genesis_writes() {
             match value {
                 Some(value) => overlay.put(key.clone(), value.clone()),
@@ -144,9 +158,20 @@ pub fn check_pending_tx(
     state: &dyn StateRead,
     tx: &SignedTransaction,
 ) -> Result<(), TxReject> {
+    check_pending_tx_at(app, state, before_first_block(state), tx)
+}
+
+/// [`check_pending_tx`], given [`before_first_block`] of `state`.
+pub(crate) fn check_pending_tx_at(
+    app: &dyn Application,
+    state: &dyn StateRead,
+    before_first_block: bool,
+    tx: &SignedTransaction,
+) -> Result<(), TxReject> {
     check_tx_size(tx)?;
     SignerState::load(state, &tx.tx.signer)?.admits_later(tx.tx.nonce)?;
-    app.admit(&with_genesis(app, state), tx).map_err(act_reject)
+    app.admit(&with_genesis_at(app, state, before_first_block), tx)
+        .map_err(act_reject)
 }
 
 /// A signer's records in state.

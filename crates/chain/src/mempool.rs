@@ -8,7 +8,10 @@ use courtledger_types::{SignedTransaction, TxId};
 use thiserror::Error;
 
 use crate::app::Application;
-use crate::exec::{check_pending_tx, check_tx_stateless, encoded_tx_len, SignerState, TxReject};
+use crate::exec::{
+    before_first_block, check_pending_tx_at, check_tx_stateless, encoded_tx_len, SignerState,
+    TxReject,
+};
 use crate::limits::TX_OVERHEAD_BYTES;
 use crate::state::StateRead;
 
@@ -45,6 +48,15 @@ pub enum MempoolError {
     /// The signature is invalid.
     #[error("the signature is invalid: {0}")]
     BadSignature(SignatureError),
+}
+
+/// Whether [`Mempool::admission`] runs the stateless checks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Stateless {
+    /// Run them.
+    Check,
+    /// The caller has just passed them for this transaction.
+    Passed,
 }
 
 #[derive(Debug, Clone)]
@@ -126,8 +138,19 @@ impl Mempool {
     /// ([`MempoolError::NonceTaken`]), room left ([`MempoolError::Full`]). It does not look at
     /// committed state: [`Mempool::verify_and_insert`] does.
     pub fn insert(&mut self, tx: SignedTransaction, id: TxId) -> Result<(), MempoolError> {
+        self.insert_with(tx, id, Stateless::Check)
+    }
+
+    /// [`Mempool::insert`], skipping the stateless checks when the caller has just passed them
+    /// for this very transaction (their verdict depends on the transaction alone).
+    fn insert_with(
+        &mut self,
+        tx: SignedTransaction,
+        id: TxId,
+        stateless: Stateless,
+    ) -> Result<(), MempoolError> {
         debug_assert_eq!(tx.id(), id, "insert: the id is not the transaction's");
-        let bytes = self.admission(&tx, &id)?;
+        let bytes = self.admission(&tx, &id, stateless)?;
         self.bytes = self.bytes.saturating_add(bytes);
         let arrival = self.next_arrival;
         self.next_arrival = self.next_arrival.saturating_add(1);
@@ -141,11 +164,18 @@ impl Mempool {
     }
 
     /// The checks of [`Mempool::insert`]; the transaction's encoded length if it may enter.
-    fn admission(&self, tx: &SignedTransaction, id: &TxId) -> Result<usize, MempoolError> {
+    fn admission(
+        &self,
+        tx: &SignedTransaction,
+        id: &TxId,
+        stateless: Stateless,
+    ) -> Result<usize, MempoolError> {
         if self.contains(id) {
             return Err(MempoolError::Duplicate);
         }
-        check_tx_stateless(self.app.as_ref(), tx).map_err(MempoolError::Invalid)?;
+        if stateless == Stateless::Check {
+            check_tx_stateless(self.app.as_ref(), tx).map_err(MempoolError::Invalid)?;
+        }
         let bytes = encoded_tx_len(tx);
         if bytes > self.limits.max_bytes {
             return Err(MempoolError::Oversized {
@@ -197,12 +227,15 @@ impl Mempool {
     ) -> Vec<Result<TxId, MempoolError>> {
         let mut seen = BTreeSet::new();
         let mut results: Vec<Result<TxId, MempoolError>> = Vec::with_capacity(txs.len());
+        // Whether committed state is still before block 1: read once for the submission.
+        let before_first_block = before_first_block(state);
         for tx in &txs {
             let id = tx.id();
             let verdict = if !seen.insert(id) {
                 Err(MempoolError::Duplicate)
             } else {
-                self.precheck(tx, &id, state, is_committed).map(|()| id)
+                self.precheck(tx, &id, state, before_first_block, is_committed)
+                    .map(|()| id)
             };
             results.push(verdict);
         }
@@ -222,7 +255,8 @@ impl Mempool {
         for (tx, result) in txs.into_iter().zip(results.iter_mut()) {
             if let Ok(id) = result {
                 let id = *id;
-                if let Err(error) = self.insert(tx, id) {
+                // `precheck` passed the stateless checks for this transaction.
+                if let Err(error) = self.insert_with(tx, id, Stateless::Passed) {
                     *result = Err(error);
                 }
             }
@@ -235,17 +269,25 @@ impl Mempool {
         tx: &SignedTransaction,
         id: &TxId,
         state: &dyn StateRead,
+        before_first_block: bool,
         is_committed: &dyn Fn(&TxId) -> bool,
     ) -> Result<(), MempoolError> {
         if self.contains(id) {
             return Err(MempoolError::Duplicate);
         }
-        if is_committed(id) {
-            return Err(MempoolError::Committed);
+        // `is_committed` (an index read) is asked only when `check_pending_tx` refuses: a
+        // committed transaction always fails it, because its nonce is at or below its signer's
+        // highest committed nonce (state and index are committed together). So a transaction
+        // that passes is not committed, and the verdicts are those of asking `is_committed`
+        // first, without a read per admitted transaction.
+        if let Err(reject) = check_pending_tx_at(self.app.as_ref(), state, before_first_block, tx) {
+            if is_committed(id) {
+                return Err(MempoolError::Committed);
+            }
+            return Err(MempoolError::Invalid(reject));
         }
-        check_pending_tx(self.app.as_ref(), state, tx).map_err(MempoolError::Invalid)?;
         // The remaining checks of `insert`, so that no signature is verified in vain.
-        self.admission(tx, id).map(|_| ())
+        self.admission(tx, id, Stateless::Check).map(|_| ())
     }
 
     /// Up to `max_txs` transactions of at most `max_bytes` encoded bytes in all, for a block.
