@@ -14,7 +14,10 @@ use courtledger_codec::Encode;
 use courtledger_crypto::{sha256, ChainId, Digest, SigningKey};
 use courtledger_merkle::{self as merkle, ConsistencyProof, Frontier};
 use courtledger_types::peer_id::peer_id_of;
-use courtledger_types::{BlockHeader, CommitCertificate, CommitSignature, Genesis, Receipt};
+use courtledger_types::{
+    BlockHeader, CommitCertificate, CommitSignature, Genesis, Receipt, SignedTransaction,
+    Transaction,
+};
 use serde_json::{json, Value};
 
 fn key(seed: u8) -> SigningKey {
@@ -543,4 +546,188 @@ fn an_audit_resumes_from_a_certified_block_with_the_frontier_of_a_consistency_pr
         },
     );
     assert_eq!(auditor.check_page(&records).unwrap_err().check, "log_size");
+}
+
+// ---- transactions (`GET /v1/blocks?txs=true`) ---------------------------------------------
+
+/// A certified chain whose blocks hold real signed transactions (block `h`: `h % 4`, signed by
+/// key 9 under the chain id), and their JSON with `txs`. `spoil` may alter a transaction (by its
+/// height and position) before its id goes into the block, so that the block is certified with it.
+fn chain_with_txs(
+    count: u64,
+    mut spoil: impl FnMut(u64, u32, &mut SignedTransaction),
+) -> (Genesis, Vec<Built>, Vec<Vec<SignedTransaction>>) {
+    let chain_id = genesis().chain_id();
+    let mut all: Vec<Vec<SignedTransaction>> = Vec::new();
+    let (genesis, mut blocks) = chain(
+        count,
+        |height, parts| {
+            let txs: Vec<SignedTransaction> = (0..parts.header.tx_count)
+                .map(|i| {
+                    let mut tx = Transaction {
+                        signer: key(9).public_key(),
+                        nonce: height * 10 + u64::from(i),
+                        payload: format!("act {height}.{i}").into_bytes(),
+                    }
+                    .sign(&key(9), &chain_id);
+                    spoil(height, i, &mut tx);
+                    tx
+                })
+                .collect();
+            parts.tx_ids = txs.iter().map(SignedTransaction::id).collect();
+            all.push(txs);
+        },
+        |_, _| {},
+    );
+    for (block, txs) in blocks.iter_mut().zip(&all) {
+        block.json["txs"] = json!(txs
+            .iter()
+            .map(|tx| hex::encode(tx.to_bytes()))
+            .collect::<Vec<_>>());
+    }
+    (genesis, blocks, all)
+}
+
+/// Like [`audit`], requiring the transactions as `audit chain` does.
+fn audit_txs(genesis: &Genesis, blocks: &[Value]) -> Result<Auditor, AuditFailure> {
+    let records: Vec<Result<BlockRecord, AuditFailure>> = blocks
+        .iter()
+        .zip(1u64..)
+        .map(|(block, height)| parse_block(block, height))
+        .collect();
+    let mut auditor = Auditor::from_genesis(genesis).with_transactions();
+    auditor.check_page(&records)?;
+    Ok(auditor)
+}
+
+fn expect_tx(result: Result<Auditor, AuditFailure>, height: u64, index: u32, check: &str) {
+    let failure = match result {
+        Ok(_) => panic!("expected `{check}` at {height}.{index}, the audit passed"),
+        Err(failure) => failure,
+    };
+    assert_eq!(
+        (failure.height, failure.index, failure.check),
+        (height, Some(index), check),
+        "{failure}"
+    );
+    assert!(CHECKS.contains(&failure.check));
+    assert!(failure
+        .to_string()
+        .contains(&format!("transaction {index}")));
+}
+
+#[test]
+fn a_chain_with_transactions_passes_and_every_signature_is_verified() {
+    let (genesis, blocks, txs) = chain_with_txs(9, |_, _, _| {});
+    let auditor = audit_txs(&genesis, &jsons(&blocks)).unwrap();
+    assert_eq!(auditor.tip().height, 9);
+    let count = txs.iter().map(Vec::len).sum::<usize>();
+    // Blocks 1 to 9 hold 1, 2, 3, 0, 1, 2, 3, 0 and 1.
+    assert_eq!(count, 13);
+    assert_eq!(auditor.tx_signatures, u64::try_from(count).unwrap());
+    assert_eq!(
+        (auditor.signatures, auditor.batches, auditor.tx_batches),
+        (27, 1, 1)
+    );
+
+    // `audit chain` requires them: a block without `txs` is malformed.
+    let mut json = jsons(&blocks);
+    json[4].as_object_mut().unwrap().remove("txs");
+    expect(audit_txs(&genesis, &json), 5, "format");
+    // Fewer transactions than ids.
+    let mut json = jsons(&blocks);
+    json[2]["txs"].as_array_mut().unwrap().pop();
+    expect(audit_txs(&genesis, &json), 3, "tx_count");
+    // One that does not decode names its position.
+    let mut json = jsons(&blocks);
+    json[2]["txs"][1] = json!("00ff");
+    expect_tx(audit_txs(&genesis, &json), 3, 1, "format");
+}
+
+#[test]
+fn a_transaction_with_a_bad_signature_fails_tx_signature() {
+    // Certified: the validators signed a block holding a transaction whose signature is bad
+    // (its id, over its bytes, is the one listed); only its signature check stops it.
+    let (genesis, blocks, _) = chain_with_txs(6, |height, index, tx| {
+        if (height, index) == (6, 1) {
+            tx.signature.0[5] ^= 1;
+        }
+    });
+    let json = jsons(&blocks);
+    expect_tx(audit_txs(&genesis, &json), 6, 1, "tx_signature");
+    let failure = audit_txs(&genesis, &json).unwrap_err();
+    assert!(
+        failure.reason.contains(&key(9).public_key().to_string()),
+        "{failure}"
+    );
+
+    // A transaction signed for another chain fails likewise.
+    let other = ChainId(sha256(b"another chain"));
+    let (genesis, blocks, _) = chain_with_txs(3, |height, index, tx| {
+        if (height, index) == (2, 0) {
+            *tx = tx.tx.clone().sign(&key(9), &other);
+        }
+    });
+    expect_tx(audit_txs(&genesis, &jsons(&blocks)), 2, 0, "tx_signature");
+
+    // The lowest block first, whichever signature it is: a bad precommit in block 5 after the
+    // bad transaction in block 2 reports block 2; a bad precommit in block 2 comes first.
+    let (genesis, blocks, _) = chain_with_txs(6, |height, index, tx| {
+        if (height, index) == (2, 1) {
+            tx.signature.0[40] ^= 1;
+        }
+    });
+    let mut json = jsons(&blocks);
+    let mut certificate = blocks[4].certificate.clone();
+    certificate.signatures[1].signature.0[9] ^= 1;
+    set(
+        &mut json,
+        4,
+        &["certificate", "hex"],
+        json!(hex::encode(certificate.to_bytes())),
+    );
+    expect_tx(audit_txs(&genesis, &json), 2, 1, "tx_signature");
+    let mut json = jsons(&blocks);
+    let mut certificate = blocks[1].certificate.clone();
+    certificate.signatures[1].signature.0[9] ^= 1;
+    set(
+        &mut json,
+        1,
+        &["certificate", "hex"],
+        json!(hex::encode(certificate.to_bytes())),
+    );
+    expect(audit_txs(&genesis, &json), 2, "certificate_signature");
+}
+
+#[test]
+fn a_transaction_that_is_not_the_listed_one_fails_tx_id() {
+    let (genesis, blocks, txs) = chain_with_txs(7, |_, _, _| {});
+    // The node swaps two transactions of block 7 (3 of them): position 0 is not its id.
+    let mut json = jsons(&blocks);
+    let swapped = [&txs[6][1], &txs[6][0], &txs[6][2]]
+        .map(|tx| hex::encode(tx.to_bytes()))
+        .to_vec();
+    json[6]["txs"] = json!(swapped);
+    expect_tx(audit_txs(&genesis, &json), 7, 0, "tx_id");
+    // A validly signed transaction that is not in the block, in its place.
+    let mut json = jsons(&blocks);
+    let stranger = Transaction {
+        signer: key(9).public_key(),
+        nonce: 999,
+        payload: b"not in the block".to_vec(),
+    }
+    .sign(&key(9), &genesis.chain_id());
+    json[5]["txs"][1] = json!(hex::encode(stranger.to_bytes()));
+    expect_tx(audit_txs(&genesis, &json), 6, 1, "tx_id");
+    // The id check comes before the signatures: a bad precommit in the same block still
+    // reports `tx_id` (the signatures are the block's last checks).
+    let mut certificate = blocks[5].certificate.clone();
+    certificate.signatures[0].signature.0[3] ^= 1;
+    set(
+        &mut json,
+        5,
+        &["certificate", "hex"],
+        json!(hex::encode(certificate.to_bytes())),
+    );
+    expect_tx(audit_txs(&genesis, &json), 6, 1, "tx_id");
 }

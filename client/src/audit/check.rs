@@ -14,29 +14,39 @@
 //! | `time` | strictly after the previous block's time (block 1: the genesis time) |
 //! | `block_id` | the JSON's `id` is the header's id |
 //! | `certificate_height`, `certificate_block_id`, `certificate_signer_order`, `certificate_unknown_signer`, `certificate_quorum` | the certificate is for this height and header, its signers strictly ascending genesis validators holding more than two thirds of the power |
-//! | `tx_count` | `header.tx_count` = the number of tx ids = the number of receipt codes |
+//! | `tx_count` | `header.tx_count` = the number of tx ids = the number of receipt codes (= the number of transactions, when the block carries them) |
+//! | `tx_id` | each transaction (`txs`, when the block carries them) decodes, and its id is the tx id at its position |
 //! | `tx_root` | the RFC 9162 root over `leaf_hash(tx id)` |
 //! | `results_root` | the root over `leaf_hash(encode(Receipt { tx_id, index, height, code }))` |
 //! | `log_size`, `log_root` | the history log (every tx id of the chain, one leaf each, in a `Frontier`) after this block |
 //! | `validators_hash`, `next_validators_hash` | the genesis set's hash (there are no set changes yet) |
 //! | `proposer` | a genesis validator |
 //! | `certificate_signature` | every precommit signature is valid (batch-verified over many blocks, with the acceptance rule of single verification) |
+//! | `tx_signature` | every transaction's signature is valid under the chain id (when the block carries them; batch-verified likewise) |
 //!
 //! The first failing block is reported, and in it the first failing check; a block's signatures
-//! are its last check, because they are verified in batches across blocks.
+//! are its last checks, because they are verified in batches across blocks. A transaction's
+//! failure also names its position in the block ([`AuditFailure::index`]).
+//!
+//! The transactions are checked when the node's JSON carries them (`GET /v1/blocks?txs=true`);
+//! an auditor made [`Auditor::with_transactions`] requires them (`format` otherwise).
 
 use std::fmt;
+use std::time::{Duration, Instant};
 
 use courtledger_codec::Encode;
-use courtledger_crypto::{verify_batch, BatchItem, ChainId, Digest, Domain, PublicKey, Signature};
+use courtledger_crypto::{
+    verify_batch, BatchItem, ChainId, Digest, Domain, PublicKey, Signature, SignatureError,
+};
 use courtledger_merkle::{self as merkle, ConsistencyProof, Frontier};
 use courtledger_types::{
-    BlockHeader, BlockId, CertificateError, CommitCertificate, Genesis, Receipt, TxId, ValidatorSet,
+    BlockHeader, BlockId, CertificateError, CommitCertificate, Genesis, Receipt, SignedTransaction,
+    TxId, ValidatorSet,
 };
 use serde_json::Value;
 
 /// Every check name, in the order they run for one block.
-pub const CHECKS: [&str; 22] = [
+pub const CHECKS: [&str; 24] = [
     "format",
     "header_fields",
     "chain_id",
@@ -50,6 +60,7 @@ pub const CHECKS: [&str; 22] = [
     "certificate_unknown_signer",
     "certificate_quorum",
     "tx_count",
+    "tx_id",
     "tx_root",
     "results_root",
     "log_size",
@@ -58,6 +69,7 @@ pub const CHECKS: [&str; 22] = [
     "next_validators_hash",
     "proposer",
     "certificate_signature",
+    "tx_signature",
     "anchor",
 ];
 
@@ -68,27 +80,40 @@ pub struct AuditFailure {
     pub height: u64,
     /// The check's name (one of [`CHECKS`]).
     pub check: &'static str,
+    /// The position in the block of the transaction that fails (`tx_id`, `tx_signature`, and
+    /// `format` for a transaction that does not decode); `None` for a check of the block.
+    pub index: Option<u32>,
     /// What was found.
     pub reason: String,
 }
 
 impl AuditFailure {
-    fn new(height: u64, check: &'static str, reason: impl Into<String>) -> Self {
+    /// A failure of the block at `height`.
+    pub fn new(height: u64, check: &'static str, reason: impl Into<String>) -> Self {
         Self {
             height,
             check,
+            index: None,
             reason: reason.into(),
+        }
+    }
+
+    /// A failure of the transaction at `index` of the block at `height`.
+    pub fn of_tx(height: u64, index: u32, check: &'static str, reason: impl Into<String>) -> Self {
+        Self {
+            index: Some(index),
+            ..Self::new(height, check, reason)
         }
     }
 }
 
 impl fmt::Display for AuditFailure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "block {} fails check `{}`: {}",
-            self.height, self.check, self.reason
-        )
+        write!(f, "block {}", self.height)?;
+        if let Some(index) = self.index {
+            write!(f, ", transaction {index},")?;
+        }
+        write!(f, " fails check `{}`: {}", self.check, self.reason)
     }
 }
 
@@ -108,6 +133,9 @@ pub struct BlockRecord {
     pub receipt_codes: Vec<u16>,
     /// The commit certificate, from `certificate.hex`.
     pub certificate: CommitCertificate,
+    /// The transactions, in block order, from `txs`; `None` when the JSON has none (the node
+    /// sends them for `GET /v1/blocks?txs=true`).
+    pub txs: Option<Vec<SignedTransaction>>,
 }
 
 fn field<'a>(block: &'a Value, name: &str, height: u64) -> Result<&'a Value, AuditFailure> {
@@ -209,15 +237,55 @@ pub fn parse_block(block: &Value, height: u64) -> Result<BlockRecord, AuditFailu
                 })
         })
         .collect::<Result<Vec<u16>, AuditFailure>>()?;
+    let txs = match block.get("txs").filter(|v| !v.is_null()) {
+        None => None,
+        Some(txs) => Some(
+            txs.as_array()
+                .ok_or_else(|| AuditFailure::new(height, "format", "`txs` is not an array"))?
+                .iter()
+                .zip(0u32..)
+                .map(|(v, index)| parse_tx(v, height, index))
+                .collect::<Result<Vec<SignedTransaction>, AuditFailure>>()?,
+        ),
+    };
     let record = BlockRecord {
         id,
         header,
         tx_ids,
         receipt_codes,
         certificate,
+        txs,
     };
     check_fields(block, &record, height)?;
     Ok(record)
+}
+
+/// `txs[index]`: hex of a canonical [`SignedTransaction`], else `format` at `index`.
+fn parse_tx(value: &Value, height: u64, index: u32) -> Result<SignedTransaction, AuditFailure> {
+    let text = value.as_str().ok_or_else(|| {
+        AuditFailure::of_tx(
+            height,
+            index,
+            "format",
+            format!("`txs[{index}]` is not a string"),
+        )
+    })?;
+    let bytes = hex::decode(text).map_err(|error| {
+        AuditFailure::of_tx(
+            height,
+            index,
+            "format",
+            format!("`txs[{index}]` is not hex: {error}"),
+        )
+    })?;
+    SignedTransaction::decode(&bytes).map_err(|error| {
+        AuditFailure::of_tx(
+            height,
+            index,
+            "format",
+            format!("`txs[{index}]` is not a signed transaction: {error}"),
+        )
+    })
 }
 
 /// `header_fields`: what the JSON restates is what the header and certificate say, so that a
@@ -305,11 +373,12 @@ pub enum LogState {
     Fixed { size: u64, root: Digest },
 }
 
-/// One signature waiting for the next batch.
+/// One signature waiting for the next batch: a precommit (`index` is the validator's) or a
+/// transaction (`index` is its position in the block).
 #[derive(Debug)]
 struct Pending {
     height: u64,
-    index: u16,
+    index: u32,
     key: PublicKey,
     message: Vec<u8>,
     signature: Signature,
@@ -324,10 +393,18 @@ pub struct Auditor {
     tip: Tip,
     log: LogState,
     pending: Vec<Pending>,
-    /// Signatures verified so far.
+    pending_txs: Vec<Pending>,
+    require_txs: bool,
+    /// Precommit signatures verified so far.
     pub signatures: u64,
-    /// Batches verified so far.
+    /// Batches of precommit signatures verified so far.
     pub batches: u64,
+    /// Transaction signatures verified so far.
+    pub tx_signatures: u64,
+    /// Batches of transaction signatures verified so far.
+    pub tx_batches: u64,
+    /// Time spent verifying transaction signatures (the cost of `tx_signature`).
+    pub tx_signature_time: Duration,
 }
 
 impl Auditor {
@@ -356,9 +433,22 @@ impl Auditor {
             tip,
             log,
             pending: Vec::new(),
+            pending_txs: Vec::new(),
+            require_txs: false,
             signatures: 0,
             batches: 0,
+            tx_signatures: 0,
+            tx_batches: 0,
+            tx_signature_time: Duration::ZERO,
         }
+    }
+
+    /// Requires every block to carry its transactions (`format` otherwise), which are then
+    /// checked (`tx_id`, `tx_signature`); without this, only the blocks that carry them are.
+    #[must_use]
+    pub fn with_transactions(mut self) -> Self {
+        self.require_txs = true;
+        self
     }
 
     /// The last block checked (its signatures possibly still pending: see [`Auditor::flush`]).
@@ -475,6 +565,16 @@ impl Auditor {
                 ),
             );
         }
+        if record.txs.is_none() && self.require_txs {
+            return fail(
+                "format",
+                "the block has no `txs` (its transactions)".to_owned(),
+            );
+        }
+        let tx_signatures = match &record.txs {
+            None => Vec::new(),
+            Some(txs) => self.transactions(txs, &record.tx_ids, header)?,
+        };
         let leaves: Vec<merkle::Hash> = record
             .tx_ids
             .iter()
@@ -547,6 +647,7 @@ impl Auditor {
         }
 
         self.pending.extend(signatures);
+        self.pending_txs.extend(tx_signatures);
         self.log = log;
         self.tip = Tip {
             height: header.height,
@@ -554,6 +655,51 @@ impl Auditor {
             time_ms: header.time_ms,
         };
         Ok(())
+    }
+
+    /// `tx_count` and `tx_id` for a block's transactions: as many as its tx ids, each with the
+    /// id at its position. Returns their signatures to verify.
+    fn transactions(
+        &self,
+        txs: &[SignedTransaction],
+        tx_ids: &[TxId],
+        header: &BlockHeader,
+    ) -> Result<Vec<Pending>, AuditFailure> {
+        let height = header.height;
+        if txs.len() != tx_ids.len() {
+            return Err(AuditFailure::new(
+                height,
+                "tx_count",
+                format!(
+                    "the header counts {} transactions; the block has {} tx ids and {} transactions",
+                    header.tx_count,
+                    tx_ids.len(),
+                    txs.len()
+                ),
+            ));
+        }
+        txs.iter()
+            .zip(tx_ids)
+            .zip(0u32..)
+            .map(|((tx, listed), index)| {
+                let id = tx.id();
+                if id != *listed {
+                    return Err(AuditFailure::of_tx(
+                        height,
+                        index,
+                        "tx_id",
+                        format!("the transaction's id is {id}, the block lists {listed} at its position"),
+                    ));
+                }
+                Ok(Pending {
+                    height,
+                    index,
+                    key: tx.tx.signer,
+                    message: tx.signed_bytes(),
+                    signature: tx.signature,
+                })
+            })
+            .collect()
     }
 
     /// The log after appending `leaves`, checked against the header.
@@ -664,7 +810,7 @@ impl Auditor {
             power = power.saturating_add(validator.voting_power);
             pending.push(Pending {
                 height,
-                index,
+                index: u32::from(index),
                 key: validator.public_key,
                 message: vote.to_bytes(),
                 signature: entry.signature,
@@ -679,36 +825,72 @@ impl Auditor {
         Ok(pending)
     }
 
-    /// Verifies every signature waiting, in one batch: `certificate_signature` at the lowest
-    /// block with an invalid one.
+    /// Verifies every signature waiting, in two batches (the precommits, the transactions):
+    /// the lowest block with an invalid one fails, `certificate_signature` before
+    /// `tx_signature` within a block.
     pub fn flush(&mut self) -> Result<(), AuditFailure> {
-        if self.pending.is_empty() {
-            return Ok(());
-        }
         let pending = std::mem::take(&mut self.pending);
+        let pending_txs = std::mem::take(&mut self.pending_txs);
+        let mut failure = None;
+        if !pending.is_empty() {
+            self.batches += 1;
+            self.signatures += u64::try_from(pending.len()).unwrap_or(u64::MAX);
+            failure = self.verify(&pending, Domain::Vote).map(|(bad, error)| {
+                AuditFailure::new(
+                    bad.height,
+                    "certificate_signature",
+                    format!(
+                        "the precommit signature of validator {} is invalid: {error}",
+                        bad.index
+                    ),
+                )
+            });
+        }
+        if !pending_txs.is_empty() {
+            let started = Instant::now();
+            self.tx_batches += 1;
+            self.tx_signatures += u64::try_from(pending_txs.len()).unwrap_or(u64::MAX);
+            let tx_failure = self
+                .verify(&pending_txs, Domain::Transaction)
+                .map(|(bad, error)| {
+                    AuditFailure::of_tx(
+                        bad.height,
+                        bad.index,
+                        "tx_signature",
+                        format!(
+                            "the signature of transaction {} (signer {}) is invalid: {error}",
+                            bad.index, bad.key
+                        ),
+                    )
+                });
+            self.tx_signature_time += started.elapsed();
+            failure = match (failure, tx_failure) {
+                (Some(a), Some(b)) if b.height < a.height => Some(b),
+                (a, b) => a.or(b),
+            };
+        }
+        failure.map_or(Ok(()), Err)
+    }
+
+    /// The first of `pending` whose signature `verify_batch` refuses, with its error.
+    fn verify<'p>(
+        &self,
+        pending: &'p [Pending],
+        domain: Domain,
+    ) -> Option<(&'p Pending, SignatureError)> {
         let items: Vec<BatchItem<'_>> = pending
             .iter()
             .map(|p| BatchItem {
                 public_key: &p.key,
-                domain: Domain::Vote,
+                domain,
                 chain_id: &self.chain_id,
                 message: &p.message,
                 signature: &p.signature,
             })
             .collect();
-        self.batches += 1;
-        self.signatures += u64::try_from(items.len()).unwrap_or(u64::MAX);
-        verify_batch(&items).map_err(|failure| {
-            let bad = &pending[failure.index];
-            AuditFailure::new(
-                bad.height,
-                "certificate_signature",
-                format!(
-                    "the precommit signature of validator {} is invalid: {}",
-                    bad.index, failure.error
-                ),
-            )
-        })
+        verify_batch(&items)
+            .err()
+            .and_then(|failure| Some((pending.get(failure.index)?, failure.error)))
     }
 }
 

@@ -2,8 +2,10 @@
 
 use courtledger_codec::{write, Decode, DecodeError, Encode, Reader};
 use courtledger_merkle::{self as merkle, InclusionProof};
+pub use courtledger_types::limits::MAX_PROOF_BUNDLE_V2_BYTES;
 use courtledger_types::limits::{
-    MAX_CERTIFICATE_BYTES, MAX_HEADER_BYTES, MAX_PROOF_BUNDLE_BYTES, MAX_PROOF_PATH_LEN,
+    MAX_PROOF_BUNDLE_BYTES, MAX_PROOF_LOG_INCLUSION_BYTES, MAX_PROOF_LOG_PATH_LEN,
+    MAX_PROOF_PATH_LEN,
 };
 use courtledger_types::{BlockHeader, CommitCertificate, Receipt, SignedTransaction};
 
@@ -23,18 +25,12 @@ pub const FORMAT_VERSION_CHECKPOINT: u16 = 2;
 /// Bytes before the versioned body: the magic and the `u16` version.
 pub const PREAMBLE_BYTES: usize = MAGIC.len() + 2;
 
-/// The most hashes a checkpoint's log inclusion path may have: the history log's size is a
-/// `u64`, and an RFC 9162 path in a tree of `n` leaves has at most `bit_length(n − 1)` hashes.
-pub const MAX_LOG_PATH_LEN: u32 = merkle::MAX_PATH_LEN;
+/// The most hashes a checkpoint's log inclusion path may have
+/// ([`MAX_PROOF_LOG_PATH_LEN`], in `courtledger_types::limits` with the other bounds).
+pub const MAX_LOG_PATH_LEN: u32 = MAX_PROOF_LOG_PATH_LEN;
 
-/// Largest encoded log inclusion proof in a checkpoint: `u64` leaf index, `u64` tree size,
-/// `u32` path count and at most [`MAX_LOG_PATH_LEN`] hashes.
-pub const MAX_LOG_INCLUSION_BYTES: u32 = 8 + 8 + 4 + 32 * MAX_LOG_PATH_LEN;
-
-/// Largest version 2 bundle: a version 1 bundle at its largest, the option tag (1), and the
-/// checkpoint's header, certificate and log inclusion proof at their largest (87,828 bytes).
-pub const MAX_PROOF_BUNDLE_V2_BYTES: u32 =
-    MAX_PROOF_BUNDLE_BYTES + 1 + MAX_HEADER_BYTES + MAX_CERTIFICATE_BYTES + MAX_LOG_INCLUSION_BYTES;
+/// Largest encoded log inclusion proof in a checkpoint ([`MAX_PROOF_LOG_INCLUSION_BYTES`]).
+pub const MAX_LOG_INCLUSION_BYTES: u32 = MAX_PROOF_LOG_INCLUSION_BYTES;
 
 /// A newer head that covers an older act: the header and certificate of a block at or above the
 /// act's, and the inclusion proof of the act's transaction id in the history log of that block

@@ -100,3 +100,24 @@ pub const MAX_PROOF_BUNDLE_BYTES: u32 = 7
     + 2 * MAX_PROOF_INCLUSION_BYTES
     + MAX_HEADER_BYTES
     + MAX_CERTIFICATE_BYTES;
+/// Most hashes in the history log inclusion path of a proof bundle's checkpoint (version 2):
+/// the log's size is a `u64`, and an RFC 9162 inclusion path in a tree of `n` leaves has at most
+/// `bit_length(n - 1)` hashes: 64 ([`courtledger_merkle::MAX_PATH_LEN`]).
+pub const MAX_PROOF_LOG_PATH_LEN: u32 = courtledger_merkle::MAX_PATH_LEN;
+/// Largest encoded log inclusion proof in a checkpoint: `u64` leaf index, `u64` tree size,
+/// `u32` path count and at most [`MAX_PROOF_LOG_PATH_LEN`] hashes of 32 bytes (2,068 bytes).
+pub const MAX_PROOF_LOG_INCLUSION_BYTES: u32 = 8 + 8 + 4 + 32 * MAX_PROOF_LOG_PATH_LEN;
+/// Largest version 2 proof bundle (one with a checkpoint), in bytes: a version 1 bundle at its
+/// largest ([`MAX_PROOF_BUNDLE_BYTES`], 76,207; its version field takes the same two bytes), the
+/// checkpoint's option tag (1), and the checkpoint's header ([`MAX_HEADER_BYTES`], 1,024),
+/// commit certificate ([`MAX_CERTIFICATE_BYTES`], 8,528) and log inclusion proof
+/// ([`MAX_PROOF_LOG_INCLUSION_BYTES`], 2,068), each at its largest:
+/// 76,207 + 1 + 1,024 + 8,528 + 2,068 = 87,828.
+pub const MAX_PROOF_BUNDLE_V2_BYTES: u32 = MAX_PROOF_BUNDLE_BYTES
+    + 1
+    + MAX_HEADER_BYTES
+    + MAX_CERTIFICATE_BYTES
+    + MAX_PROOF_LOG_INCLUSION_BYTES;
+
+const _: () = assert!(MAX_PROOF_BUNDLE_BYTES == 76_207);
+const _: () = assert!(MAX_PROOF_BUNDLE_V2_BYTES == 87_828);

@@ -10,7 +10,9 @@ use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiPath, ApiQuery};
 use super::txs::parse_digest;
-use super::{ApiState, DEFAULT_BLOCK_PAGE, MAX_BLOCK_PAGE, MAX_BLOCK_PAGE_TXS};
+use super::{
+    ApiState, DEFAULT_BLOCK_PAGE, MAX_BLOCK_PAGE, MAX_BLOCK_PAGE_TXS, MAX_BLOCK_PAGE_TX_BYTES,
+};
 
 fn block_json(block: &Block, certificate: &CommitCertificate, receipts: &[Receipt]) -> Value {
     let header = &block.header;
@@ -40,6 +42,16 @@ fn block_json(block: &Block, certificate: &CommitCertificate, receipts: &[Receip
 
 /// The block at `height` as JSON, if stored.
 fn load(store: &dyn Store, height: u64) -> Result<Option<Value>, ApiError> {
+    Ok(load_with_txs(store, height, false)?.map(|(json, _)| json))
+}
+
+/// The block at `height` as JSON, if stored, with its encoded transactions as hex in `txs` (in
+/// block order) when `with_txs`; and the total size of those encodings, in bytes.
+fn load_with_txs(
+    store: &dyn Store,
+    height: u64,
+    with_txs: bool,
+) -> Result<Option<(Value, usize)>, ApiError> {
     let (Some(block), Some(certificate), Some(receipts)) = (
         store.block(height)?,
         store.certificate(height)?,
@@ -47,7 +59,34 @@ fn load(store: &dyn Store, height: u64) -> Result<Option<Value>, ApiError> {
     ) else {
         return Ok(None);
     };
-    Ok(Some(block_json(&block, &certificate, &receipts)))
+    let mut json = block_json(&block, &certificate, &receipts);
+    let mut bytes = 0usize;
+    if with_txs {
+        let txs: Vec<String> = block
+            .txs
+            .iter()
+            .map(|tx| {
+                let encoded = tx.to_bytes();
+                bytes = bytes.saturating_add(encoded.len());
+                hex::encode(encoded)
+            })
+            .collect();
+        json["txs"] = json!(txs);
+    }
+    Ok(Some((json, bytes)))
+}
+
+/// `true` or `false` (absent: `false`).
+fn flag(query: &ApiQuery, name: &str) -> Result<bool, ApiError> {
+    match query.single(name)? {
+        None | Some("false") => Ok(false),
+        Some("true") => Ok(true),
+        Some(text) => Err(ApiError::bad_request(
+            "invalid_parameter",
+            format!("`{name}` must be `true` or `false`, not `{text}`"),
+        )
+        .with_field(name)),
+    }
 }
 
 fn no_block(what: impl std::fmt::Display) -> ApiError {
@@ -90,11 +129,17 @@ pub(super) async fn latest(State(state): State<ApiState>) -> Result<Response, Ap
 /// Blocks `from`, `from + 1`, ...: at most `limit` (capped at [`MAX_BLOCK_PAGE`]), stopping
 /// after [`MAX_BLOCK_PAGE_TXS`] transactions; `next_from` is where the next page starts, or
 /// null when this one reached the last stored block.
+///
+/// With `txs=true` each block also carries its encoded transactions (`txs`, hex, in block
+/// order), and the page also stops after the block that brings those encodings to
+/// [`MAX_BLOCK_PAGE_TX_BYTES`], so that the page stays bounded in bytes: below
+/// `MAX_BLOCK_PAGE_TX_BYTES + MAX_BLOCK_BYTES` of transactions, twice that in hex.
 pub(super) async fn page(
     State(state): State<ApiState>,
     query: ApiQuery,
 ) -> Result<Response, ApiError> {
-    query.only(&["from", "limit"])?;
+    query.only(&["from", "limit", "txs"])?;
+    let with_txs = flag(&query, "txs")?;
     let from = query.u64("from")?.unwrap_or(1).max(1);
     let limit = query.u64("limit")?.unwrap_or(DEFAULT_BLOCK_PAGE);
     if limit == 0 {
@@ -108,11 +153,17 @@ pub(super) async fn page(
     let last = store.last_height();
     let mut blocks = Vec::new();
     let mut txs = 0usize;
+    let mut tx_bytes = 0usize;
     let mut height = from;
-    while height <= last && height - from < limit && txs < MAX_BLOCK_PAGE_TXS {
-        let block = load(&*store, height)?
+    while height <= last
+        && height - from < limit
+        && txs < MAX_BLOCK_PAGE_TXS
+        && tx_bytes < MAX_BLOCK_PAGE_TX_BYTES
+    {
+        let (block, bytes) = load_with_txs(&*store, height, with_txs)?
             .ok_or_else(|| ApiError::internal(format!("block {height} is missing")))?;
         txs = txs.saturating_add(block["tx_ids"].as_array().map_or(0, Vec::len));
+        tx_bytes = tx_bytes.saturating_add(bytes);
         blocks.push(block);
         height += 1;
     }

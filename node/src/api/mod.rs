@@ -10,7 +10,7 @@
 //! | `POST /v1/txs` | submit transactions; with `wait`, until committed or a timeout |
 //! | `GET /v1/txs/{id}` | `committed` (receipt, block, transaction), `pending`, or 404 |
 //! | `GET /v1/accounts/{key}` | the nonce the key's next transaction must carry |
-//! | `GET /v1/blocks?from=H&limit=N` | a page of blocks |
+//! | `GET /v1/blocks?from=H&limit=N[&txs=true]` | a page of blocks (with their transactions as hex) |
 //! | `GET /v1/blocks/latest`, `GET /v1/blocks/{height or 0xid}` | one block |
 //! | `GET /v1/events?subject=ID` | server-sent events of committed transactions |
 //! | `GET /v1/identities/{id}`, `/v1/keys/{key}` | an identity, by id or by key |
@@ -77,6 +77,10 @@ pub const MAX_BLOCK_PAGE: u64 = 100;
 /// A page stops after the block that brings its transactions to this many (at least one block
 /// is returned), so that a page of full blocks stays small.
 pub const MAX_BLOCK_PAGE_TXS: usize = 20_000;
+/// With `txs=true`, a page also stops after the block that brings its encoded transactions to
+/// this many bytes (at least one block is returned): a page then holds less than this plus one
+/// block (`MAX_BLOCK_BYTES`) of transactions, twice that as hex.
+pub const MAX_BLOCK_PAGE_TX_BYTES: usize = 4 * 1024 * 1024;
 /// Event streams open at once; one more is refused with 503.
 pub const MAX_EVENT_STREAMS: usize = 64;
 /// Most `subject` parameters of one event stream.

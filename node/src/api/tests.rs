@@ -902,3 +902,6 @@ async fn the_router_serves_every_route_in_the_table() {
 
 /// The history log routes (`super::log`).
 mod log;
+
+/// `GET /v1/blocks?txs=true` (`super::blocks`).
+mod blocks;
