@@ -31,6 +31,9 @@ use super::ApiState;
 pub const DEFAULT_PAGE: u64 = 50;
 /// Most entries in a page; a larger `limit` is cut to this.
 pub const MAX_PAGE: u64 = 500;
+/// Index entries one search request reads at most (a rare status among many cases): past it,
+/// the page ends early with `next_after` set, so no request scans without bound.
+pub const MAX_SCAN_PER_REQUEST: usize = 5_000;
 /// Timeline entries read to list a case's documents in `GET /v1/cases/{id}`.
 pub const MAX_CASE_DOCUMENT_SCAN: usize = 1000;
 
@@ -538,7 +541,8 @@ fn case_page(state: &ApiState, prefix: &[u8], query: &ApiQuery) -> Result<Json<V
     let now = chain_now_ms(state)?;
     let mut cases = Vec::new();
     let mut next_after = None;
-    // Scan in bounded chunks until the page is full or the index ends.
+    let mut scanned = 0usize;
+    // Scan in bounded chunks until the page is full, the index ends or the scan bound is hit.
     'scan: loop {
         let entries = state
             .store()?
@@ -553,12 +557,17 @@ fn case_page(state: &ApiState, prefix: &[u8], query: &ApiQuery) -> Result<Json<V
                 .map(Digest)
                 .ok_or_else(|| ApiError::internal("an index key is malformed"))?;
             let case = load_case(state, &id)?;
+            scanned += 1;
             if status.is_none_or(|s| s == case.status) {
                 cases.push(case_summary_json(&id, &case, now));
                 if cases.len() == limit {
                     next_after = Some(hex(&id));
                     break 'scan;
                 }
+            }
+            if scanned >= MAX_SCAN_PER_REQUEST {
+                next_after = Some(hex(&id));
+                break 'scan;
             }
         }
         if done {
@@ -607,6 +616,8 @@ pub(super) async fn overdue(
     let now = chain_now_ms(&state)?;
     let mut filings = Vec::new();
     let mut after: Option<Vec<u8>> = None;
+    let mut scanned = 0usize;
+    let mut truncated = false;
     'scan: loop {
         let entries = state
             .store()?
@@ -627,18 +638,25 @@ pub(super) async fn overdue(
                 break 'scan;
             }
             let case = load_case(&state, &id)?;
+            scanned += 1;
             if court.as_ref().is_none_or(|c| c == &case.court) {
                 filings.push(case_summary_json(&id, &case, now));
                 if filings.len() == limit {
                     break 'scan;
                 }
             }
+            if scanned >= MAX_SCAN_PER_REQUEST {
+                truncated = true;
+                break 'scan;
+            }
         }
         if done {
             break;
         }
     }
-    Ok(Json(json!({ "as_of_ms": now, "filings": filings })))
+    Ok(Json(
+        json!({ "as_of_ms": now, "filings": filings, "truncated": truncated }),
+    ))
 }
 
 macro_rules! object_route {
