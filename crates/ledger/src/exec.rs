@@ -410,6 +410,14 @@ impl Ctx<'_> {
         Ok(())
     }
 
+    /// The end of every successful act on a case: its timeline entry ([`Ctx::log_case`]), then
+    /// the updated case record.
+    fn finish_case_act(&mut self, case_id: &CaseId, case: &mut CaseRecord, kind: ActKind) -> R<()> {
+        self.log_case(case_id, case, kind)?;
+        self.save_case(case_id, case);
+        Ok(())
+    }
+
     fn save_case(&mut self, case_id: &CaseId, case: &CaseRecord) {
         self.put(keys::case(case_id), case);
     }
@@ -692,8 +700,7 @@ impl Ctx<'_> {
         self.mark(keys::court_case(&a.court, &case_id));
         self.mark(keys::identity_case(&me, &case_id));
         self.mark(keys::review_due(deadline, &case_id));
-        self.log_case(&case_id, &mut case, ActKind::FileCase)?;
-        self.save_case(&case_id, &case);
+        self.finish_case_act(&case_id, &mut case, ActKind::FileCase)?;
         Ok(())
     }
 
@@ -744,8 +751,7 @@ impl Ctx<'_> {
         }
         case.reviewed_at_ms = Some(self.now());
         self.delete(keys::review_due(case.review_deadline_ms, &a.case));
-        self.log_case(&a.case, &mut case, ActKind::ReviewFiling)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::ReviewFiling)?;
         Ok(())
     }
 
@@ -767,8 +773,7 @@ impl Ctx<'_> {
         ensure(fits, Code::WrongRole)?;
         let member = self.member(a.member, a.role);
         self.add_member(&a.case, &mut case, member)?;
-        self.log_case(&a.case, &mut case, ActKind::AssignStaff)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::AssignStaff)?;
         Ok(())
     }
 
@@ -781,8 +786,7 @@ impl Ctx<'_> {
         ensure(person.role == Role::Party, Code::WrongRole)?;
         let member = self.member(a.party, a.role);
         self.add_member(&a.case, &mut case, member)?;
-        self.log_case(&a.case, &mut case, ActKind::AddParty)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::AddParty)?;
         Ok(())
     }
 
@@ -810,8 +814,7 @@ impl Ctx<'_> {
             since_ms: self.now(),
         };
         self.add_member(&a.case, &mut case, member)?;
-        self.log_case(&a.case, &mut case, ActKind::AppointLawyer)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::AppointLawyer)?;
         Ok(())
     }
 
@@ -846,8 +849,7 @@ impl Ctx<'_> {
         ensure(case.status == CaseStatus::Accepted, Code::WrongState)?;
         ensure(a.deadline_ms > self.now(), Code::InvalidArgument)?;
         case.evidence_deadline_ms = Some(a.deadline_ms);
-        self.log_case(&a.case, &mut case, ActKind::SetEvidenceDeadline)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::SetEvidenceDeadline)?;
         Ok(())
     }
 
@@ -879,8 +881,7 @@ impl Ctx<'_> {
             received_by: None,
         };
         self.put(keys::object(keys::EVIDENCE, &self.env.tx_id), &record);
-        self.log_case(&a.case, &mut case, ActKind::SubmitEvidence)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::SubmitEvidence)?;
         Ok(())
     }
 
@@ -892,8 +893,7 @@ impl Ctx<'_> {
         evidence.received_at_ms = Some(self.now());
         evidence.received_by = Some(self.me());
         self.put(keys::object(keys::EVIDENCE, &a.evidence), &evidence);
-        self.log_case(&evidence.case, &mut case, ActKind::ReceiveEvidence)?;
-        self.save_case(&evidence.case, &case);
+        self.finish_case_act(&evidence.case, &mut case, ActKind::ReceiveEvidence)?;
         Ok(())
     }
 
@@ -916,8 +916,7 @@ impl Ctx<'_> {
             posted_at_ms: self.now(),
         };
         self.put(keys::object(keys::MESSAGE, &self.env.tx_id), &record);
-        self.log_case(&a.case, &mut case, ActKind::PostMessage)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::PostMessage)?;
         Ok(())
     }
 
@@ -937,8 +936,7 @@ impl Ctx<'_> {
             held_at_ms: None,
         };
         self.put(keys::object(keys::HEARING, &self.env.tx_id), &record);
-        self.log_case(&a.case, &mut case, ActKind::ScheduleHearing)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::ScheduleHearing)?;
         Ok(())
     }
 
@@ -950,8 +948,7 @@ impl Ctx<'_> {
         ensure(case.status == CaseStatus::Accepted, Code::WrongState)?;
         hearing.held_at_ms = Some(self.now());
         self.put(keys::object(keys::HEARING, &a.hearing), &hearing);
-        self.log_case(&hearing.case, &mut case, ActKind::HoldHearing)?;
-        self.save_case(&hearing.case, &case);
+        self.finish_case_act(&hearing.case, &mut case, ActKind::HoldHearing)?;
         Ok(())
     }
 
@@ -999,8 +996,7 @@ impl Ctx<'_> {
         for signer in &a.signers {
             self.subjects.insert(*signer);
         }
-        self.log_case(&hearing.case, &mut case, ActKind::RecordTranscript)?;
-        self.save_case(&hearing.case, &case);
+        self.finish_case_act(&hearing.case, &mut case, ActKind::RecordTranscript)?;
         Ok(())
     }
 
@@ -1033,8 +1029,7 @@ impl Ctx<'_> {
             transcript.completed_at_ms = Some(self.now());
         }
         self.put(keys::object(keys::TRANSCRIPT, &a.transcript), &transcript);
-        self.log_case(&transcript.case, &mut case, ActKind::SignTranscript)?;
-        self.save_case(&transcript.case, &case);
+        self.finish_case_act(&transcript.case, &mut case, ActKind::SignTranscript)?;
         Ok(())
     }
 
@@ -1068,8 +1063,7 @@ impl Ctx<'_> {
             confirmed_by: None,
         };
         self.put(keys::object(keys::MEDIATION, &self.env.tx_id), &record);
-        self.log_case(&a.case, &mut case, ActKind::ProposeMediation)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::ProposeMediation)?;
         Ok(())
     }
 
@@ -1081,8 +1075,7 @@ impl Ctx<'_> {
         let required = mediation.required.clone();
         self.sign_required(&required, &mut mediation.signatures)?;
         self.put(keys::object(keys::MEDIATION, &a.mediation), &mediation);
-        self.log_case(&mediation.case, &mut case, ActKind::SignMediation)?;
-        self.save_case(&mediation.case, &case);
+        self.finish_case_act(&mediation.case, &mut case, ActKind::SignMediation)?;
         Ok(())
     }
 
@@ -1106,8 +1099,7 @@ impl Ctx<'_> {
             .checked_add(1)
             .ok_or(Fail::Code(Code::LimitReached))?;
         self.put(keys::object(keys::MEDIATION, &a.mediation), &mediation);
-        self.log_case(&mediation.case, &mut case, ActKind::ConfirmMediation)?;
-        self.save_case(&mediation.case, &case);
+        self.finish_case_act(&mediation.case, &mut case, ActKind::ConfirmMediation)?;
         Ok(())
     }
 
@@ -1132,8 +1124,7 @@ impl Ctx<'_> {
         };
         self.put(keys::object(keys::SERVICE, &self.env.tx_id), &record);
         self.subjects.insert(a.recipient);
-        self.log_case(&a.case, &mut case, ActKind::ServeDocument)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::ServeDocument)?;
         Ok(())
     }
 
@@ -1145,8 +1136,7 @@ impl Ctx<'_> {
         let mut case = self.case(&service.case)?;
         service.received_at_ms = Some(self.now());
         self.put(keys::object(keys::SERVICE, &a.service), &service);
-        self.log_case(&service.case, &mut case, ActKind::AcknowledgeService)?;
-        self.save_case(&service.case, &case);
+        self.finish_case_act(&service.case, &mut case, ActKind::AcknowledgeService)?;
         Ok(())
     }
 
@@ -1173,8 +1163,7 @@ impl Ctx<'_> {
             published_at_ms: None,
         };
         self.put(keys::object(keys::JUDGMENT, &self.env.tx_id), &record);
-        self.log_case(&a.case, &mut case, ActKind::IssueJudgment)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::IssueJudgment)?;
         Ok(())
     }
 
@@ -1186,8 +1175,7 @@ impl Ctx<'_> {
         judgment.public_document = Some(a.public_document);
         judgment.published_at_ms = Some(self.now());
         self.put(keys::object(keys::JUDGMENT, &a.judgment), &judgment);
-        self.log_case(&judgment.case, &mut case, ActKind::PublishJudgment)?;
-        self.save_case(&judgment.case, &case);
+        self.finish_case_act(&judgment.case, &mut case, ActKind::PublishJudgment)?;
         Ok(())
     }
 
@@ -1205,8 +1193,7 @@ impl Ctx<'_> {
             reported_at_ms: self.now(),
         };
         self.put(keys::object(keys::CLUE, &self.env.tx_id), &record);
-        self.log_case(&a.case, &mut case, ActKind::ReportClue)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::ReportClue)?;
         Ok(())
     }
 
@@ -1225,8 +1212,7 @@ impl Ctx<'_> {
         case.status = CaseStatus::Closed;
         case.outcome = Some(a.outcome);
         case.closed_at_ms = Some(self.now());
-        self.log_case(&a.case, &mut case, ActKind::CloseCase)?;
-        self.save_case(&a.case, &case);
+        self.finish_case_act(&a.case, &mut case, ActKind::CloseCase)?;
         Ok(())
     }
 }
