@@ -39,6 +39,7 @@ use courtledger_crypto::{
     verify_batch, BatchItem, ChainId, Digest, Domain, PublicKey, Signature, SignatureError,
 };
 use courtledger_merkle::{self as merkle, ConsistencyProof, Frontier};
+use courtledger_proof::verify::certificate_check;
 use courtledger_types::{
     BlockHeader, BlockId, CertificateError, CommitCertificate, Genesis, Receipt, SignedTransaction,
     TxId, ValidatorSet,
@@ -767,62 +768,33 @@ impl Auditor {
         }
     }
 
-    /// Every check of `CommitCertificate::verify` but the signatures: the same errors, in the
-    /// same order, except that the quorum is checked before the signatures. Returns the
-    /// signatures to verify.
+    /// Every check of `CommitCertificate::verify` but the signatures
+    /// ([`CommitCertificate::signed_precommits`]), then the quorum (before the signatures, which
+    /// are batched across the page). Returns the signatures to verify.
     fn certificate_structure(
         &self,
         certificate: &CommitCertificate,
         height: u64,
         block_id: &BlockId,
     ) -> Result<Vec<Pending>, CertificateError> {
-        if certificate.height != height {
-            return Err(CertificateError::WrongHeight {
-                expected: height,
-                actual: certificate.height,
-            });
-        }
-        if &certificate.block_id != block_id {
-            return Err(CertificateError::WrongBlock {
-                expected: *block_id,
-                actual: certificate.block_id,
-            });
-        }
-        let mut previous: Option<u16> = None;
-        let mut power: u64 = 0;
-        let mut pending = Vec::with_capacity(certificate.signatures.len());
-        for (position, entry) in certificate.signatures.iter().enumerate() {
-            let index = entry.validator_index;
-            if previous.is_some_and(|previous| index <= previous) {
-                return Err(CertificateError::NotAscending { position, index });
-            }
-            previous = Some(index);
-            let (Some(vote), Some(validator)) = (
-                certificate.precommit(&self.validators, index),
-                self.validators.get(index),
-            ) else {
-                return Err(CertificateError::UnknownValidator {
-                    position,
-                    index,
-                    set_len: self.validators.len(),
-                });
-            };
-            power = power.saturating_add(validator.voting_power);
-            pending.push(Pending {
-                height,
-                index: u32::from(index),
-                key: validator.public_key,
-                message: vote.to_bytes(),
-                signature: entry.signature,
-            });
-        }
+        let (precommits, power) =
+            certificate.signed_precommits(&self.validators, height, block_id)?;
         if !self.validators.is_quorum(power) {
             return Err(CertificateError::NoQuorum {
                 signed: power,
                 total: self.validators.total_power(),
             });
         }
-        Ok(pending)
+        Ok(precommits
+            .into_iter()
+            .map(|precommit| Pending {
+                height,
+                index: u32::from(precommit.validator_index),
+                key: precommit.public_key,
+                message: precommit.message,
+                signature: precommit.signature,
+            })
+            .collect())
     }
 
     /// Verifies every signature waiting, in two batches (the precommits, the transactions):
@@ -891,17 +863,6 @@ impl Auditor {
         verify_batch(&items)
             .err()
             .and_then(|failure| Some((pending.get(failure.index)?, failure.error)))
-    }
-}
-
-fn certificate_check(error: &CertificateError) -> &'static str {
-    match error {
-        CertificateError::WrongHeight { .. } => "certificate_height",
-        CertificateError::WrongBlock { .. } => "certificate_block_id",
-        CertificateError::NotAscending { .. } => "certificate_signer_order",
-        CertificateError::UnknownValidator { .. } => "certificate_unknown_signer",
-        CertificateError::BadSignature { .. } => "certificate_signature",
-        CertificateError::NoQuorum { .. } => "certificate_quorum",
     }
 }
 

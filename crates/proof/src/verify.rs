@@ -90,7 +90,9 @@ pub enum ProofError {
     CheckpointInclusion(merkle::ProofError),
 }
 
-fn certificate_check(error: &CertificateError) -> &'static str {
+/// The stable check name of a certificate failure (`certificate_height`, …,
+/// `certificate_quorum`), shared with the chain audit.
+pub fn certificate_check(error: &CertificateError) -> &'static str {
     match error {
         CertificateError::WrongHeight { .. } => "certificate_height",
         CertificateError::WrongBlock { .. } => "certificate_block_id",

@@ -8,7 +8,9 @@
 //! [`CommitCertificate::verify`].
 
 use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
-use courtledger_crypto::{verify_batch, BatchItem, ChainId, Domain, Signature, SignatureError};
+use courtledger_crypto::{
+    verify_batch, BatchItem, ChainId, Domain, PublicKey, Signature, SignatureError,
+};
 
 use crate::block::BlockId;
 use crate::limits::{MAX_CERTIFICATE_BYTES, MAX_VALIDATORS};
@@ -100,16 +102,17 @@ impl CommitCertificate {
         })
     }
 
-    /// Checks that the certificate commits `block_id` at `height` for the set `validators` of
-    /// chain `chain_id`: indices strictly ascending and inside the set, every signature valid
-    /// (batch-verified), and the signers' power more than two thirds of the total.
-    pub fn verify(
+    /// The checks of [`CommitCertificate::verify`] that need no signature verification: the
+    /// certificate is for `height` and `block_id`, and its indices are strictly ascending and
+    /// inside the set. Returns the precommits whose signatures remain to be verified (under
+    /// [`Domain::Vote`]) and the voting power of their signers; the caller checks the quorum
+    /// ([`ValidatorSet::is_quorum`]). For verifiers that batch signatures across certificates.
+    pub fn signed_precommits(
         &self,
-        chain_id: &ChainId,
         validators: &ValidatorSet,
         height: u64,
         block_id: &BlockId,
-    ) -> Result<(), CertificateError> {
+    ) -> Result<(Vec<SignedPrecommit>, u64), CertificateError> {
         if self.height != height {
             return Err(CertificateError::WrongHeight {
                 expected: height,
@@ -124,41 +127,51 @@ impl CommitCertificate {
         }
         let mut signed_power: u64 = 0;
         let mut previous: Option<u16> = None;
-        let mut messages = Vec::with_capacity(self.signatures.len());
+        let mut precommits = Vec::with_capacity(self.signatures.len());
         for (position, entry) in self.signatures.iter().enumerate() {
             let index = entry.validator_index;
             if previous.is_some_and(|previous| index <= previous) {
                 return Err(CertificateError::NotAscending { position, index });
             }
             previous = Some(index);
-            let vote =
-                self.precommit(validators, index)
-                    .ok_or(CertificateError::UnknownValidator {
-                        position,
-                        index,
-                        set_len: validators.len(),
-                    })?;
-            let validator = validators.get(index).expect("index checked by precommit");
+            let (Some(vote), Some(validator)) =
+                (self.precommit(validators, index), validators.get(index))
+            else {
+                return Err(CertificateError::UnknownValidator {
+                    position,
+                    index,
+                    set_len: validators.len(),
+                });
+            };
             signed_power += validator.voting_power;
-            messages.push(vote.to_bytes());
+            precommits.push(SignedPrecommit {
+                validator_index: index,
+                public_key: validator.public_key,
+                message: vote.to_bytes(),
+                signature: entry.signature,
+            });
         }
-        let items: Vec<BatchItem<'_>> = self
-            .signatures
+        Ok((precommits, signed_power))
+    }
+
+    /// Checks that the certificate commits `block_id` at `height` for the set `validators` of
+    /// chain `chain_id`: indices strictly ascending and inside the set
+    /// ([`CommitCertificate::signed_precommits`]), every signature valid (batch-verified), and
+    /// the signers' power more than two thirds of the total.
+    pub fn verify(
+        &self,
+        chain_id: &ChainId,
+        validators: &ValidatorSet,
+        height: u64,
+        block_id: &BlockId,
+    ) -> Result<(), CertificateError> {
+        let (precommits, signed_power) = self.signed_precommits(validators, height, block_id)?;
+        let items: Vec<BatchItem<'_>> = precommits
             .iter()
-            .zip(&messages)
-            .map(|(entry, message)| BatchItem {
-                public_key: &validators
-                    .get(entry.validator_index)
-                    .expect("index checked above")
-                    .public_key,
-                domain: Domain::Vote,
-                chain_id,
-                message,
-                signature: &entry.signature,
-            })
+            .map(|precommit| precommit.batch_item(chain_id))
             .collect();
         verify_batch(&items).map_err(|failure| CertificateError::BadSignature {
-            index: self.signatures[failure.index].validator_index,
+            index: precommits[failure.index].validator_index,
             error: failure.error,
         })?;
         if !validators.is_quorum(signed_power) {
@@ -168,6 +181,32 @@ impl CommitCertificate {
             });
         }
         Ok(())
+    }
+}
+
+/// One precommit of a certificate whose signature remains to be verified.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SignedPrecommit {
+    /// The signer's index in the set.
+    pub validator_index: u16,
+    /// The signer's key.
+    pub public_key: PublicKey,
+    /// The encoded precommit ([`Vote`]) it signed.
+    pub message: Vec<u8>,
+    /// The signature.
+    pub signature: Signature,
+}
+
+impl SignedPrecommit {
+    /// The batch-verification item of this signature on chain `chain_id`.
+    pub fn batch_item<'a>(&'a self, chain_id: &'a ChainId) -> BatchItem<'a> {
+        BatchItem {
+            public_key: &self.public_key,
+            domain: Domain::Vote,
+            chain_id,
+            message: &self.message,
+            signature: &self.signature,
+        }
     }
 }
 
