@@ -19,8 +19,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use anyhow::{bail, Context as _};
 use courtledger_chain::{
-    encoded_block_len, try_build_block, validate_block, BlockError, ChainContext, Execution,
-    LedgerApp, Mempool, MempoolError, MempoolLimits, Parent, StateRead,
+    activated_change, encoded_block_len, try_build_block, validate_block, BlockError, ChainContext,
+    Execution, LedgerApp, Mempool, MempoolError, MempoolLimits, Parent, SetState, StateRead,
 };
 use courtledger_codec::Encode;
 use courtledger_consensus::{
@@ -28,9 +28,11 @@ use courtledger_consensus::{
     TimeoutParams, WalEntry,
 };
 use courtledger_crypto::{sha256, PublicKey};
-use courtledger_network::{Channel, NetworkEvent, NetworkHandle, Penalty};
+use courtledger_network::{Channel, NetworkEvent, NetworkHandle, PeerInfo, Penalty};
 use courtledger_storage::{CommittedBlock, ConsensusRecord, RocksStore, StateChange, Store};
-use courtledger_types::{Block, BlockId, CommitCertificate, Genesis, SignedTransaction, TxId};
+use courtledger_types::{
+    Block, BlockId, CommitCertificate, Genesis, SignedTransaction, TxId, ValidatorSet,
+};
 use tokio::sync::oneshot;
 use tracing::{debug, info, warn};
 
@@ -126,7 +128,12 @@ pub struct Driver {
     metrics: Arc<Metrics>,
     /// Commit events, published after each stored block.
     events: Hub,
-    machine: Consensus,
+    /// The consensus machine while this node is a validator of the height being decided;
+    /// `None` while it only follows the chain (by sync), e.g. before a validator-set change
+    /// that adds it takes effect, or after one that removes it.
+    machine: Option<Consensus>,
+    /// The height being decided: one above the last stored block.
+    height: u64,
     mempool: Mempool,
     started: Instant,
     timers: BTreeMap<TimeoutId, Instant>,
@@ -210,10 +217,35 @@ impl Driver {
             "starting consensus"
         );
         let started = Instant::now();
-        let (machine, actions) = Consensus::new(config.consensus.clone(), height, &wal, 0)
-            .context("consensus could not start")?;
+        let validators = {
+            let store = store.read().expect("store lock");
+            SetState::load(&StoreState(&store), config.genesis.validator_set())
+                .context("the validator-set records are corrupt")?
+                .current
+        };
+        let (machine, actions) = if validators
+            .index_of(&config.consensus.key.public_key())
+            .is_some()
+        {
+            let mut consensus = config.consensus.clone();
+            consensus.validators = validators;
+            let (machine, actions) =
+                Consensus::new(consensus, height, &wal, 0).context("consensus could not start")?;
+            (Some(machine), actions)
+        } else {
+            info!(
+                height,
+                "this node is not a validator of this height: following the chain"
+            );
+            (None, Vec::new())
+        };
         let app = Arc::new(LedgerApp::new(&config.genesis));
-        let mempool = Mempool::new(config.mempool, app.clone());
+        let mempool = Mempool::new(
+            config.mempool,
+            app.clone(),
+            config.genesis.chain_id(),
+            config.genesis.validator_set().clone(),
+        );
         let mut driver = Self {
             app,
             config,
@@ -223,6 +255,7 @@ impl Driver {
             metrics,
             events,
             machine,
+            height,
             mempool,
             started,
             timers: BTreeMap::new(),
@@ -238,8 +271,89 @@ impl Driver {
             height_started: started,
         };
         driver.publish_status();
+        driver.add_validator_peers()?;
         driver.execute(actions)?;
         Ok(driver)
+    }
+
+    /// The validator set in force for the next block (from the stored state).
+    fn next_validators(&self) -> anyhow::Result<ValidatorSet> {
+        let store = self.store.read().expect("store lock");
+        Ok(
+            SetState::load(&StoreState(&store), self.config.genesis.validator_set())
+                .context("the validator-set records are corrupt")?
+                .current,
+        )
+    }
+
+    /// Makes every validator of the set in force and of a pending change a network peer (the
+    /// genesis validators are peers from the start).
+    fn add_validator_peers(&self) -> anyhow::Result<()> {
+        let members = {
+            let store = self.store.read().expect("store lock");
+            let state = StoreState(&store);
+            let sets = SetState::load(&state, self.config.genesis.validator_set())
+                .context("the validator-set records are corrupt")?;
+            let mut members = Vec::new();
+            if let Some(last) = sets.activated.checked_sub(1) {
+                if let Some(change) = activated_change(&state, last)? {
+                    members.extend(change.change.members);
+                }
+            }
+            if let Some(pending) = sets.pending {
+                members.extend(pending.change.members);
+            }
+            members
+        };
+        for member in members {
+            let public_key = member.validator.public_key;
+            if let Err(error) = self.network.add_peer(PeerInfo {
+                public_key,
+                address: member.p2p_address,
+            }) {
+                warn!(peer = %public_key, %error, "cannot add a validator as a peer");
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts `height` once the block below it is stored: with the consensus machine when this
+    /// node is a validator of the height's set (a new machine if it was following), or as a
+    /// follower when it is not.
+    fn start_height(&mut self, height: u64) -> anyhow::Result<()> {
+        let validators = self.next_validators()?;
+        let own = self.config.consensus.key.public_key();
+        let is_validator = validators.index_of(&own).is_some();
+        if self.machine.is_some() && is_validator {
+            return self.feed(Input::StartHeight { height, validators });
+        }
+        if is_validator {
+            info!(height, "this node joins the validator set");
+            let wal = {
+                let store = self.store.read().expect("store lock");
+                store
+                    .consensus_range(&key(WAL_PREFIX, height, &[]), &prefix_end(WAL_PREFIX))?
+                    .iter()
+                    .map(|record| WalEntry::decode(&record.value))
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("the consensus log is corrupt")?
+            };
+            let mut config = self.config.consensus.clone();
+            config.validators = validators;
+            let (machine, actions) = Consensus::new(config, height, &wal, self.now_ms())
+                .context("consensus could not start")?;
+            self.machine = Some(machine);
+            return self.execute(actions);
+        }
+        if self.machine.take().is_some() {
+            info!(
+                height,
+                "this node left the validator set: following the chain"
+            );
+            self.timers.clear();
+            self.block_request = None;
+        }
+        Ok(())
     }
 
     fn now_ms(&self) -> u64 {
@@ -315,11 +429,16 @@ impl Driver {
 
     fn feed(&mut self, input: Input) -> anyhow::Result<()> {
         let now = self.now_ms();
-        let actions = self.machine.handle(now, input)?;
+        let Some(machine) = self.machine.as_mut() else {
+            return Ok(());
+        };
+        let actions = machine.handle(now, input)?;
         self.execute(actions)
     }
 
     fn execute(&mut self, actions: Vec<Action>) -> anyhow::Result<()> {
+        // The height announced by `NewHeight`: started once this list is carried out.
+        let mut start = None;
         for action in actions {
             // The log must be durable before anything leaves the node or the height moves on.
             if matches!(
@@ -379,7 +498,10 @@ impl Driver {
                 } => {
                     self.commit(height, block_id, certificate)?;
                 }
-                Action::NewHeight { height } => self.new_height(height)?,
+                Action::NewHeight { height } => {
+                    self.new_height(height)?;
+                    start = Some(height);
+                }
                 Action::Evidence(evidence) => {
                     warn!(offender = %evidence.offender(), height = evidence.height(), "equivocation evidence");
                     let bytes = evidence.to_bytes();
@@ -403,7 +525,11 @@ impl Driver {
                 }
             }
         }
-        self.flush_wal()
+        self.flush_wal()?;
+        match start {
+            Some(height) => self.start_height(height),
+            None => Ok(()),
+        }
     }
 
     fn flush_wal(&mut self) -> anyhow::Result<()> {
@@ -436,7 +562,7 @@ impl Driver {
         if let ConsensusMessage::Proposal(proposal) = &message {
             // Our own proposal: make sure its block goes out too (after a restart the block
             // was built in an earlier life).
-            if proposal.proposal.proposer == self.machine.public_key() {
+            if proposal.proposal.proposer == self.config.consensus.key.public_key() {
                 self.send_block(
                     proposal.proposal.round,
                     proposal.proposal.pol_round,
@@ -543,7 +669,7 @@ impl Driver {
     }
 
     fn build(&mut self, height: u64, round: u32) -> anyhow::Result<()> {
-        if height != self.machine.height() {
+        if height != self.height || self.machine.is_none() {
             return Ok(());
         }
         let params = &self.config.genesis.consensus;
@@ -561,7 +687,7 @@ impl Driver {
                 &parent,
                 &StoreState(&store),
                 candidates,
-                self.machine.public_key(),
+                self.config.consensus.key.public_key(),
                 wall_ms(),
             )
             .map_err(|error| anyhow::anyhow!("cannot build block {height}: {error}"))?
@@ -583,7 +709,7 @@ impl Driver {
     }
 
     fn on_proposed_block(&mut self, message: ProposedBlockMessage) -> anyhow::Result<()> {
-        let height = self.machine.height();
+        let height = self.height;
         let block_height = message.block.header.height;
         if block_height > height {
             if self.future_blocks.len() >= MAX_FUTURE_BLOCKS {
@@ -592,7 +718,7 @@ impl Driver {
             self.future_blocks.push_back(message);
             return Ok(());
         }
-        if block_height < height {
+        if block_height < height || self.machine.is_none() {
             return Ok(());
         }
         let id = message.block.header.id();
@@ -620,7 +746,10 @@ impl Driver {
                     false
                 }
             };
-        let proposer = self.machine.proposer(height, message.round);
+        let Some(machine) = self.machine.as_ref() else {
+            return Ok(());
+        };
+        let proposer = machine.proposer(height, message.round);
         self.feed(Input::BlockReceived(ProposedBlock {
             height,
             round: message.round,
@@ -683,6 +812,14 @@ impl Driver {
                 .context("storing a decided block failed")?;
             self.mempool.remove_committed(&tx_ids);
             self.mempool.prune(&StoreState(&store));
+        }
+        self.height = height + 1;
+        if committed
+            .state_changes
+            .iter()
+            .any(|change| change.key.starts_with(b"v1/validators/"))
+        {
+            self.add_validator_peers()?;
         }
         // Only once stored: a subscriber may read back anything an event names.
         self.events
@@ -754,12 +891,14 @@ impl Driver {
     }
 
     fn publish_status(&self) {
-        let height = self.machine.height();
+        let height = self.height;
+        let round = self
+            .machine
+            .as_ref()
+            .and_then(Consensus::round)
+            .unwrap_or(0);
         self.status.height.store(height, Ordering::Relaxed);
-        self.status.round.store(
-            u64::from(self.machine.round().unwrap_or(0)),
-            Ordering::Relaxed,
-        );
+        self.status.round.store(u64::from(round), Ordering::Relaxed);
         self.status.mempool.store(
             u64::try_from(self.mempool.len()).unwrap_or(0),
             Ordering::Relaxed,
@@ -771,9 +910,7 @@ impl Driver {
         self.metrics
             .height
             .set(i64::try_from(height).unwrap_or(i64::MAX));
-        self.metrics
-            .round
-            .set(i64::from(self.machine.round().unwrap_or(0)));
+        self.metrics.round.set(i64::from(round));
         self.metrics
             .mempool
             .set(i64::try_from(self.mempool.len()).unwrap_or(i64::MAX));
@@ -846,7 +983,7 @@ impl Driver {
                 Channel::Consensus => match ConsensusMessage::decode(&bytes) {
                     Ok(message) => {
                         let height = message.height();
-                        if height > self.machine.height() {
+                        if height > self.height {
                             self.request_sync(from);
                         }
                         self.feed(Input::Message(message))?;
@@ -855,7 +992,7 @@ impl Driver {
                 },
                 Channel::Blocks => match ProposedBlockMessage::decode(&bytes) {
                     Ok(message) => {
-                        if message.block.header.height > self.machine.height() {
+                        if message.block.header.height > self.height {
                             self.request_sync(from);
                         }
                         self.on_proposed_block(message)?;
@@ -914,7 +1051,7 @@ impl Driver {
         self.sync_requested_at = Some(Instant::now());
         self.status.syncing.store(true, Ordering::Relaxed);
         let request = SyncMessage::Request {
-            from_height: self.machine.height(),
+            from_height: self.height,
             max_blocks: MAX_SYNC_BLOCKS,
         };
         if let Err(error) = self.network.send(&peer, Channel::Sync, request.to_bytes()) {
@@ -965,7 +1102,7 @@ impl Driver {
                 let full = blocks.len() == usize::try_from(MAX_SYNC_BLOCKS).unwrap_or(0);
                 let mut progressed = false;
                 for (block, certificate) in blocks {
-                    let height = self.machine.height();
+                    let height = self.height;
                     if block.header.height != height || certificate.height != height {
                         continue;
                     }
@@ -978,10 +1115,13 @@ impl Driver {
                         );
                         break;
                     }
-                    let validators = self.config.genesis.validator_set();
-                    if let Err(error) =
-                        certificate.verify(&self.config.genesis.chain_id(), validators, height, &id)
-                    {
+                    let validators = self.next_validators()?;
+                    if let Err(error) = certificate.verify(
+                        &self.config.genesis.chain_id(),
+                        &validators,
+                        height,
+                        &id,
+                    ) {
                         self.invalid_message(from, Channel::Sync, &error);
                         break;
                     }
@@ -996,11 +1136,18 @@ impl Driver {
                         }
                     };
                     self.keep_block(block, Some(execution))?;
-                    self.feed(Input::SyncedBlock {
-                        certificate,
-                        proposer,
-                    })?;
-                    progressed = self.machine.height() > height;
+                    if self.machine.is_some() {
+                        self.feed(Input::SyncedBlock {
+                            certificate,
+                            proposer,
+                        })?;
+                    } else {
+                        // A follower commits what the certificate proves, without consensus.
+                        self.commit(height, id, certificate)?;
+                        self.new_height(height + 1)?;
+                        self.start_height(height + 1)?;
+                    }
+                    progressed = self.height > height;
                     if !progressed {
                         break;
                     }

@@ -25,8 +25,9 @@ pub struct Home {
 }
 
 impl Home {
-    /// Loads and checks a home: the configuration parses, the genesis is valid, the key file is
-    /// intact and owner-only, and the key belongs to one of the genesis validators.
+    /// Loads and checks a home: the configuration parses, the genesis is valid, and the key file
+    /// is intact and owner-only. The key need not be a genesis validator's: a node whose key is
+    /// not in the set in force follows the chain until a validator-set change adds it.
     pub fn load(dir: &Path) -> anyhow::Result<Self> {
         let config = Config::load(dir)?;
         let genesis = read_genesis(&Config::resolve(dir, &config.node.genesis))?;
@@ -37,11 +38,10 @@ impl Home {
             genesis,
             key,
         };
-        home.validator()?;
         Ok(home)
     }
 
-    /// This node's entry in the genesis validators.
+    /// This node's entry in the genesis validators (an error for a node that is not one).
     pub fn validator(&self) -> anyhow::Result<&GenesisValidator> {
         let public_key = self.key.public_key();
         self.genesis

@@ -116,7 +116,8 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
         status,
         Arc::new(registry),
         hub.clone(),
-    );
+    )
+    .with_genesis(Arc::new(genesis.clone()));
     let listener = TcpListener::bind(config.api.listen)
         .await
         .with_context(|| format!("cannot listen for the API on {}", config.api.listen))?;

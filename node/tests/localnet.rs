@@ -607,11 +607,15 @@ fn a_case_goes_from_filing_to_judgment_and_every_node_serves_it() {
     assert_eq!(answer["code"], 0, "filing: {answer}");
 
     // Subscribe to the case's notifications before it is accepted.
+    let (subscribed, ready) = std::sync::mpsc::channel();
     let events = std::thread::spawn({
         let url = format!("{}/v1/cases/{case}/events", net.api(3));
-        move || read_events(&url, 4)
+        move || read_events(&url, 4, &subscribed)
     });
-    std::thread::sleep(Duration::from_millis(300));
+    // The node subscribes before it answers with the stream's headers.
+    ready
+        .recv_timeout(Duration::from_secs(30))
+        .expect("the event stream opened");
 
     // The plaintiff may not accept their own filing: committed, with a failure receipt.
     let (_, refused) = net.perform(
@@ -761,13 +765,14 @@ fn urlencode(text: &str) -> String {
 }
 
 /// Reads a server-sent event stream until `count` `tx` events arrived; returns their tx ids.
-fn read_events(url: &str, count: usize) -> Vec<String> {
+fn read_events(url: &str, count: usize, subscribed: &std::sync::mpsc::Sender<()>) -> Vec<String> {
     use std::io::{BufRead, BufReader};
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(60)))
         .build()
         .into();
     let response = agent.get(url).call().unwrap();
+    subscribed.send(()).unwrap();
     let reader = BufReader::new(response.into_body().into_reader());
     let mut ids = Vec::new();
     let mut is_tx = false;

@@ -12,16 +12,18 @@ use courtledger_types::{
 use thiserror::Error;
 
 use crate::app::Application;
-use crate::exec::{encoded_tx_len, execute_with_ids, ExecError, Execution, Executor};
+use crate::exec::{encoded_tx_len, execute_with_ids, ExecError, Execution, Executor, Rules};
 use crate::limits::{BLOCK_OVERHEAD_BYTES, TX_OVERHEAD_BYTES};
 use crate::state::{genesis_state_root, StateRead};
+use crate::validators::SetState;
 
 /// What every block of a chain is checked against: fixed by genesis.
 #[derive(Debug, Clone, Copy)]
 pub struct ChainContext<'a> {
     /// The chain id.
     pub chain_id: ChainId,
-    /// The validator set: proposers come from it, and headers carry its hash.
+    /// The genesis validator set: in force until the first validator-set change; after that,
+    /// the set in force is read from state ([`crate::validators`]).
     pub validators: &'a ValidatorSet,
     /// The consensus parameters from genesis (block limits, clock drift).
     pub params: &'a ConsensusParams,
@@ -41,6 +43,15 @@ impl<'a> ChainContext<'a> {
             params: &genesis.consensus,
             genesis_time_ms: genesis.genesis_time_ms,
             app,
+        }
+    }
+
+    /// What admitting a transaction needs besides state.
+    pub fn rules(&self) -> Rules<'_> {
+        Rules {
+            app: self.app,
+            chain_id: &self.chain_id,
+            genesis_validators: self.validators,
         }
     }
 
@@ -169,7 +180,8 @@ pub fn try_build_block(
     }
     let execution = executor.finish();
 
-    let validators_hash = ctx.validators.hash();
+    let validators_hash = execution.validators.hash();
+    let next_validators_hash = execution.next_validators.hash();
     let header = BlockHeader {
         version: HEADER_VERSION,
         chain_id: ctx.chain_id,
@@ -184,7 +196,7 @@ pub fn try_build_block(
         log_root: execution.log_root(),
         state_root: execution.state_root(&parent.state_root),
         validators_hash,
-        next_validators_hash: validators_hash,
+        next_validators_hash,
     };
     Ok((Block { header, txs }, execution))
 }
@@ -281,7 +293,9 @@ pub fn validate_block(
     already_verified: &dyn Fn(&TxId) -> bool,
 ) -> Result<Execution, BlockError> {
     let header = &block.header;
-    check_header_fields(ctx, parent, header, now_ms)?;
+    let sets = SetState::load(state, ctx.validators)
+        .map_err(|error| BlockError::Execution(ExecError::CorruptState(error)))?;
+    check_header_fields(ctx, &sets.current, parent, header, now_ms)?;
 
     if u32::try_from(block.txs.len()).ok() != Some(header.tx_count) {
         return Err(BlockError::TxCount {
@@ -324,12 +338,13 @@ pub fn validate_block(
     let execution = execute_with_ids(ctx, state, &block.txs, &ids, header.height, header.time_ms)
         .map_err(BlockError::Execution)?;
 
-    check_commitments(ctx, parent, header, &execution)?;
+    check_commitments(parent, header, &execution)?;
     Ok(execution)
 }
 
 fn check_header_fields(
     ctx: &ChainContext<'_>,
+    validators: &ValidatorSet,
     parent: &Parent,
     header: &BlockHeader,
     now_ms: u64,
@@ -358,7 +373,7 @@ fn check_header_fields(
             expected: parent.id,
         });
     }
-    if ctx.validators.index_of(&header.proposer).is_none() {
+    if validators.index_of(&header.proposer).is_none() {
         return Err(BlockError::ProposerNotValidator {
             proposer: Box::new(header.proposer),
         });
@@ -409,7 +424,6 @@ fn verify_signatures(
 }
 
 fn check_commitments(
-    ctx: &ChainContext<'_>,
     parent: &Parent,
     header: &BlockHeader,
     execution: &Execution,
@@ -440,18 +454,18 @@ fn check_commitments(
             expected: state_root,
         });
     }
-    let validators_hash = ctx.validators.hash();
+    let validators_hash = execution.validators.hash();
     if header.validators_hash != validators_hash {
         return Err(BlockError::ValidatorsHash {
             found: header.validators_hash,
             expected: validators_hash,
         });
     }
-    // The validator set never changes yet: the next set is this one.
-    if header.next_validators_hash != validators_hash {
+    let next_validators_hash = execution.next_validators.hash();
+    if header.next_validators_hash != next_validators_hash {
         return Err(BlockError::NextValidatorsHash {
             found: header.next_validators_hash,
-            expected: validators_hash,
+            expected: next_validators_hash,
         });
     }
     Ok(())

@@ -8,14 +8,27 @@ use courtledger_types::block::tx_root;
 use courtledger_types::limits::{
     MAX_BLOCK_TXS, MAX_NONCE_LOOKAHEAD, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES,
 };
-use courtledger_types::{Receipt, SignedTransaction, TxId};
+use courtledger_types::{Receipt, SignedSetChange, SignedTransaction, TxId, ValidatorSet, CODE_OK};
 use thiserror::Error;
 
-use crate::app::{Application, Env};
+use crate::app::{AppOutcome, Application, Env};
 use crate::block::ChainContext;
 use crate::keys;
 use crate::limits::{MAX_FRONTIER_BYTES, TX_OVERHEAD_BYTES};
 use crate::state::{state_root, Overlay, StateChange, StateError, StateRead};
+use crate::validators::{activation_outcome, activation_writes, SetChangeReject, SetState};
+
+/// What admitting a transaction needs besides state: the application, the chain id, and the
+/// genesis validator set (the set in force until the first change).
+#[derive(Debug, Clone, Copy)]
+pub struct Rules<'a> {
+    /// What payloads mean.
+    pub app: &'a dyn Application,
+    /// The chain.
+    pub chain_id: &'a ChainId,
+    /// The genesis validator set.
+    pub genesis_validators: &'a ValidatorSet,
+}
 
 /// Why a transaction cannot be executed. The signature is not checked here (see
 /// [`SignedTransaction::verify_signature`]).
@@ -43,6 +56,9 @@ pub enum TxReject {
     /// The signer's counter is at `u64::MAX`.
     #[error("the signer's transaction counter is at its maximum")]
     CounterOverflow,
+    /// A validator-set change that may not enter a block.
+    #[error(transparent)]
+    SetChange(SetChangeReject),
     /// The signer's records in committed state are damaged.
     #[error(transparent)]
     CorruptState(#[from] StateError),
@@ -71,11 +87,36 @@ pub fn encoded_tx_len(tx: &SignedTransaction) -> usize {
 }
 
 /// The checks that need no state: the payload is at most [`MAX_TX_PAYLOAD_BYTES`] bytes, the
-/// encoding at most [`MAX_TX_BYTES`], and the application finds the payload well-formed
+/// encoding at most [`MAX_TX_BYTES`], and the payload is well-formed: a validator-set change
+/// that decodes ([`crate::validators`]), or else what the application finds well-formed
 /// ([`Application::check_stateless`]).
 pub fn check_tx_stateless(app: &dyn Application, tx: &SignedTransaction) -> Result<(), TxReject> {
     check_tx_size(tx)?;
-    app.check_stateless(tx).map_err(act_reject)
+    match SignedSetChange::from_payload(&tx.tx.payload) {
+        Some(Ok(_)) => Ok(()),
+        Some(Err(error)) => Err(TxReject::SetChange(SetChangeReject::Malformed(error))),
+        None => app.check_stateless(tx).map_err(act_reject),
+    }
+}
+
+/// Admission of the payload on `state`: a validator-set change by [`SetState::admit`], any
+/// other payload by the application (on state as block 1 sees it when before block 1).
+fn admit_payload(
+    rules: &Rules<'_>,
+    state: &dyn StateRead,
+    before_first_block: bool,
+    tx: &SignedTransaction,
+) -> Result<(), TxReject> {
+    match SignedSetChange::from_payload(&tx.tx.payload) {
+        Some(Ok(change)) => SetState::load(state, rules.genesis_validators)?
+            .admit(rules.chain_id, tx, &change)
+            .map_err(TxReject::SetChange),
+        Some(Err(error)) => Err(TxReject::SetChange(SetChangeReject::Malformed(error))),
+        None => rules
+            .app
+            .admit(&with_genesis_at(rules.app, state, before_first_block), tx)
+            .map_err(act_reject),
+    }
 }
 
 /// An application's refusal as a [`TxReject`]: damaged state stays damaged state.
@@ -109,16 +150,16 @@ fn check_tx_size(tx: &SignedTransaction) -> Result<(), TxReject> {
 }
 
 /// Whether `tx` may be executed on `state`: [`check_tx_stateless`], the signer's nonce
-/// ([`SignerState::admits`]), then the application's admission ([`Application::admit`]).
-/// Everything but the signature.
+/// ([`SignerState::admits`]), then the payload's admission (a validator-set change's, or the
+/// application's: [`Application::admit`]). Everything but the signature.
 pub fn check_tx(
-    app: &dyn Application,
+    rules: &Rules<'_>,
     state: &dyn StateRead,
     tx: &SignedTransaction,
 ) -> Result<(), TxReject> {
     check_tx_size(tx)?;
     SignerState::load(state, &tx.tx.signer)?.admits(tx.tx.nonce)?;
-    app.admit(&with_genesis(app, state), tx).map_err(act_reject)
+    admit_payload(rules, state, before_first_block(state), tx)
 }
 
 /// `state` as block 1 will see it: before any block is committed (no log frontier yet), with
@@ -154,24 +195,32 @@ fn with_genesis_at<'a>(
 /// Whether `tx` may wait in a mempool: valid on its own, and its nonce not stale and at most
 /// [`MAX_NONCE_LOOKAHEAD`] ahead of the signer's next (the ones between may still arrive).
 pub fn check_pending_tx(
-    app: &dyn Application,
+    rules: &Rules<'_>,
     state: &dyn StateRead,
     tx: &SignedTransaction,
 ) -> Result<(), TxReject> {
-    check_pending_tx_at(app, state, before_first_block(state), tx)
+    check_pending_tx_at(rules, state, before_first_block(state), tx)
 }
 
 /// [`check_pending_tx`], given [`before_first_block`] of `state`.
 pub(crate) fn check_pending_tx_at(
-    app: &dyn Application,
+    rules: &Rules<'_>,
     state: &dyn StateRead,
     before_first_block: bool,
     tx: &SignedTransaction,
 ) -> Result<(), TxReject> {
     check_tx_size(tx)?;
     SignerState::load(state, &tx.tx.signer)?.admits_later(tx.tx.nonce)?;
-    app.admit(&with_genesis_at(app, state, before_first_block), tx)
-        .map_err(act_reject)
+    admit_payload(rules, state, before_first_block, tx)
+}
+
+/// The payload's admission alone (no size or nonce checks), for pruning a pool.
+pub(crate) fn admit_payload_now(
+    rules: &Rules<'_>,
+    state: &dyn StateRead,
+    tx: &SignedTransaction,
+) -> Result<(), TxReject> {
+    admit_payload(rules, state, before_first_block(state), tx)
 }
 
 /// A signer's records in state.
@@ -306,6 +355,12 @@ pub struct Execution {
     /// under which the node notifies subscribers. Derived from the acts, not committed to by the
     /// header.
     pub subjects: Vec<Vec<Digest>>,
+    /// The validator set in force for this block (it signs the block): the header's
+    /// `validators_hash` is its hash.
+    pub validators: ValidatorSet,
+    /// The validator set in force for the next block: the header's `next_validators_hash` is
+    /// its hash. Another set when this block activated a change.
+    pub next_validators: ValidatorSet,
 }
 
 impl Execution {
@@ -367,6 +422,7 @@ pub(crate) fn execute_with_ids(
 /// Executes transactions one at a time over an overlay; a rejected transaction leaves no trace.
 pub(crate) struct Executor<'a> {
     app: &'a dyn Application,
+    sets: SetState,
     chain_id: ChainId,
     overlay: Overlay<'a>,
     log: Frontier,
@@ -394,6 +450,7 @@ impl<'a> Executor<'a> {
         };
         Ok(Self {
             app: ctx.app,
+            sets: SetState::load(state, ctx.validators).map_err(ExecError::CorruptState)?,
             chain_id: ctx.chain_id,
             log: log_frontier(state).map_err(ExecError::CorruptState)?,
             log_nodes: Vec::new(),
@@ -438,13 +495,37 @@ impl<'a> Executor<'a> {
             time_ms: self.time_ms,
             tx_id: id,
         };
-        let outcome =
-            self.app
-                .execute(&self.overlay, &env, tx)
-                .map_err(|invalid| match act_reject(invalid) {
-                    TxReject::CorruptState(error) => ExecError::CorruptState(error),
-                    other => reject(other),
-                })?;
+        let outcome = match SignedSetChange::from_payload(&tx.tx.payload) {
+            Some(Ok(change)) => {
+                self.sets
+                    .admit(&self.chain_id, tx, &change)
+                    .map_err(|error| reject(TxReject::SetChange(error)))?;
+                let code = activation_outcome(&change, self.height);
+                let mut writes = Vec::new();
+                if code.is_none() {
+                    writes.push((keys::VALIDATORS_PENDING.to_vec(), Some(change.to_bytes())));
+                    self.sets.pending = Some(change);
+                }
+                AppOutcome {
+                    code: code.map_or(CODE_OK, |code| code.number()),
+                    writes,
+                    subjects: Vec::new(),
+                }
+            }
+            Some(Err(error)) => {
+                return Err(reject(TxReject::SetChange(SetChangeReject::Malformed(
+                    error,
+                ))))
+            }
+            None => {
+                self.app
+                    .execute(&self.overlay, &env, tx)
+                    .map_err(|invalid| match act_reject(invalid) {
+                        TxReject::CorruptState(error) => ExecError::CorruptState(error),
+                        other => reject(other),
+                    })?
+            }
+        };
         self.log
             .append_recording(merkle::leaf_hash(id.as_bytes()), &mut self.log_nodes)
             .map_err(|_| ExecError::LogFull)?;
@@ -475,11 +556,37 @@ impl<'a> Executor<'a> {
         Ok(())
     }
 
-    /// Writes the log frontier and gathers the results.
+    /// Activates the pending validator-set change if the next height is its activation height,
+    /// writes the log frontier and gathers the results.
     pub(crate) fn finish(mut self) -> Execution {
+        let validators = self.sets.current.clone();
+        let mut next_validators = validators.clone();
+        let next_height = self.height.checked_add(1).expect("height below u64::MAX");
+        if let Some(pending) = self.sets.pending.take() {
+            let activation = pending.change.activation_height;
+            assert!(
+                activation >= next_height,
+                "a pending change activating at {activation} outlived block {}",
+                self.height
+            );
+            if activation == next_height {
+                next_validators = pending
+                    .change
+                    .new_set()
+                    .expect("an admitted change's members form a valid set");
+                for (key, value) in activation_writes(&pending, self.sets.activated) {
+                    match value {
+                        Some(value) => self.overlay.put(key, value),
+                        None => self.overlay.delete(key),
+                    }
+                }
+            }
+        }
         self.overlay
             .put(keys::LOG_FRONTIER.to_vec(), self.log.to_bytes());
         Execution {
+            validators,
+            next_validators,
             height: self.height,
             tx_root: tx_root(&self.tx_ids),
             results_root: results_root(&self.receipts),
@@ -597,30 +704,30 @@ mod tests {
         let empty = MemoryState::new();
         // A first transaction has nonce 1; later ones may wait in a pool, within the lookahead.
         assert_eq!(
-            check_tx(&AnchorApp, &empty, &unsigned(1, 1, vec![1])),
+            check_tx(&test_ctx().rules(), &empty, &unsigned(1, 1, vec![1])),
             Ok(())
         );
         assert_eq!(
-            check_tx(&AnchorApp, &empty, &unsigned(1, 0, vec![1])),
+            check_tx(&test_ctx().rules(), &empty, &unsigned(1, 0, vec![1])),
             Err(TxReject::StaleNonce {
                 nonce: 0,
                 highest: 0
             })
         );
         assert_eq!(
-            check_tx(&AnchorApp, &empty, &unsigned(1, 2, vec![1])),
+            check_tx(&test_ctx().rules(), &empty, &unsigned(1, 2, vec![1])),
             Err(TxReject::NonceGap {
                 nonce: 2,
                 expected: 1
             })
         );
         assert_eq!(
-            check_pending_tx(&AnchorApp, &empty, &unsigned(1, 2, vec![1])),
+            check_pending_tx(&test_ctx().rules(), &empty, &unsigned(1, 2, vec![1])),
             Ok(())
         );
         assert_eq!(
             check_pending_tx(
-                &AnchorApp,
+                &test_ctx().rules(),
                 &empty,
                 &unsigned(1, 1 + MAX_NONCE_LOOKAHEAD, vec![1])
             ),
@@ -642,29 +749,32 @@ mod tests {
         );
         for nonce in [0, 9, 10] {
             assert_eq!(
-                check_tx(&AnchorApp, &state, &unsigned(1, nonce, vec![1])),
+                check_tx(&test_ctx().rules(), &state, &unsigned(1, nonce, vec![1])),
                 Err(TxReject::StaleNonce { nonce, highest: 10 })
             );
-            assert!(check_pending_tx(&AnchorApp, &state, &unsigned(1, nonce, vec![1])).is_err());
+            assert!(
+                check_pending_tx(&test_ctx().rules(), &state, &unsigned(1, nonce, vec![1]))
+                    .is_err()
+            );
         }
         assert_eq!(
-            check_tx(&AnchorApp, &state, &unsigned(1, 11, vec![1])),
+            check_tx(&test_ctx().rules(), &state, &unsigned(1, 11, vec![1])),
             Ok(())
         );
         assert_eq!(
-            check_tx(&AnchorApp, &state, &unsigned(1, 1_000, vec![1])),
+            check_tx(&test_ctx().rules(), &state, &unsigned(1, 1_000, vec![1])),
             Err(TxReject::NonceGap {
                 nonce: 1_000,
                 expected: 11
             })
         );
         assert_eq!(
-            check_pending_tx(&AnchorApp, &state, &unsigned(1, 1_000, vec![1])),
+            check_pending_tx(&test_ctx().rules(), &state, &unsigned(1, 1_000, vec![1])),
             Ok(())
         );
         // Other signers are unaffected.
         assert_eq!(
-            check_tx(&AnchorApp, &state, &unsigned(2, 1, vec![1])),
+            check_tx(&test_ctx().rules(), &state, &unsigned(2, 1, vec![1])),
             Ok(())
         );
         let full = state_with(&[
@@ -675,7 +785,7 @@ mod tests {
             (keys::signer_nonce(&signer(1)), 10u64.to_be_bytes().to_vec()),
         ]);
         assert_eq!(
-            check_tx(&AnchorApp, &full, &unsigned(1, 11, vec![1])),
+            check_tx(&test_ctx().rules(), &full, &unsigned(1, 11, vec![1])),
             Err(TxReject::CounterOverflow)
         );
     }
@@ -696,7 +806,7 @@ mod tests {
             let state = state_with(&entries);
             assert!(
                 matches!(
-                    check_tx(&AnchorApp, &state, &unsigned(1, 5, vec![1])),
+                    check_tx(&test_ctx().rules(), &state, &unsigned(1, 5, vec![1])),
                     Err(TxReject::CorruptState(_))
                 ),
                 "{entries:?}"

@@ -122,6 +122,7 @@ pub mod keys;
 pub mod limits;
 pub mod mempool;
 pub mod state;
+pub mod validators;
 
 pub use app::{AnchorApp, AppOutcome, Application, Env, LedgerApp};
 pub use block::{
@@ -131,10 +132,13 @@ pub use block::{
 pub use courtledger_types::Receipt;
 pub use exec::{
     check_pending_tx, check_tx, check_tx_stateless, encoded_tx_len, execute_block, log_frontier,
-    results_root, ExecError, Execution, SignerState, TxReject,
+    results_root, ExecError, Execution, Rules, SignerState, TxReject,
 };
 pub use mempool::{Mempool, MempoolError, MempoolLimits};
 pub use state::{
     decode_changes, encode_changes, genesis_state_root, state_root, MemoryState, Overlay,
     StateChange, StateError, StateRead, GENESIS_STATE_ROOT_TAG, STATE_ROOT_TAG,
+};
+pub use validators::{
+    activated_change, activated_changes, set_at_height, SetChangeReject, SetState,
 };

@@ -4,13 +4,13 @@ use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use courtledger_crypto::{verify_batch, BatchItem, ChainId, PublicKey, SignatureError};
-use courtledger_types::{SignedTransaction, TxId};
+use courtledger_types::{SignedTransaction, TxId, ValidatorSet};
 use thiserror::Error;
 
 use crate::app::Application;
 use crate::exec::{
-    before_first_block, check_pending_tx_at, check_tx_stateless, encoded_tx_len, SignerState,
-    TxReject,
+    admit_payload_now, before_first_block, check_pending_tx_at, check_tx_stateless, encoded_tx_len,
+    Rules, SignerState, TxReject,
 };
 use crate::limits::TX_OVERHEAD_BYTES;
 use crate::state::StateRead;
@@ -76,6 +76,8 @@ struct Entry {
 #[derive(Debug, Clone)]
 pub struct Mempool {
     app: Arc<dyn Application>,
+    chain_id: ChainId,
+    genesis_validators: ValidatorSet,
     limits: MempoolLimits,
     entries: BTreeMap<TxId, Entry>,
     /// Per signer: nonce → id, so a signer's transactions iterate in nonce order.
@@ -87,10 +89,18 @@ pub struct Mempool {
 }
 
 impl Mempool {
-    /// An empty pool with these limits, for transactions of `app`.
-    pub fn new(limits: MempoolLimits, app: Arc<dyn Application>) -> Self {
+    /// An empty pool with these limits, for transactions of `app` on the chain `chain_id` whose
+    /// genesis validator set is `genesis_validators`.
+    pub fn new(
+        limits: MempoolLimits,
+        app: Arc<dyn Application>,
+        chain_id: ChainId,
+        genesis_validators: ValidatorSet,
+    ) -> Self {
         Self {
             app,
+            chain_id,
+            genesis_validators,
             limits,
             entries: BTreeMap::new(),
             by_signer: BTreeMap::new(),
@@ -161,6 +171,14 @@ impl Mempool {
             .insert(tx.tx.nonce, id);
         self.entries.insert(id, Entry { tx, bytes, arrival });
         Ok(())
+    }
+
+    fn rules(&self) -> Rules<'_> {
+        Rules {
+            app: self.app.as_ref(),
+            chain_id: &self.chain_id,
+            genesis_validators: &self.genesis_validators,
+        }
     }
 
     /// The checks of [`Mempool::insert`]; the transaction's encoded length if it may enter.
@@ -280,7 +298,7 @@ impl Mempool {
         // highest committed nonce (state and index are committed together). So a transaction
         // that passes is not committed, and the verdicts are those of asking `is_committed`
         // first, without a read per admitted transaction.
-        if let Err(reject) = check_pending_tx_at(self.app.as_ref(), state, before_first_block, tx) {
+        if let Err(reject) = check_pending_tx_at(&self.rules(), state, before_first_block, tx) {
             if is_committed(id) {
                 return Err(MempoolError::Committed);
             }
@@ -368,7 +386,7 @@ impl Mempool {
                 .values()
                 .next()
                 .and_then(|id| self.entries.get(id))
-                .is_some_and(|entry| self.app.admit(state, &entry.tx).is_ok());
+                .is_some_and(|entry| admit_payload_now(&self.rules(), state, &entry.tx).is_ok());
             if !admitted {
                 stale.extend(nonces.values().copied());
                 continue;

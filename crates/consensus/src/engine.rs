@@ -14,6 +14,11 @@
 //!   what keeps a restarted validator from signing twice;
 //! - [`Action::Commit`] must be durable before [`Action::NewHeight`] lets the caller discard the
 //!   previous height's log;
+//! - after [`Action::NewHeight`] the machine waits for [`Input::StartHeight`] with the validator
+//!   set of the new height, which the caller knows once the committed block is executed (a
+//!   block may activate a validator-set change). A caller whose key is not in that set stops
+//!   running the machine instead (it follows the chain by sync) and builds a new one with
+//!   [`Consensus::new`] at the first height whose set includes it again;
 //! - after a restart, the caller builds a new machine with [`Consensus::new`], passing the height
 //!   after its last committed block and every logged entry it still holds.
 
@@ -96,7 +101,8 @@ pub struct ConsensusConfig {
     pub chain_id: ChainId,
     /// This validator's key.
     pub key: SigningKey,
-    /// The validator set (fixed for now; changes arrive with validator-set updates).
+    /// The validator set of the height the machine starts at; later heights' sets come with
+    /// [`Input::StartHeight`].
     pub validators: ChainValidatorSet,
     /// Timeouts.
     pub timeouts: TimeoutParams,
@@ -105,6 +111,14 @@ pub struct ConsensusConfig {
 /// Something that happened that consensus must know about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
+    /// Start the height announced by [`Action::NewHeight`], with its validator set (which must
+    /// include this validator: see the module docs).
+    StartHeight {
+        /// The height announced.
+        height: u64,
+        /// Its validator set.
+        validators: ChainValidatorSet,
+    },
     /// A message from another validator, decoded but not yet verified.
     Message(ConsensusMessage),
     /// A timeout that the machine scheduled has fired.
@@ -179,7 +193,8 @@ pub enum Action {
         /// More than two thirds of the precommits, verifiable with the validator set.
         certificate: CommitCertificate,
     },
-    /// Consensus moved to `height`; the log of earlier heights may be discarded.
+    /// The previous height is decided; the log of earlier heights may be discarded. The machine
+    /// waits for [`Input::StartHeight`] of `height`.
     NewHeight {
         /// The new height.
         height: u64,
@@ -202,6 +217,14 @@ pub enum ConsensusError {
     /// This node's key is not in the validator set.
     #[error("this node's key is not a validator")]
     NotAValidator,
+    /// [`Input::StartHeight`] for a height other than the one announced, or none announced.
+    #[error("asked to start height {asked}, but the machine awaits {awaiting:?}")]
+    UnexpectedStart {
+        /// The height asked for.
+        asked: u64,
+        /// The height announced by [`Action::NewHeight`], if any.
+        awaiting: Option<u64>,
+    },
 }
 
 /// Everything the effect handler needs, apart from the core state.
@@ -226,6 +249,8 @@ struct Host {
     proposals: BTreeMap<(u32, PublicKey), crate::context::SignedProposal>,
     /// Evidence already reported, to report each once.
     reported: BTreeSet<Vec<u8>>,
+    /// The height announced by [`Action::NewHeight`] and not started yet.
+    awaiting_start: Option<u64>,
 }
 
 /// The consensus state machine of one validator.
@@ -312,6 +337,7 @@ impl Consensus {
                 own_values,
                 proposals: BTreeMap::new(),
                 reported: BTreeSet::new(),
+                awaiting_start: None,
             },
         };
         let start = start_height_input(height, &machine.host.validators);
@@ -332,7 +358,7 @@ impl Consensus {
             machine.host.replaying = false;
             if let Some((height, round)) = machine.host.deferred_request.take() {
                 let current = (machine.core.height().0, machine.core.round().as_u32());
-                if current == (height, Some(round)) {
+                if current == (height, Some(round)) && machine.host.awaiting_start.is_none() {
                     machine.host.request_block(height, round);
                     machine.drain_follow_ups()?;
                 }
@@ -344,7 +370,9 @@ impl Consensus {
 
     /// The height being decided.
     pub fn height(&self) -> u64 {
-        self.core.height().0
+        self.host
+            .awaiting_start
+            .unwrap_or_else(|| self.core.height().0)
     }
 
     /// The current round (`None` before the first round starts).
@@ -362,9 +390,35 @@ impl Consensus {
         self.host.validators.proposer(height, round)
     }
 
+    /// The height announced by [`Action::NewHeight`] that waits for [`Input::StartHeight`].
+    pub fn awaiting_start(&self) -> Option<u64> {
+        self.host.awaiting_start
+    }
+
     /// Handles one input at time `now_ms` and returns what to do, in order.
     pub fn handle(&mut self, now_ms: u64, input: Input) -> Result<Vec<Action>, ConsensusError> {
         self.host.now_ms = now_ms;
+        if let Input::StartHeight { height, validators } = input {
+            if self.host.awaiting_start != Some(height) {
+                return Err(ConsensusError::UnexpectedStart {
+                    asked: height,
+                    awaiting: self.host.awaiting_start,
+                });
+            }
+            let validators = ValidatorSet::new(validators);
+            if validators
+                .chain()
+                .index_of(&self.host.key.public_key())
+                .is_none()
+            {
+                return Err(ConsensusError::NotAValidator);
+            }
+            self.host.awaiting_start = None;
+            self.host.validators = validators;
+            let start = start_height_input(height, &self.host.validators);
+            self.feed(start)?;
+            return Ok(std::mem::take(&mut self.host.actions));
+        }
         if let Some(core_input) = self.translate(input) {
             self.feed(core_input)?;
         }
@@ -383,10 +437,14 @@ impl Consensus {
                 }
                 match message {
                     ConsensusMessage::Vote(vote) => {
-                        self.host
-                            .validators
-                            .chain()
-                            .index_of(&vote.vote.validator)?;
+                        // The set of a later height is not known yet: the core buffers those
+                        // votes (bounded) and checks them when that height starts.
+                        if message_height == height && self.host.awaiting_start.is_none() {
+                            self.host
+                                .validators
+                                .chain()
+                                .index_of(&vote.vote.validator)?;
+                        }
                         Some(CoreInput::Vote(vote_to_core(&vote)))
                     }
                     ConsensusMessage::Proposal(proposal) => {
@@ -421,11 +479,12 @@ impl Consensus {
                     ValueOrigin::Consensus,
                 ))
             }
+            Input::StartHeight { .. } => None,
             Input::SyncedBlock {
                 certificate,
                 proposer,
             } => {
-                if certificate.height != height {
+                if certificate.height != height || self.host.awaiting_start.is_some() {
                     return None;
                 }
                 let core_certificate = certificates::to_core(&certificate, &self.host.validators)?;
@@ -644,8 +703,7 @@ impl Host {
                 self.proposals.clear();
                 self.reported.clear();
                 self.push(Action::NewHeight { height: next });
-                self.follow_ups
-                    .push_back(start_height_input(next, &self.validators));
+                self.awaiting_start = Some(next);
                 r.resume_with(())
             }
             Effect::SignVote(vote, r) => r.resume_with(self.sign_vote(vote)),
@@ -823,7 +881,104 @@ mod tests {
             "the commit comes before the next height"
         );
         assert_eq!(machine.height(), 2);
+        assert_eq!(machine.awaiting_start(), Some(2));
+        assert_eq!(requested(&actions), None, "height 2 waits for its set");
+        let actions = machine
+            .handle(
+                6,
+                Input::StartHeight {
+                    height: 2,
+                    validators: set,
+                },
+            )
+            .unwrap();
+        assert_eq!(machine.awaiting_start(), None);
         assert_eq!(requested(&actions), Some((2, 0)));
+    }
+
+    #[test]
+    fn the_next_height_runs_with_the_set_it_is_given() {
+        let config = single_validator();
+        let own = config.key.public_key();
+        let (mut machine, _) = Consensus::new(config.clone(), 1, &[], 0).unwrap();
+        let block_id = sha256(b"block 1");
+        let input = Input::BlockBuilt {
+            height: 1,
+            round: 0,
+            block_id,
+        };
+        machine.handle(5, input).unwrap();
+        // Only the announced height may start, and only with a set that holds this validator.
+        assert!(matches!(
+            machine.handle(
+                6,
+                Input::StartHeight {
+                    height: 3,
+                    validators: config.validators.clone()
+                }
+            ),
+            Err(ConsensusError::UnexpectedStart {
+                asked: 3,
+                awaiting: Some(2)
+            })
+        ));
+        let other = SigningKey::from_seed(&[2; 32]).public_key();
+        let without_us = ChainValidatorSet::new(vec![Validator {
+            public_key: other,
+            voting_power: 1,
+        }])
+        .unwrap();
+        assert!(matches!(
+            machine.handle(
+                6,
+                Input::StartHeight {
+                    height: 2,
+                    validators: without_us
+                }
+            ),
+            Err(ConsensusError::NotAValidator)
+        ));
+        // A second validator joins with three times our power: we cannot decide alone any more.
+        let two = ChainValidatorSet::new(vec![
+            Validator {
+                public_key: own,
+                voting_power: 1,
+            },
+            Validator {
+                public_key: other,
+                voting_power: 3,
+            },
+        ])
+        .unwrap();
+        machine
+            .handle(
+                7,
+                Input::StartHeight {
+                    height: 2,
+                    validators: two,
+                },
+            )
+            .unwrap();
+        let proposer = machine.proposer(2, 0);
+        let actions = if proposer == own {
+            machine
+                .handle(
+                    8,
+                    Input::BlockBuilt {
+                        height: 2,
+                        round: 0,
+                        block_id: sha256(b"block 2"),
+                    },
+                )
+                .unwrap()
+        } else {
+            Vec::new()
+        };
+        assert!(
+            !actions.iter().any(|a| matches!(a, Action::Commit { .. })),
+            "one quarter of the power decided alone"
+        );
+        assert_eq!(machine.height(), 2);
     }
 
     #[test]

@@ -70,8 +70,9 @@ pub struct NetworkConfig {
     pub key: SigningKey,
     /// Where to listen (port 0 picks a free port; see [`crate::NetworkHandle::local_addr`]).
     pub listen: SocketAddr,
-    /// The validators (the genesis set). Only they may connect; each is dialled. An entry with
-    /// the node's own key is skipped.
+    /// The validators (the genesis set). Only they, and those added later with
+    /// [`crate::NetworkHandle::add_peer`], may connect; each is dialled. An entry with the node's
+    /// own key is skipped; at most [`crate::limits::MAX_PEERS`] others.
     pub peers: Vec<PeerInfo>,
     /// Depth of every bounded queue: each peer's outbound queue per channel, and the inbound
     /// event queue. At least 1.

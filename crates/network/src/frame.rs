@@ -40,8 +40,11 @@ pub enum FrameError {
     Io(#[from] io::Error),
 }
 
-/// Reads one frame of `channel`. `Ok(None)` is a clean end of stream between frames.
-pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
+/// Reads one frame of `channel` from a peer's stream. `Ok(None)` is a clean end of stream
+/// between frames. A length over the channel's limit is refused before any of the body is read,
+/// and the buffer grows with the bytes that actually arrive, never with the announced length.
+/// Public so that the frame decoder can be fuzzed on its own (`fuzz/`).
+pub async fn read_frame<R: AsyncRead + Unpin>(
     reader: &mut R,
     channel: Channel,
 ) -> Result<Option<Vec<u8>>, FrameError> {
@@ -78,10 +81,7 @@ pub(crate) async fn read_frame<R: AsyncRead + Unpin>(
 
 /// Writes one frame (without flushing). Refuses payloads whose length does not fit the prefix;
 /// the channel's limit is checked by the caller, so tests can write oversized frames.
-pub(crate) async fn write_frame<W: AsyncWrite + Unpin>(
-    writer: &mut W,
-    payload: &[u8],
-) -> io::Result<()> {
+pub async fn write_frame<W: AsyncWrite + Unpin>(writer: &mut W, payload: &[u8]) -> io::Result<()> {
     let len = u32::try_from(payload.len())
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidInput, "frame longer than 4 GiB"))?;
     writer.write_all(&len.to_be_bytes()).await?;

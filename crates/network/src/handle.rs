@@ -3,16 +3,19 @@
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Arc, Mutex, PoisonError, RwLock};
 
 use bytes::Bytes;
 use courtledger_crypto::PublicKey;
+use libp2p::PeerId;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
 
 use crate::channel::Channel;
-use crate::Penalty;
-use crate::SendError;
+use crate::config::{PeerAddress, PeerInfo};
+use crate::identity;
+use crate::limits::MAX_PEERS;
+use crate::{AddPeerError, Penalty, SendError};
 
 /// One peer's queues and connection state, shared by the handle, its writers and the network
 /// task.
@@ -24,13 +27,42 @@ pub(crate) struct PeerSlot {
     pub(crate) queues: [mpsc::Sender<Bytes>; 4],
 }
 
+impl PeerSlot {
+    /// A disconnected slot with empty queues of `depth` messages, and the receiving ends of its
+    /// queues (for its writers), in [`Channel::ALL`] order.
+    pub(crate) fn new(depth: usize) -> (Arc<PeerSlot>, Vec<mpsc::Receiver<Bytes>>) {
+        let (connected, _) = watch::channel(false);
+        let mut receivers = Vec::with_capacity(Channel::ALL.len());
+        let queues = std::array::from_fn(|_| {
+            let (sender, receiver) = mpsc::channel(depth);
+            receivers.push(receiver);
+            sender
+        });
+        (Arc::new(PeerSlot { connected, queues }), receivers)
+    }
+}
+
+/// The peers' slots by key.
+pub(crate) type PeerMap = BTreeMap<PublicKey, Arc<PeerSlot>>;
+
 /// State shared by every clone of the handle.
 #[derive(Debug)]
 pub(crate) struct Shared {
     pub(crate) local_key: PublicKey,
     pub(crate) local_addr: SocketAddr,
-    pub(crate) peers: BTreeMap<PublicKey, PeerSlot>,
+    /// Depth of each new peer's queues.
+    pub(crate) queue_depth: usize,
+    /// Copy on write: readers clone the current map and let go of the lock at once; adding a
+    /// peer replaces the map, under the write lock. No lock is held across an await.
+    pub(crate) peers: RwLock<Arc<PeerMap>>,
     pub(crate) closed: AtomicBool,
+}
+
+impl Shared {
+    /// The peers now.
+    pub(crate) fn peers(&self) -> Arc<PeerMap> {
+        Arc::clone(&self.peers.read().unwrap_or_else(PoisonError::into_inner))
+    }
 }
 
 /// Commands to the network task.
@@ -41,6 +73,19 @@ pub(crate) enum Command {
         peer: Box<PublicKey>,
         penalty: Penalty,
     },
+    /// A peer to add, or a known peer's new address.
+    AddPeer(Box<NewPeer>),
+}
+
+/// What the network task needs to add a peer.
+#[derive(Debug)]
+pub(crate) struct NewPeer {
+    pub(crate) key: PublicKey,
+    pub(crate) peer_id: PeerId,
+    pub(crate) address: PeerAddress,
+    /// For a new peer: its slot, already in [`Shared::peers`], and its queues' receiving ends.
+    /// `None` when the key was a peer already (only the address changes).
+    pub(crate) slot: Option<(Arc<PeerSlot>, Vec<mpsc::Receiver<Bytes>>)>,
 }
 
 #[derive(Debug)]
@@ -108,14 +153,80 @@ impl NetworkHandle {
         let bytes = bytes.into();
         check_size(channel, bytes.len())?;
         let mut report = BroadcastReport::default();
-        for peer in self.inner.shared.peers.keys() {
-            match self.enqueue(peer, channel, bytes.clone()) {
+        let shared = &self.inner.shared;
+        if shared.closed.load(Ordering::Acquire) {
+            return Err(SendError::Shutdown);
+        }
+        for (peer, slot) in shared.peers().iter() {
+            match enqueue_in(slot, channel, bytes.clone()) {
                 Ok(()) => report.queued.push(*peer),
                 Err(SendError::Shutdown) => return Err(SendError::Shutdown),
                 Err(error) => report.failed.push((*peer, error)),
             }
         }
         Ok(report)
+    }
+
+    /// Adds a validator to the peers while the network runs (a governance transaction added it
+    /// to the validator set): from now on the node accepts its connections and dials it, like a
+    /// configured peer, and [`NetworkHandle::peers`], [`NetworkHandle::send`] and
+    /// [`NetworkHandle::broadcast`] include it as soon as this returns. Adding a known peer
+    /// again replaces its address: a live connection stays, the next dial uses the new address
+    /// (at once, with the backoff reset, if the peer is disconnected and not banned; a dial
+    /// under way finishes first). The node's own key is ignored (`Ok`, nothing changes).
+    ///
+    /// There is no removal: a validator taken out of the set stays a peer until the network
+    /// restarts (it may keep following the chain); the node stops counting its votes, not this
+    /// crate.
+    ///
+    /// Never blocks; the network task admits and dials the peer right after. Fails, changing
+    /// nothing, if the address is not `host:port` ([`AddPeerError::InvalidAddress`]), if the
+    /// node has [`crate::limits::MAX_PEERS`] peers already ([`AddPeerError::TooManyPeers`]), if
+    /// [`crate::limits::COMMAND_QUEUE_DEPTH`] commands already wait for the network task
+    /// ([`AddPeerError::Busy`]: try again), or if the network is shut down.
+    pub fn add_peer(&self, peer: PeerInfo) -> Result<(), AddPeerError> {
+        let shared = &self.inner.shared;
+        if peer.public_key == shared.local_key {
+            return Ok(());
+        }
+        let address =
+            PeerAddress::parse(&peer.address).map_err(|reason| AddPeerError::InvalidAddress {
+                address: peer.address.clone(),
+                reason,
+            })?;
+        let peer_id = identity::peer_id(&peer.public_key)
+            .map_err(|error| AddPeerError::InvalidKey(error.to_string()))?;
+        if shared.closed.load(Ordering::Acquire) {
+            return Err(AddPeerError::Shutdown);
+        }
+        let permit = self
+            .inner
+            .commands
+            .try_reserve()
+            .map_err(|error| match error {
+                mpsc::error::TrySendError::Full(()) => AddPeerError::Busy,
+                mpsc::error::TrySendError::Closed(()) => AddPeerError::Shutdown,
+            })?;
+        // The command is sent under the write lock, so the network task sees the additions of
+        // one key in the order they took the lock (the first one brings the slot).
+        let mut peers = shared.peers.write().unwrap_or_else(PoisonError::into_inner);
+        let slot = if peers.contains_key(&peer.public_key) {
+            None
+        } else {
+            if peers.len() >= MAX_PEERS {
+                return Err(AddPeerError::TooManyPeers { max: MAX_PEERS });
+            }
+            let (slot, receivers) = PeerSlot::new(shared.queue_depth);
+            Arc::make_mut(&mut peers).insert(peer.public_key, Arc::clone(&slot));
+            Some((slot, receivers))
+        };
+        permit.send(Command::AddPeer(Box::new(NewPeer {
+            key: peer.public_key,
+            peer_id,
+            address,
+            slot,
+        })));
+        Ok(())
     }
 
     /// Lowers a validator's score for a message the node found invalid (see
@@ -133,7 +244,7 @@ impl NetworkHandle {
     pub fn connected_peers(&self) -> Vec<PublicKey> {
         self.inner
             .shared
-            .peers
+            .peers()
             .iter()
             .filter(|(_, slot)| *slot.connected.borrow())
             .map(|(key, _)| *key)
@@ -144,14 +255,15 @@ impl NetworkHandle {
     pub fn is_connected(&self, peer: &PublicKey) -> bool {
         self.inner
             .shared
-            .peers
+            .peers()
             .get(peer)
             .is_some_and(|slot| *slot.connected.borrow())
     }
 
-    /// Every configured peer (the node's own key excluded), in key order.
+    /// Every peer, configured or added with [`NetworkHandle::add_peer`] (the node's own key
+    /// excluded), in key order.
     pub fn peers(&self) -> Vec<PublicKey> {
-        self.inner.shared.peers.keys().copied().collect()
+        self.inner.shared.peers().keys().copied().collect()
     }
 
     /// The node's own key.
@@ -200,17 +312,22 @@ impl NetworkHandle {
         if shared.closed.load(Ordering::Acquire) {
             return Err(SendError::Shutdown);
         }
-        let slot = shared.peers.get(to).ok_or(SendError::UnknownPeer)?;
-        if !*slot.connected.borrow() {
-            return Err(SendError::NotConnected);
-        }
-        slot.queues[channel.index()]
-            .try_send(bytes)
-            .map_err(|error| match error {
-                mpsc::error::TrySendError::Full(_) => SendError::QueueFull(channel),
-                mpsc::error::TrySendError::Closed(_) => SendError::Shutdown,
-            })
+        let peers = shared.peers();
+        let slot = peers.get(to).ok_or(SendError::UnknownPeer)?;
+        enqueue_in(slot, channel, bytes)
     }
+}
+
+fn enqueue_in(slot: &PeerSlot, channel: Channel, bytes: Bytes) -> Result<(), SendError> {
+    if !*slot.connected.borrow() {
+        return Err(SendError::NotConnected);
+    }
+    slot.queues[channel.index()]
+        .try_send(bytes)
+        .map_err(|error| match error {
+            mpsc::error::TrySendError::Full(_) => SendError::QueueFull(channel),
+            mpsc::error::TrySendError::Closed(_) => SendError::Shutdown,
+        })
 }
 
 fn check_size(channel: Channel, len: usize) -> Result<(), SendError> {

@@ -15,11 +15,25 @@
 //!
 //! # Who may connect
 //!
-//! Only the configured peers (the genesis validators). A connection from any other peer id is
+//! Only the peers: the configured ones (the genesis validators) and those added since with
+//! [`NetworkHandle::add_peer`], at most [`limits::MAX_PEERS`] in all (the node's own key not
+//! counted). A connection from any other peer id is
 //! closed right after the noise handshake, as soon as its identity is known, and reported as
 //! [`NetworkEvent::PeerRefused`] (at most once per peer id per
 //! [`limits::REFUSAL_REPORT_INTERVAL`]). At most [`limits::MAX_PENDING_INCOMING`] handshakes
 //! run at once, and at most [`limits::MAX_CONNECTIONS_PER_PEER`] connections per peer.
+//!
+//! # Changing the validator set
+//!
+//! When governance adds a validator, [`NetworkHandle::add_peer`] makes it a peer of the running
+//! network: it is in [`NetworkHandle::peers`] and reachable by [`NetworkHandle::send`] and
+//! [`NetworkHandle::broadcast`] as soon as the call returns, and the network task then admits
+//! its connections and dials it, exactly as a configured peer (own queues and streams, score,
+//! backoff). Adding a known peer again changes its address; a live connection stays, and the
+//! next dial uses the new address (at once if the peer is disconnected). The call never blocks,
+//! and an invalid address or a full set ([`AddPeerError::TooManyPeers`]) is refused on the spot.
+//! There is no removal: a validator taken out of the set stays a peer until the network
+//! restarts (it may keep following the chain); counting votes is not this crate's business.
 //!
 //! # Dialling and backoff
 //!
@@ -117,7 +131,7 @@ use tokio::sync::mpsc;
 
 pub use crate::channel::Channel;
 pub use crate::config::{Backoff, NetworkConfig, PeerInfo};
-pub use crate::frame::FrameError;
+pub use crate::frame::{read_frame, write_frame, FrameError};
 pub use crate::handle::{BroadcastReport, NetworkHandle};
 
 /// Something that happened on the network.
@@ -231,11 +245,41 @@ pub enum NetworkError {
     },
 }
 
+/// Why [`NetworkHandle::add_peer`] refused a peer. Nothing changed.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AddPeerError {
+    /// The address is not `host:port`.
+    #[error("invalid address {address:?}: {reason}")]
+    InvalidAddress {
+        /// The address given.
+        address: String,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The key cannot be used as a libp2p identity.
+    #[error("{0}")]
+    InvalidKey(String),
+    /// The node has this many peers already ([`limits::MAX_PEERS`]); a known peer's address
+    /// can still be changed.
+    #[error("the node has {max} peers already")]
+    TooManyPeers {
+        /// The limit.
+        max: usize,
+    },
+    /// [`limits::COMMAND_QUEUE_DEPTH`] commands wait for the network task already; try again.
+    #[error("the network task is busy")]
+    Busy,
+    /// The network was shut down.
+    #[error("the network is shut down")]
+    Shutdown,
+}
+
 /// Why a message was not queued.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum SendError {
-    /// The key is not one of the configured peers (or is the node's own).
+    /// The key is not one of the peers (or is the node's own).
     #[error("not a peer")]
     UnknownPeer,
     /// The peer is not connected now.

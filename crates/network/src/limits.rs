@@ -53,7 +53,8 @@ pub const OVERSIZED_FRAME_PENALTY: i32 = 50;
 /// Points lost for a message that the node could not decode or that failed its checks
 /// (reported by the node through [`crate::NetworkHandle::penalize`]).
 pub const INVALID_MESSAGE_PENALTY: i32 = 20;
-/// Penalties reported by the node that may wait for the network task.
+/// Commands from the handle (penalties reported by the node, added peers) that may wait for the
+/// network task.
 pub const COMMAND_QUEUE_DEPTH: usize = 64;
 /// A peer whose score falls to this or lower is banned for the configured ban duration.
 pub const BAN_SCORE: i32 = -100;
@@ -87,6 +88,10 @@ pub const PING_TIMEOUT: Duration = Duration::from_secs(20);
 pub const IDLE_CONNECTION_TIMEOUT: Duration = Duration::from_secs(60);
 /// Most connections still in their handshake from unknown remotes.
 pub const MAX_PENDING_INCOMING: u32 = 32;
+/// Most peers (validators other than the node itself) a node knows: the configured ones at
+/// [`crate::start`] plus those added with [`crate::NetworkHandle::add_peer`]. Each costs one
+/// writer task and one outbound queue per channel, and is dialled while disconnected.
+pub const MAX_PEERS: usize = 64;
 /// Most established connections to one peer (two validators dialling each other at once make
 /// two; a third is refused).
 pub const MAX_CONNECTIONS_PER_PEER: u32 = 2;

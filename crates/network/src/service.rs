@@ -1,11 +1,11 @@
 //! The network task: owns the libp2p swarm, dials with backoff, tracks connections, scores and
 //! bans, and reports status events.
 
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -16,19 +16,19 @@ use libp2p::connection_limits::{self, ConnectionLimits};
 use libp2p::swarm::dial_opts::{DialOpts, PeerCondition};
 use libp2p::swarm::{ConnectionId, ListenError, NetworkBehaviour, SwarmEvent};
 use libp2p::{noise, ping, tcp, yamux, Multiaddr, PeerId, Swarm, SwarmBuilder};
-use tokio::sync::{mpsc, watch};
+use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 use tokio::time::{sleep_until, timeout, Instant};
 
 use crate::channel::Channel;
 use crate::config::{multiaddr_socket, socket_multiaddr, Backoff, NetworkConfig, PeerAddress};
-use crate::handle::{Command, NetworkHandle, PeerSlot, Shared};
+use crate::handle::{Command, NetworkHandle, NewPeer, PeerSlot, Shared};
 use crate::identity;
 use crate::limits::{
     BAN_SCORE, COMMAND_QUEUE_DEPTH, IDLE_CONNECTION_TIMEOUT, INITIAL_SCORE, INTERNAL_QUEUE_DEPTH,
-    LISTEN_TIMEOUT, MAX_CONNECTIONS_PER_PEER, MAX_PENDING_INCOMING, MAX_PENDING_STATUS_EVENTS,
-    MAX_REMEMBERED_REFUSALS, PING_INTERVAL, PING_TIMEOUT, REFUSAL_REPORT_INTERVAL, RESOLVE_TIMEOUT,
-    SCORE_RECOVERY_PER_SECOND,
+    LISTEN_TIMEOUT, MAX_CONNECTIONS_PER_PEER, MAX_PEERS, MAX_PENDING_INCOMING,
+    MAX_PENDING_STATUS_EVENTS, MAX_REMEMBERED_REFUSALS, PING_INTERVAL, PING_TIMEOUT,
+    REFUSAL_REPORT_INTERVAL, RESOLVE_TIMEOUT, SCORE_RECOVERY_PER_SECOND,
 };
 use crate::streams::{accept_streams, write_queue, Internal, ReaderContext};
 use crate::{NetworkError, NetworkEvent, Penalty, RefusalReason};
@@ -66,6 +66,52 @@ struct PeerState {
     score: i32,
     score_updated: Instant,
     banned_until: Option<Instant>,
+    /// Its queues and connection flag, shared with the handle.
+    slot: Arc<PeerSlot>,
+}
+
+impl PeerState {
+    /// A new peer, disconnected, to be dialled at once.
+    fn new(
+        key: PublicKey,
+        peer_id: PeerId,
+        address: PeerAddress,
+        slot: Arc<PeerSlot>,
+        backoff: Backoff,
+    ) -> Self {
+        let now = Instant::now();
+        Self {
+            key,
+            peer_id,
+            address,
+            connected_since: None,
+            dial: Dial::Idle { next_attempt: now },
+            delay: backoff.initial,
+            score: INITIAL_SCORE,
+            score_updated: now,
+            banned_until: None,
+            slot,
+        }
+    }
+}
+
+/// Starts a peer's writers, one per channel.
+fn spawn_writers(
+    tasks: &mut JoinSet<()>,
+    swarm: &Swarm<Behaviour>,
+    peer_id: PeerId,
+    slot: &PeerSlot,
+    receivers: Vec<mpsc::Receiver<Bytes>>,
+) {
+    for (channel, queue) in Channel::ALL.into_iter().zip(receivers) {
+        tasks.spawn(write_queue(
+            peer_id,
+            channel,
+            swarm.behaviour().streams.new_control(),
+            queue,
+            slot.connected.subscribe(),
+        ));
+    }
 }
 
 struct Service {
@@ -103,8 +149,9 @@ pub(crate) async fn start(
     }
     let local_key = config.key.public_key();
     let keypair = identity::keypair(&config.key)?;
-    let now = Instant::now();
     let mut peers: Vec<PeerState> = Vec::new();
+    // The receiving ends of each peer's queues, in the order of `peers`.
+    let mut writer_ends = Vec::new();
     for info in &config.peers {
         if info.public_key == local_key {
             continue;
@@ -115,23 +162,27 @@ pub(crate) async fn start(
                 info.public_key
             )));
         }
+        if peers.len() >= MAX_PEERS {
+            return Err(NetworkError::Config(format!(
+                "more than {MAX_PEERS} peers (the node's own entry excluded)"
+            )));
+        }
         let address =
             PeerAddress::parse(&info.address).map_err(|reason| NetworkError::InvalidAddress {
                 peer: info.public_key.to_string(),
                 address: info.address.clone(),
                 reason,
             })?;
-        peers.push(PeerState {
-            key: info.public_key,
-            peer_id: identity::peer_id(&info.public_key)?,
+        let peer_id = identity::peer_id(&info.public_key)?;
+        let (slot, receivers) = PeerSlot::new(config.queue_depth);
+        peers.push(PeerState::new(
+            info.public_key,
+            peer_id,
             address,
-            connected_since: None,
-            dial: Dial::Idle { next_attempt: now },
-            delay: config.backoff.initial,
-            score: INITIAL_SCORE,
-            score_updated: now,
-            banned_until: None,
-        });
+            slot,
+            config.backoff,
+        ));
+        writer_ends.push(receivers);
     }
 
     let mut allow = allow_block_list::Behaviour::<AllowedPeers>::default();
@@ -170,34 +221,22 @@ pub(crate) async fn start(
     let (local_addr, early_events) = listen(&mut swarm, config.listen).await?;
 
     // Queues and connection flags, shared with the handle.
-    let mut slots = BTreeMap::new();
-    let mut writer_ends = Vec::new();
-    for peer in &peers {
-        let (connected, connected_receiver) = watch::channel(false);
-        let mut senders = Vec::with_capacity(Channel::ALL.len());
-        let mut receivers = Vec::with_capacity(Channel::ALL.len());
-        for _ in Channel::ALL {
-            let (sender, receiver) = mpsc::channel::<Bytes>(config.queue_depth);
-            senders.push(sender);
-            receivers.push(receiver);
-        }
-        let queues: [mpsc::Sender<Bytes>; 4] = senders
-            .try_into()
-            .map_err(|_| NetworkError::Config("one queue per channel".into()))?;
-        slots.insert(peer.key, PeerSlot { connected, queues });
-        writer_ends.push((peer.peer_id, receivers, connected_receiver));
-    }
+    let slots = peers
+        .iter()
+        .map(|peer| (peer.key, Arc::clone(&peer.slot)))
+        .collect();
     let shared = Arc::new(Shared {
         local_key,
         local_addr,
-        peers: slots,
+        queue_depth: config.queue_depth,
+        peers: RwLock::new(Arc::new(slots)),
         closed: AtomicBool::new(false),
     });
 
     let (events, events_receiver) = mpsc::channel(config.queue_depth);
     let (internal_sender, internal) = mpsc::channel(INTERNAL_QUEUE_DEPTH);
     let readers = Arc::new(ReaderContext {
-        keys: peers.iter().map(|peer| (peer.peer_id, peer.key)).collect(),
+        keys: RwLock::new(peers.iter().map(|peer| (peer.peer_id, peer.key)).collect()),
         events: events.clone(),
         internal: internal_sender.clone(),
         readers: Mutex::new(HashMap::new()),
@@ -211,16 +250,8 @@ pub(crate) async fn start(
             .map_err(|error| NetworkError::Transport(error.to_string()))?;
         tasks.spawn(accept_streams(channel, incoming, Arc::clone(&readers)));
     }
-    for (peer_id, receivers, connected) in writer_ends {
-        for (channel, queue) in Channel::ALL.into_iter().zip(receivers) {
-            tasks.spawn(write_queue(
-                peer_id,
-                channel,
-                swarm.behaviour().streams.new_control(),
-                queue,
-                connected.clone(),
-            ));
-        }
+    for (peer, receivers) in peers.iter().zip(writer_ends) {
+        spawn_writers(&mut tasks, &swarm, peer.peer_id, &peer.slot, receivers);
     }
 
     let by_peer_id = peers
@@ -320,6 +351,7 @@ impl Service {
                             self.penalize(peer_id, penalty);
                         }
                     }
+                    Some(Command::AddPeer(new)) => self.add_peer(*new),
                 },
                 event = self.swarm.select_next_some() => self.on_swarm_event(event),
                 Some(internal) = self.internal.recv() => self.on_internal(internal),
@@ -352,13 +384,55 @@ impl Service {
             reader.abort();
             let _ = reader.await;
         }
-        for peer in &self.peers {
-            if let Some(slot) = self.shared.peers.get(&peer.key) {
-                slot.connected.send_replace(false);
-            }
+        for slot in self.shared.peers().values() {
+            slot.connected.send_replace(false);
         }
         tracing::info!(peer_id = %self.swarm.local_peer_id(), "network stopped");
         // Dropping the swarm closes the listener and every connection.
+    }
+
+    /// Admits and dials a peer added through the handle (its slot is in the shared map
+    /// already), or changes a known peer's address.
+    fn add_peer(&mut self, new: NewPeer) {
+        let NewPeer {
+            key,
+            peer_id,
+            address,
+            slot,
+        } = new;
+        if let Some(&index) = self.by_peer_id.get(&peer_id) {
+            let initial = self.backoff.initial;
+            let peer = &mut self.peers[index];
+            if peer.address != address {
+                tracing::info!(peer = %key, old = %peer.address, new = %address, "peer address changed");
+                peer.address = address;
+            }
+            // Try the new address now rather than after a long backoff; a dial under way
+            // finishes first, and a ban still holds.
+            if peer.connected_since.is_none()
+                && peer.banned_until.is_none()
+                && matches!(peer.dial, Dial::Idle { .. })
+            {
+                peer.delay = initial;
+                peer.dial = Dial::Idle {
+                    next_attempt: Instant::now(),
+                };
+            }
+            return;
+        }
+        let Some((slot, receivers)) = slot else {
+            // The handle sends the slot with the first addition of a key.
+            tracing::error!(peer = %key, "added peer without queues; ignored");
+            return;
+        };
+        // Readable before it is allowed in, so its first streams are not turned away.
+        self.readers.add_key(peer_id, key);
+        spawn_writers(&mut self.tasks, &self.swarm, peer_id, &slot, receivers);
+        tracing::info!(peer = %key, %address, "peer added");
+        self.by_peer_id.insert(peer_id, self.peers.len());
+        self.peers
+            .push(PeerState::new(key, peer_id, address, slot, self.backoff));
+        self.swarm.behaviour_mut().allow.allow_peer(peer_id);
     }
 
     fn push_event(&mut self, event: NetworkEvent) {
@@ -588,9 +662,7 @@ impl Service {
                 if num_established.get() == 1 {
                     peer.connected_since = Some(Instant::now());
                     let key = peer.key;
-                    if let Some(slot) = self.shared.peers.get(&key) {
-                        slot.connected.send_replace(true);
-                    }
+                    peer.slot.connected.send_replace(true);
                     self.push_event(NetworkEvent::PeerConnected(key));
                 }
             }
@@ -623,9 +695,7 @@ impl Service {
                     peer.delay = backoff.next(peer.delay);
                 }
                 let key = peer.key;
-                if let Some(slot) = self.shared.peers.get(&key) {
-                    slot.connected.send_replace(false);
-                }
+                peer.slot.connected.send_replace(false);
                 self.push_event(NetworkEvent::PeerDisconnected(key));
             }
             SwarmEvent::OutgoingConnectionError {

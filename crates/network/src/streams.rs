@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock};
 
 use bytes::Bytes;
 use courtledger_crypto::PublicKey;
@@ -35,8 +35,8 @@ pub(crate) enum Internal {
 
 /// What readers share.
 pub(crate) struct ReaderContext {
-    /// The peers' keys by peer id.
-    pub(crate) keys: HashMap<PeerId, PublicKey>,
+    /// The peers' keys by peer id (the network task adds those of added peers).
+    pub(crate) keys: RwLock<HashMap<PeerId, PublicKey>>,
     /// The event queue.
     pub(crate) events: mpsc::Sender<NetworkEvent>,
     /// To the network task.
@@ -46,6 +46,23 @@ pub(crate) struct ReaderContext {
 }
 
 impl ReaderContext {
+    /// The key of a peer.
+    pub(crate) fn key_of(&self, peer_id: &PeerId) -> Option<PublicKey> {
+        self.keys
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(peer_id)
+            .copied()
+    }
+
+    /// Makes a peer's streams readable.
+    pub(crate) fn add_key(&self, peer_id: PeerId, key: PublicKey) {
+        self.keys
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(peer_id, key);
+    }
+
     pub(crate) fn readers(&self) -> MutexGuard<'_, HashMap<(PeerId, Channel), JoinHandle<()>>> {
         self.readers.lock().unwrap_or_else(PoisonError::into_inner)
     }
@@ -59,7 +76,7 @@ pub(crate) async fn accept_streams(
     context: Arc<ReaderContext>,
 ) {
     while let Some((peer_id, stream)) = incoming.next().await {
-        let Some(&key) = context.keys.get(&peer_id) else {
+        let Some(key) = context.key_of(&peer_id) else {
             // The allow list admits no one else; never read a stranger's stream.
             tracing::warn!(%peer_id, %channel, "stream from a peer that is not a validator");
             continue;

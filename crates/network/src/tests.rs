@@ -8,9 +8,10 @@ use courtledger_types::peer_id::peer_id_of;
 use tokio::sync::mpsc;
 use tokio::time::{sleep, timeout, timeout_at, Instant};
 
+use crate::limits::MAX_PEERS;
 use crate::{
-    start, Backoff, Channel, NetworkConfig, NetworkError, NetworkEvent, NetworkHandle, PeerInfo,
-    Penalty, RefusalReason, SendError,
+    start, AddPeerError, Backoff, Channel, NetworkConfig, NetworkError, NetworkEvent,
+    NetworkHandle, PeerInfo, Penalty, RefusalReason, SendError,
 };
 
 /// Generous bound for anything that should take milliseconds; only reached on failure.
@@ -779,4 +780,232 @@ async fn invalid_messages_reported_by_the_node_lower_the_score_until_a_ban() {
     b.handle.penalize(&key(99).public_key(), penalty);
     a.handle.shutdown().await;
     b.handle.shutdown().await;
+}
+
+fn local_peer(key: PublicKey, port: u16) -> PeerInfo {
+    PeerInfo {
+        public_key: key,
+        address: format!("127.0.0.1:{port}"),
+    }
+}
+
+/// Sends, retrying while the connection or the writer's stream is still being set up.
+async fn send_until_queued(handle: &NetworkHandle, to: &PublicKey, channel: Channel, bytes: &[u8]) {
+    let deadline = Instant::now() + PATIENCE;
+    while let Err(error) = handle.send(to, channel, bytes.to_vec()) {
+        assert!(Instant::now() < deadline, "{error}");
+        sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// One message each way on every channel between two connected nodes.
+async fn exchange_on_every_channel(a: &mut Node, b: &mut Node) {
+    for (from, to) in [(&*a, &*b), (&*b, &*a)] {
+        for channel in Channel::ALL {
+            send_until_queued(&from.handle, &to.key, channel, channel.name().as_bytes()).await;
+        }
+    }
+    let (a_key, b_key) = (a.key, b.key);
+    for (receiver, sender) in [(a, b_key), (b, a_key)] {
+        let mut received = messages(receiver, Channel::ALL.len()).await;
+        received.sort();
+        let expected: Vec<_> = Channel::ALL
+            .into_iter()
+            .map(|channel| (sender, channel, channel.name().as_bytes().to_vec()))
+            .collect();
+        assert_eq!(received, expected);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_peer_added_at_runtime_is_admitted_dialled_and_talks_on_every_channel() {
+    let (a_key, b_key) = (key(91), key(92));
+    let (a_port, b_port) = (free_port(), free_port());
+    // A starts with no peer; B knows A and keeps dialling it.
+    let mut a = start_node(&a_key, a_port, &[], |_| {}).await;
+    let set = [(a_key.public_key(), a_port), (b_key.public_key(), b_port)];
+    let mut b = start_node(&b_key, b_port, &set, |_| {}).await;
+    let b_peer_id = peer_id_of(&b.key);
+    let seen = wait_until(
+        &mut a,
+        |event| matches!(event, NetworkEvent::PeerRefused { peer_id, .. } if *peer_id == b_peer_id),
+    )
+    .await;
+    assert_eq!(
+        seen.last(),
+        Some(&NetworkEvent::PeerRefused {
+            peer_id: b_peer_id,
+            reason: RefusalReason::NotAValidator,
+        })
+    );
+    assert!(a.handle.peers().is_empty());
+    assert!(a.handle.connected_peers().is_empty());
+    assert_eq!(
+        a.handle.send(&b.key, Channel::Consensus, b"hi".to_vec()),
+        Err(SendError::UnknownPeer)
+    );
+
+    a.handle.add_peer(local_peer(b.key, b_port)).unwrap();
+    // A peer at once for the handle; not connected yet.
+    assert_eq!(a.handle.peers(), vec![b.key]);
+    assert_eq!(
+        a.handle.send(&b.key, Channel::Consensus, b"hi".to_vec()),
+        Err(SendError::NotConnected)
+    );
+    wait_connected(&mut a, &[b.key]).await;
+    wait_connected(&mut b, &[a.key]).await;
+    assert_eq!(a.handle.connected_peers(), vec![b.key]);
+    exchange_on_every_channel(&mut a, &mut b).await;
+    // Broadcasts include the added peer.
+    let report = a
+        .handle
+        .broadcast(Channel::Blocks, b"block".to_vec())
+        .unwrap();
+    assert_eq!(report.queued, vec![b.key], "{:?}", report.failed);
+    assert_eq!(
+        messages(&mut b, 1).await,
+        vec![(a.key, Channel::Blocks, b"block".to_vec())]
+    );
+    a.handle.shutdown().await;
+    b.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_known_peer_again_changes_its_address() {
+    let (a_key, b_key) = (key(93), key(94));
+    let (a_port, b_port) = (free_port(), free_port());
+    // Each knows the other at a port where nobody listens, so neither can reach the other.
+    let (nowhere_a, nowhere_b) = (free_port(), free_port());
+    let mut a = start_node(
+        &a_key,
+        a_port,
+        &[
+            (a_key.public_key(), a_port),
+            (b_key.public_key(), nowhere_b),
+        ],
+        |_| {},
+    )
+    .await;
+    let mut b = start_node(
+        &b_key,
+        b_port,
+        &[
+            (a_key.public_key(), nowhere_a),
+            (b_key.public_key(), b_port),
+        ],
+        |_| {},
+    )
+    .await;
+    sleep(Duration::from_millis(300)).await;
+    assert!(a.handle.connected_peers().is_empty());
+    assert!(b.handle.connected_peers().is_empty());
+    // The same address again changes nothing.
+    a.handle.add_peer(local_peer(b.key, nowhere_b)).unwrap();
+    sleep(Duration::from_millis(200)).await;
+    assert!(a.handle.connected_peers().is_empty());
+    // B's real address: A dials it, and B admits A (a configured peer).
+    a.handle.add_peer(local_peer(b.key, b_port)).unwrap();
+    assert_eq!(a.handle.peers(), vec![b.key]);
+    wait_connected(&mut a, &[b.key]).await;
+    wait_connected(&mut b, &[a.key]).await;
+    exchange_on_every_channel(&mut a, &mut b).await;
+    // A connected peer keeps its connection when its address changes.
+    a.handle.add_peer(local_peer(b.key, nowhere_b)).unwrap();
+    sleep(Duration::from_millis(200)).await;
+    assert_eq!(a.handle.connected_peers(), vec![b.key]);
+    a.handle
+        .send(&b.key, Channel::Consensus, b"still".to_vec())
+        .unwrap();
+    assert_eq!(
+        messages(&mut b, 1).await,
+        vec![(a.key, Channel::Consensus, b"still".to_vec())]
+    );
+    a.handle.shutdown().await;
+    b.handle.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn peers_beyond_the_cap_are_refused() {
+    let own = key(95);
+    let others: Vec<PublicKey> = (0..=MAX_PEERS)
+        .map(|n| key(100 + u8::try_from(n).unwrap()).public_key())
+        .collect();
+    // Nobody listens on port 1; dial rarely.
+    let slow = |config: &mut NetworkConfig| {
+        config.backoff = Backoff {
+            initial: Duration::from_secs(10),
+            max: Duration::from_secs(10),
+        };
+    };
+    let config = |peers: &[PublicKey]| {
+        let mut peers: Vec<_> = peers.iter().map(|key| local_peer(*key, 1)).collect();
+        peers.push(local_peer(own.public_key(), 1));
+        let mut config = NetworkConfig::new(own.clone(), ([127, 0, 0, 1], 0).into(), peers);
+        slow(&mut config);
+        config
+    };
+    // At start: the node's own entry does not count.
+    assert!(matches!(
+        start(config(&others)).await.err(),
+        Some(NetworkError::Config(_))
+    ));
+    let (handle, _events) = start(config(&others[..MAX_PEERS / 2])).await.unwrap();
+    for key in &others[MAX_PEERS / 2..MAX_PEERS] {
+        handle.add_peer(local_peer(*key, 1)).unwrap();
+    }
+    assert_eq!(handle.peers().len(), MAX_PEERS);
+    assert_eq!(
+        handle.add_peer(local_peer(others[MAX_PEERS], 1)),
+        Err(AddPeerError::TooManyPeers { max: MAX_PEERS })
+    );
+    assert!(!handle.peers().contains(&others[MAX_PEERS]));
+    assert_eq!(
+        handle.send(&others[MAX_PEERS], Channel::Sync, Vec::new()),
+        Err(SendError::UnknownPeer)
+    );
+    // A known peer's address can still change, and the node's own key is ignored.
+    handle.add_peer(local_peer(others[0], 2)).unwrap();
+    handle
+        .add_peer(local_peer(others[MAX_PEERS - 1], 2))
+        .unwrap();
+    handle.add_peer(local_peer(own.public_key(), 2)).unwrap();
+    assert_eq!(handle.peers().len(), MAX_PEERS);
+    let report = handle.broadcast(Channel::Sync, b"x".to_vec()).unwrap();
+    assert_eq!(report.failed.len(), MAX_PEERS);
+    timeout(PATIENCE, handle.shutdown()).await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn adding_a_peer_with_an_invalid_address_fails_at_once() {
+    let (own, peer) = (key(96), key(97));
+    let node = start_node(&own, free_port(), &[], |_| {}).await;
+    for address in [
+        "nowhere",
+        "",
+        "127.0.0.1:0",
+        "bad host:80",
+        "[::1:80",
+        "host:70000",
+    ] {
+        let result = node.handle.add_peer(PeerInfo {
+            public_key: peer.public_key(),
+            address: address.into(),
+        });
+        assert!(
+            matches!(&result, Err(AddPeerError::InvalidAddress { address: given, .. }) if given == address),
+            "{address}: {result:?}"
+        );
+    }
+    assert!(node.handle.peers().is_empty());
+    // A valid one is taken; after a shutdown nothing is.
+    node.handle
+        .add_peer(local_peer(peer.public_key(), 1))
+        .unwrap();
+    assert_eq!(node.handle.peers(), vec![peer.public_key()]);
+    let clone = node.handle.clone();
+    timeout(PATIENCE, node.handle.shutdown()).await.unwrap();
+    assert_eq!(
+        clone.add_peer(local_peer(key(98).public_key(), 1)),
+        Err(AddPeerError::Shutdown)
+    );
 }

@@ -286,6 +286,19 @@ impl Genesis {
         &self.validator_set
     }
 
+    /// The genesis validators as set members (court, key and power, p2p address), in the
+    /// set's order: what a validator-set change starts from before any change.
+    pub fn set_members(&self) -> Vec<crate::set_change::SetMember> {
+        self.validators
+            .iter()
+            .map(|v| crate::set_change::SetMember {
+                court_code: v.court_code.clone(),
+                validator: v.validator,
+                p2p_address: v.p2p_address.clone(),
+            })
+            .collect()
+    }
+
     /// The canonical encoding that the chain id hashes. Layout (see `genesis/README.md`):
     /// `u32 format_version, string chain_name, u64 genesis_time_ms,
     ///  seq courts (string code, string name, u8 level, option<string> parent),
@@ -388,14 +401,20 @@ fn public_key(field: &str, text: &str) -> Result<PublicKey, GenesisError> {
 }
 
 fn check_address(field: &str, address: &str) -> Result<(), GenesisError> {
+    address_problem(address).map_or(Ok(()), |reason| err(field, reason))
+}
+
+/// Why `address` is not a network address `host:port` (an IP socket address, or a DNS name and
+/// a port 1-65535, at most [`MAX_ADDRESS_BYTES`] bytes), or `None` when it is one.
+pub fn address_problem(address: &str) -> Option<String> {
     if address.len() > limit(MAX_ADDRESS_BYTES) {
-        return err(field, format!("longer than {MAX_ADDRESS_BYTES} bytes"));
+        return Some(format!("longer than {MAX_ADDRESS_BYTES} bytes"));
     }
     if address.parse::<SocketAddr>().is_ok() {
-        return Ok(());
+        return None;
     }
     let Some((host, port)) = address.rsplit_once(':') else {
-        return err(field, "must be host:port");
+        return Some("must be host:port".into());
     };
     let host_ok = !host.is_empty()
         && host.split('.').all(|label| {
@@ -406,12 +425,9 @@ fn check_address(field: &str, address: &str) -> Result<(), GenesisError> {
                     .all(|b| b.is_ascii_alphanumeric() || b == b'-')
         });
     if !host_ok || port.parse::<u16>().map_or(true, |port| port == 0) {
-        return err(
-            field,
-            "must be host:port with an IP address or DNS name and a port 1-65535",
-        );
+        return Some("must be host:port with an IP address or DNS name and a port 1-65535".into());
     }
-    Ok(())
+    None
 }
 
 fn check_courts(entries: &[CourtEntry]) -> Result<Vec<Court>, GenesisError> {

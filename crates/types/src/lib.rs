@@ -12,6 +12,7 @@ pub mod hashing;
 pub mod limits;
 pub mod peer_id;
 pub mod receipt;
+pub mod set_change;
 pub mod tx;
 pub mod validator;
 pub mod vote;
@@ -21,6 +22,7 @@ pub use certificate::{CertificateError, CommitCertificate, CommitSignature, Sign
 pub use court::{CourtCode, CourtLevel};
 pub use genesis::{Genesis, GenesisError, GenesisFile};
 pub use receipt::{Receipt, CODE_OK};
+pub use set_change::{SetApproval, SetChange, SetChangeError, SetMember, SignedSetChange};
 pub use tx::{SignedTransaction, Transaction, TxId};
 pub use validator::{Validator, ValidatorSet};
 pub use vote::{Vote, VoteKind};

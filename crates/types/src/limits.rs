@@ -28,6 +28,11 @@ pub const MAX_HEADER_BYTES: u32 = 1024;
 pub const MAX_VALIDATORS: u32 = 128;
 /// Largest total voting power; keeps `3 * power` far from overflow.
 pub const MAX_TOTAL_VOTING_POWER: u64 = 1 << 48;
+/// Most validator-set changes a chain activates over its life (each is a link that proofs and
+/// audits follow from genesis).
+pub const MAX_SET_CHANGES: u32 = 10_000;
+/// Furthest ahead of the block that records it a validator-set change may activate, in blocks.
+pub const MAX_SET_CHANGE_DELAY: u64 = 100_000;
 /// Largest encoded commit certificate, in bytes.
 pub const MAX_CERTIFICATE_BYTES: u32 = 64 + MAX_VALIDATORS * (2 + 64) + 16;
 /// Largest encoded vote, in bytes.

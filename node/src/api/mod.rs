@@ -36,6 +36,7 @@ mod log;
 mod proofs;
 mod stream;
 mod txs;
+mod validators;
 
 #[cfg(test)]
 mod tests;
@@ -53,6 +54,7 @@ use axum::routing::{get, post, MethodRouter};
 use axum::{Json, Router};
 use courtledger_crypto::{ChainId, PublicKey};
 use courtledger_storage::Store;
+use courtledger_types::Genesis;
 use prometheus_client::registry::Registry;
 use serde_json::json;
 use tokio::sync::{oneshot, Semaphore};
@@ -111,6 +113,8 @@ pub struct ApiState {
     pub events: Hub,
     /// Permits for event streams: [`MAX_EVENT_STREAMS`].
     pub streams: Arc<Semaphore>,
+    /// The chain's genesis (the validator set before any change), when known.
+    pub genesis: Option<Arc<Genesis>>,
 }
 
 impl ApiState {
@@ -131,7 +135,14 @@ impl ApiState {
             registry,
             events,
             streams: Arc::new(Semaphore::new(MAX_EVENT_STREAMS)),
+            genesis: None,
         }
+    }
+
+    /// The same state, knowing the chain's genesis (needed by `/v1/validators`).
+    pub fn with_genesis(mut self, genesis: Arc<Genesis>) -> Self {
+        self.genesis = Some(genesis);
+        self
     }
 
     /// A read guard on the store; a poisoned lock (the driver panicked while writing) is a
@@ -235,6 +246,7 @@ pub fn routes() -> Vec<Route> {
             "/v1/proofs/log-inclusion/{tx_id}",
             log::log_inclusion,
         ),
+        route(Verb::Get, "/v1/validators", validators::validators),
         route(Verb::Get, "/v1/status", status),
         route(Verb::Get, "/health", health),
         route(Verb::Get, "/metrics", metrics),

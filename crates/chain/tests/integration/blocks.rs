@@ -2,7 +2,6 @@
 
 use courtledger_chain::keys;
 use courtledger_chain::limits::BLOCK_OVERHEAD_BYTES;
-use courtledger_chain::AnchorApp;
 use courtledger_chain::{
     decode_changes, encode_changes, encoded_block_len, encoded_tx_len, execute_block,
     genesis_state_root, log_frontier, state_root, try_build_block, validate_block, BlockError,
@@ -675,7 +674,7 @@ fn damaged_state_is_an_error_not_a_panic() {
         Err(BlockError::Execution(ExecError::CorruptState(_)))
     ));
     assert!(matches!(
-        courtledger_chain::check_tx(&AnchorApp, &Damaged, &tx(10, 1, b"a")),
+        courtledger_chain::check_tx(&ctx.rules(), &Damaged, &tx(10, 1, b"a")),
         Err(TxReject::CorruptState(_))
     ));
 }

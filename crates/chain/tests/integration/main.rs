@@ -5,4 +5,5 @@
 mod blocks;
 mod golden;
 mod mempool;
+mod set_changes;
 mod support;

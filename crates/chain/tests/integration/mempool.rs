@@ -18,6 +18,8 @@ fn pool(max_txs: usize, max_bytes: usize) -> Mempool {
     Mempool::new(
         MempoolLimits { max_txs, max_bytes },
         std::sync::Arc::new(AnchorApp),
+        chain_id(),
+        Fixture::new().validators,
     )
 }
 

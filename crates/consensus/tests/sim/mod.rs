@@ -553,11 +553,15 @@ impl Sim {
             && self.now_ms < HEAL_MS
             && self.processes[node].is_honest()
             && self.rng.chance(1);
+        let mut start = None;
         for action in actions {
             if self.processes[node].machine.is_none() {
                 return;
             }
             let persisted = matches!(action, Action::Persist(_));
+            if let Action::NewHeight { height } = action {
+                start = Some(height);
+            }
             self.apply(node, action);
             if persisted && crash_midway {
                 // Crash between persisting and sending: the rest of the actions are lost.
@@ -566,6 +570,11 @@ impl Sim {
                 self.schedule(back.min(HEAL_MS), Event::Restart { node });
                 return;
             }
+        }
+        // Once the decided block is committed, the next height starts with its set.
+        if let Some(height) = start {
+            let validators = self.validators.clone();
+            self.feed(node, Input::StartHeight { height, validators });
         }
     }
 

@@ -1,0 +1,96 @@
+//! `GET /v1/validators`: the validator set in force, the pending change, and every activated
+//! change since genesis (what `courtledger validators` and auditors read).
+
+use axum::extract::State;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use courtledger_chain::{activated_changes, SetState, StateRead};
+use courtledger_types::{SetMember, SignedSetChange, ValidatorSet};
+use serde_json::{json, Value};
+
+use super::{ApiError, ApiState};
+
+/// The store's state as the chain reads it; a read failure is remembered and reported as a 500.
+struct View<'a> {
+    store: &'a (dyn courtledger_storage::Store + Send + Sync),
+    failed: std::cell::Cell<bool>,
+}
+
+impl StateRead for View<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        self.store.state_get(key).unwrap_or_else(|_| {
+            self.failed.set(true);
+            None
+        })
+    }
+}
+
+fn member_json(member: &SetMember) -> Value {
+    json!({
+        "court_code": member.court_code.to_string(),
+        "public_key": member.validator.public_key.to_string(),
+        "voting_power": member.validator.voting_power,
+        "p2p_address": member.p2p_address,
+    })
+}
+
+fn set_json(set: &ValidatorSet, members: &[SetMember]) -> Value {
+    json!({
+        "set_hash": set.hash().to_string(),
+        "total_power": set.total_power(),
+        "members": members.iter().map(member_json).collect::<Vec<_>>(),
+    })
+}
+
+fn change_json(change: &SignedSetChange) -> Result<Value, ApiError> {
+    let set = change
+        .change
+        .new_set()
+        .map_err(|error| ApiError::internal(format!("a recorded change is invalid: {error}")))?;
+    let mut value = set_json(&set, &change.change.members);
+    value["from_set_hash"] = json!(change.change.from_set_hash.to_string());
+    value["activation_height"] = json!(change.change.activation_height);
+    value["approvals"] = json!(change
+        .approvals
+        .iter()
+        .map(|approval| approval.validator_index)
+        .collect::<Vec<_>>());
+    Ok(value)
+}
+
+/// The set in force (it signs the next block), the pending change, and the activated changes
+/// oldest first, each with its members' courts, keys, powers and p2p addresses.
+pub async fn validators(State(state): State<ApiState>) -> Result<Response, ApiError> {
+    let genesis = state
+        .genesis
+        .clone()
+        .ok_or_else(|| ApiError::internal("this API was started without its genesis"))?;
+    let (sets, changes, next_height) = {
+        let store = state.store()?;
+        let view = View {
+            store: &*store,
+            failed: std::cell::Cell::new(false),
+        };
+        let sets = SetState::load(&view, genesis.validator_set()).map_err(ApiError::internal)?;
+        let changes = activated_changes(&view).map_err(ApiError::internal)?;
+        if view.failed.get() {
+            return Err(ApiError::internal("a state read failed"));
+        }
+        (sets, changes, store.last_height().saturating_add(1))
+    };
+    let members: Vec<SetMember> = match changes.last() {
+        Some(last) => last.change.members.clone(),
+        None => genesis.set_members(),
+    };
+    let mut current = set_json(&sets.current, &members);
+    current["from_height"] = json!(changes
+        .last()
+        .map_or(1, |last| last.change.activation_height));
+    Ok(Json(json!({
+        "next_height": next_height,
+        "current": current,
+        "pending": sets.pending.as_ref().map(change_json).transpose()?,
+        "changes": changes.iter().map(change_json).collect::<Result<Vec<_>, _>>()?,
+    }))
+    .into_response())
+}
