@@ -151,6 +151,9 @@ pub enum Command {
     Audit(audit::AuditCommand),
     /// A table of blocks: height, time (Beijing), transactions, proposer court, block id.
     Blocks(browse::BlocksArgs),
+    /// Validator sets: show them; propose, approve (with node keys) and submit a change.
+    #[command(subcommand)]
+    Validators(crate::validators::ValidatorsCommand),
 }
 
 impl Command {
@@ -177,6 +180,7 @@ impl Command {
             | Command::Proof(_)
             | Command::VerifyFile(_)
             | Command::Audit(_)
+            | Command::Validators(_)
             | Command::Blocks(_) => None,
         }
     }
@@ -303,6 +307,7 @@ pub fn run(cli: Cli, printer: Printer) -> anyhow::Result<()> {
         Command::VerifyFile(args) => proof::verify_file(&args, printer)?,
         Command::Audit(command) => command.run(&node, printer)?,
         Command::Blocks(args) => browse::blocks(&args, &node, printer)?,
+        Command::Validators(command) => command.run(&node, printer)?,
         Command::Case(CaseCommand::Timeline(args)) => browse::timeline(&args, &node, printer)?,
         Command::Court(_)
         | Command::Case(_)

@@ -14,6 +14,7 @@ pub mod keys;
 pub mod output;
 pub mod proof;
 pub mod submit;
+pub mod validators;
 
 use std::path::Path;
 

@@ -284,10 +284,25 @@ pub struct Submitted {
 /// failed on the ledger is returned (with its code) for [`report`] to judge.
 pub fn submit_act(ctx: &Ctx, signer: &Signer, act: &Act, wait: Wait) -> anyhow::Result<Submitted> {
     // Checked before the node is asked anything.
-    payload(act)?;
+    let payload = payload(act)?;
+    submit_payload(ctx, signer, payload, wait)
+}
+
+/// [`submit_act`] for a payload already encoded (a validator-set change, for instance).
+pub fn submit_payload(
+    ctx: &Ctx,
+    signer: &Signer,
+    payload: Vec<u8>,
+    wait: Wait,
+) -> anyhow::Result<Submitted> {
     let public_key = signer.key.public_key();
     let nonce = next_nonce(&ctx.node, &public_key)?;
-    let tx = sign_act(&signer.key, &signer.chain_id, nonce, act)?;
+    let tx = Transaction {
+        signer: public_key,
+        nonce,
+        payload,
+    }
+    .sign(&signer.key, &signer.chain_id);
     let tx_id = tx.id();
     let hex = hex::encode(tx.to_bytes());
     let started = Instant::now();

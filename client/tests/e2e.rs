@@ -692,7 +692,66 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
     eprintln!("the bench is done after {:?}", started.elapsed());
 
     audit_and_read(&net, &case, &signature_tx, &timeline);
+    eprintln!("the audit is done after {:?}", started.elapsed());
+
+    change_voting_power(&net);
     eprintln!("done after {:?}", started.elapsed());
+}
+
+/// The courts change the validator set with the client: one proposes giving validator 3 twice
+/// the voting power, three of the four approve with their node keys, one submits; the change is
+/// pending, then in force from its activation height.
+fn change_voting_power(net: &Net) {
+    let key = |i: u16| net.path(&format!("net/node{i}/node_key.json"));
+    let shown = net.ok(&["validators", "show"]);
+    let members = shown["current"]["members"].as_array().unwrap().clone();
+    assert_eq!(members.len(), 4, "{shown}");
+    let third = members[3]["public_key"].as_str().unwrap().to_owned();
+    let file = net.path("power.change");
+    let activation = (net.last_height(0) + 12).to_string();
+    let proposed = net.ok(&[
+        "validators",
+        "propose",
+        "--out",
+        s(&file),
+        "--activation-height",
+        &activation,
+        "--set-power",
+        &format!("{third}=2"),
+    ]);
+    assert_eq!(proposed["approvals"], serde_json::json!([]), "{proposed}");
+    // Submitting before a quorum approved is refused on this computer.
+    let early = net.courtledger(&["validators", "submit", s(&file), "--key", s(&key(0))]);
+    assert!(!early.status.success(), "a change without approvals was submitted");
+    for i in [0u16, 2, 3] {
+        let approved = net.ok(&["validators", "approve", s(&file), "--key", s(&key(i))]);
+        assert!(approved["approvals"]
+            .as_array()
+            .unwrap()
+            .contains(&serde_json::json!(i)));
+    }
+    let inspected = net.ok(&["validators", "inspect", s(&file)]);
+    assert_eq!(inspected["approved_power"], 3, "{inspected}");
+    let submitted = net.ok(&["validators", "submit", s(&file), "--key", s(&key(1))]);
+    assert_eq!(submitted["code"], 0, "{submitted}");
+    let shown = net.ok(&["validators", "show"]);
+    assert_eq!(
+        shown["pending"]["activation_height"].to_string(),
+        activation,
+        "{shown}"
+    );
+    let activation: u64 = activation.parse().unwrap();
+    net.wait_until("the change takes effect", Duration::from_secs(60), || {
+        net.last_height(0) >= activation
+    });
+    let shown = net.ok(&["validators", "show"]);
+    assert_eq!(shown["current"]["total_power"], 5, "{shown}");
+    assert_eq!(shown["current"]["members"][3]["voting_power"], 2, "{shown}");
+    assert_eq!(shown["changes"].as_array().unwrap().len(), 1, "{shown}");
+    let top = net.last_height(0);
+    net.wait_until("the new set commits", Duration::from_secs(60), || {
+        (0..4).all(|i| net.last_height(i) > top + 2)
+    });
 }
 
 /// The auditor's commands on the network the case and the bench ran on: read blocks and the

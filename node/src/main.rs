@@ -69,6 +69,22 @@ enum Command {
         #[arg(long, default_value_t = 27000)]
         base_port: u16,
     },
+    /// Write the home of a node joining an existing chain: a new key, a configuration and a copy
+    /// of the genesis. The node follows the chain until a validator-set change adds its key.
+    Init {
+        /// Directory to write the home into.
+        #[arg(long)]
+        out: PathBuf,
+        /// The chain's genesis file.
+        #[arg(long)]
+        genesis: PathBuf,
+        /// Where to listen for peers (and the address to announce in the set change).
+        #[arg(long)]
+        p2p: SocketAddr,
+        /// Where to listen for clients.
+        #[arg(long)]
+        api: SocketAddr,
+    },
     /// Check a genesis file and print what it defines.
     ValidateGenesis {
         /// The genesis file.
@@ -145,6 +161,23 @@ fn run(cli: Cli) -> anyhow::Result<()> {
             for key in &summary.registrar_keys {
                 println!("  registrar key: {}", key.display());
             }
+        }
+        Command::Init {
+            out,
+            genesis,
+            p2p,
+            api,
+        } => {
+            let key = testnet::write_home(&out, &genesis, p2p, api, &mut rand_core::OsRng)?;
+            println!(
+                "wrote the home {}: node key {key}, p2p {p2p}, api {api}",
+                out.display()
+            );
+            println!(
+                "start it with `courtledger-node start --home {}`; it follows the chain until a \
+                 validator-set change adds this key",
+                out.display()
+            );
         }
         Command::ValidateGenesis { genesis } => {
             let genesis = read_genesis(&genesis)?;

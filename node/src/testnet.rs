@@ -235,6 +235,35 @@ pub fn write_testnet_with_os_keys(options: &TestnetOptions) -> anyhow::Result<Te
     write_testnet(options, &mut OsRng)
 }
 
+/// Writes the home of a node that joins an existing chain (a court whose validator a
+/// validator-set change will add): a new key (mode 0600), `config.toml` listening on `p2p` and
+/// `api`, and a copy of `genesis`. Returns the new key's public key. Until a change adds it,
+/// the node follows the chain.
+pub fn write_home(
+    out: &Path,
+    genesis: &Path,
+    p2p: SocketAddr,
+    api: SocketAddr,
+    rng: &mut impl CryptoRngCore,
+) -> anyhow::Result<courtledger_crypto::PublicKey> {
+    let genesis_text = std::fs::read_to_string(genesis)
+        .with_context(|| format!("cannot read {}", genesis.display()))?;
+    read_genesis(genesis)?;
+    if out.join(CONFIG_FILE).exists() {
+        bail!("{} already holds a node home", out.display());
+    }
+    std::fs::create_dir_all(out).with_context(|| format!("cannot create {}", out.display()))?;
+    let key = SigningKey::generate(rng);
+    let mut config = Config::default();
+    config.p2p.listen = p2p;
+    config.api.listen = api;
+    write_key_file(&out.join(&config.node.key), &key)?;
+    write_file(&out.join(&config.node.genesis), &genesis_text)?;
+    // Written last: its presence marks a complete home.
+    write_file(&out.join(CONFIG_FILE), &config.to_toml())?;
+    Ok(key.public_key())
+}
+
 fn write_file(path: &Path, text: &str) -> anyhow::Result<()> {
     std::fs::write(path, text).with_context(|| format!("cannot write {}", path.display()))
 }

@@ -795,3 +795,150 @@ fn read_events(url: &str, count: usize, subscribed: &std::sync::mpsc::Sender<()>
     }
     ids
 }
+
+/// A node's key, read from its home.
+fn node_key(net: &Net, i: u16) -> SigningKey {
+    courtledger_keystore::read_key_file(&net.home(i).join("node_key.json")).unwrap()
+}
+
+/// A change of `from` (whose validators' keys are `keys`, in set order) to `members`, approved
+/// by the validators at `approvers`.
+fn approved_change(
+    net: &Net,
+    from: &courtledger_types::ValidatorSet,
+    keys: &[SigningKey],
+    members: Vec<courtledger_types::SetMember>,
+    activation_height: u64,
+    approvers: &[u16],
+) -> courtledger_types::SignedSetChange {
+    let change = courtledger_types::SetChange {
+        from_set_hash: from.hash(),
+        activation_height,
+        members,
+    };
+    let approvals = approvers
+        .iter()
+        .map(|index| change.approve(&keys[usize::from(*index)], &net.genesis.chain_id(), *index))
+        .collect();
+    courtledger_types::SignedSetChange { change, approvals }
+}
+
+#[test]
+fn a_fifth_validator_joins_a_running_network_and_then_one_leaves() {
+    let _guard = lock();
+    let mut net = Net::start(4);
+    net.wait_until("the network commits", Duration::from_secs(60), || {
+        net.last_height(0) >= 2
+    });
+
+    // A new court's node: a home with a fresh key, started before it is a validator. The
+    // validators refuse its connections until the change is recorded; it then follows.
+    let p2p = format!("127.0.0.1:{}", net.base_port + 4);
+    let api = format!("127.0.0.1:{}", net.base_port + 104);
+    let status = Command::new(node_bin())
+        .args(["init", "--out"])
+        .arg(net.home(4))
+        .arg("--genesis")
+        .arg(net.dir.path().join("net/genesis.json"))
+        .args(["--p2p", &p2p, "--api", &api])
+        .stdout(Stdio::null())
+        .status()
+        .unwrap();
+    assert!(status.success(), "init failed");
+    let config = net.home(4).join("config.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(
+        &config,
+        text.replace("empty_block_wait_ms = 500", "empty_block_wait_ms = 100"),
+    )
+    .unwrap();
+    let child = net.spawn(4);
+    net.children.push(Some(child));
+
+    let keys: Vec<SigningKey> = (0..5).map(|i| node_key(&net, i)).collect();
+    let genesis_set = net.genesis.validator_set().clone();
+    let mut members = net.genesis.set_members();
+    members.push(courtledger_types::SetMember {
+        court_code: CourtCode::new("京0199").unwrap(),
+        validator: courtledger_types::Validator {
+            public_key: keys[4].public_key(),
+            voting_power: 1,
+        },
+        p2p_address: p2p.clone(),
+    });
+    let five_members = members.clone();
+    let activation = net.last_height(0) + 8;
+    let add = approved_change(&net, &genesis_set, &keys, members, activation, &[0, 1, 3]);
+    // Signed by validator 2 (any validator of the set in force may submit it).
+    let (_, answer) = net.send_and_wait(2, &keys[2], 1, add.to_payload());
+    assert_eq!(answer["status"], "committed", "add: {answer}");
+    assert_eq!(answer["code"], 0, "add: {answer}");
+    let recorded = answer["height"].as_u64().unwrap();
+    assert!(recorded < activation);
+    let validators = net.get(0, "/v1/validators").unwrap();
+    assert_eq!(
+        validators["pending"]["activation_height"], activation,
+        "{validators}"
+    );
+
+    // The fifth node catches up and, from the activation height, signs blocks.
+    net.wait_until(
+        "the fifth validator signs",
+        Duration::from_secs(120),
+        || {
+            let top = net.last_height(4);
+            top > activation + 3
+                && (activation..=top).any(|h| {
+                    net.get(4, &format!("/v1/blocks/{h}"))
+                        .and_then(|b| b["certificate"]["signers"].as_array().cloned())
+                        .is_some_and(|signers| signers.iter().any(|s| s == 4))
+                })
+        },
+    );
+    let five: courtledger_types::ValidatorSet =
+        courtledger_types::ValidatorSet::new(five_members.iter().map(|m| m.validator).collect())
+            .unwrap();
+    let before = net
+        .get(0, &format!("/v1/blocks/{}", activation - 1))
+        .unwrap();
+    assert_eq!(
+        before["next_validators_hash"],
+        five.hash().to_string().as_str()
+    );
+    let after = net.get(0, &format!("/v1/blocks/{activation}")).unwrap();
+    assert_eq!(after["validators_hash"], five.hash().to_string().as_str());
+    let now = net.get(4, "/v1/validators").unwrap();
+    assert_eq!(now["current"]["set_hash"], five.hash().to_string().as_str());
+    assert_eq!(now["changes"].as_array().unwrap().len(), 1);
+
+    // Validator 0 leaves: 4 of the 5 approve (more than two thirds), the new court submits.
+    let remaining: Vec<_> = five_members[1..].to_vec();
+    let four_keys: Vec<SigningKey> = keys.clone();
+    let leave_at = net.last_height(1) + 8;
+    let leave = approved_change(&net, &five, &four_keys, remaining, leave_at, &[1, 2, 3, 4]);
+    let (_, answer) = net.send_and_wait(4, &keys[4], 1, leave.to_payload());
+    assert_eq!(answer["code"], 0, "leave: {answer}");
+    net.wait_until(
+        "the set without validator 0 runs",
+        Duration::from_secs(120),
+        || net.last_height(1) > leave_at + 3,
+    );
+    for h in leave_at..=leave_at + 3 {
+        let block = net.get(1, &format!("/v1/blocks/{h}")).unwrap();
+        let proposer = block["proposer"].as_str().unwrap().to_owned();
+        assert_ne!(proposer, keys[0].public_key().to_string(), "h{h}");
+    }
+    // The node that left follows the chain; stopping it stops nothing.
+    let followed = net.last_height(0);
+    net.wait_until("the old validator follows", Duration::from_secs(60), || {
+        net.last_height(0) > followed + 2
+    });
+    net.kill(0);
+    let top = net.last_height(1);
+    net.wait_until(
+        "four validators go on without it",
+        Duration::from_secs(60),
+        || net.last_height(1) > top + 3,
+    );
+    net.assert_agree(&[1, 2, 3, 4]);
+}

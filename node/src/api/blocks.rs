@@ -29,6 +29,7 @@ fn block_json(block: &Block, certificate: &CommitCertificate, receipts: &[Receip
         "log_root": header.log_root.to_string(),
         "state_root": header.state_root.to_string(),
         "validators_hash": header.validators_hash.to_string(),
+        "next_validators_hash": header.next_validators_hash.to_string(),
         "tx_ids": block.txs.iter().map(|tx| tx.id().to_string()).collect::<Vec<_>>(),
         "receipt_codes": receipts.iter().map(|receipt| receipt.code).collect::<Vec<_>>(),
         "header_hex": hex::encode(header.to_bytes()),
