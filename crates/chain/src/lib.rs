@@ -19,7 +19,9 @@
 //!    than its highest committed nonce ([`TxReject::StaleNonce`] below it,
 //!    [`TxReject::NonceGap`] above it);
 //! 4. the signer's counter is below `u64::MAX` ([`TxReject::CounterOverflow`]);
-//! 5. the application admits it ([`Application::admit`], [`TxReject::Act`]): for the ledger,
+//! 5. a payload starting with byte `0xC0` is a validator-set change, which the chain admits
+//!    itself ([`validators`], [`TxReject::SetChange`]); any other payload the application admits
+//!    ([`Application::admit`], [`TxReject::Act`]): for the ledger,
 //!    the payload is a well-formed act and the key is the current key of a registered,
 //!    unrevoked identity;
 //!
@@ -44,6 +46,7 @@
 //! | `v1/signer-count/` ‖ signer public key (32 bytes) | `u64` big-endian: the signer's committed transactions |
 //! | `v1/signer-nonce/` ‖ signer public key (32 bytes) | `u64` big-endian: the signer's highest committed nonce |
 //! | `v1/log/frontier` | the history log's [`Frontier`](courtledger_merkle::Frontier) encoding |
+//! | `v1/validators/…` | validator-set changes: pending and activated ([`validators`]) |
 //!
 //! The application's keys (`courtledger_ledger::keys`, documented in `docs/ledger.md`) share
 //! the map and the `v1/` prefix, under names that never collide with these.
@@ -102,8 +105,8 @@
 //! (the genesis time for block 1) and at most `max_clock_drift_ms` ahead of the validator's
 //! clock, parent id (the chain id's digest for block 1), a proposer from the validator set,
 //! `tx_count`, `tx_root`, `results_root`, `log_size`, `log_root`, `state_root` as above, and
-//! `validators_hash` and `next_validators_hash` both the genesis validator set's hash (the set
-//! does not change yet). Limits: at most `min(max_block_txs, MAX_BLOCK_TXS)` transactions and
+//! `validators_hash` (the set in force, which signs the block) and `next_validators_hash` (the set
+//! that signs the next block: see [`validators`] and `docs/validator-sets.md`). Limits: at most `min(max_block_txs, MAX_BLOCK_TXS)` transactions and
 //! `min(max_block_bytes, MAX_BLOCK_BYTES)` bytes of block encoding.
 //!
 //! # Mempool
