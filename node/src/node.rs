@@ -124,11 +124,14 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
     info!(api = %config.api.listen, "API listening");
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
     let api = tokio::spawn(async move {
-        axum::serve(listener, router(api_state))
-            .with_graceful_shutdown(async {
-                let _ = api_stopped.await;
-            })
-            .await
+        axum::serve(
+            crate::api::guard::LimitedListener::new(listener),
+            router(api_state),
+        )
+        .with_graceful_shutdown(async {
+            let _ = api_stopped.await;
+        })
+        .await
     });
 
     // Wait for a signal, or for the driver to stop on its own (a fatal error).

@@ -31,6 +31,7 @@
 
 mod blocks;
 mod error;
+pub mod guard;
 mod ledger;
 mod log;
 mod proofs;
@@ -247,6 +248,7 @@ pub fn routes() -> Vec<Route> {
             log::log_inclusion,
         ),
         route(Verb::Get, "/v1/validators", validators::validators),
+        route(Verb::Get, "/v1/equivocations", validators::equivocations),
         route(Verb::Get, "/v1/status", status),
         route(Verb::Get, "/health", health),
         route(Verb::Get, "/metrics", metrics),
@@ -254,8 +256,14 @@ pub fn routes() -> Vec<Route> {
     ]
 }
 
-/// The API's router.
+/// The API's router, answering at most [`guard::MAX_API_IN_FLIGHT`] requests at once.
 pub fn router(state: ApiState) -> Router {
+    router_with_limit(state, guard::MAX_API_IN_FLIGHT)
+}
+
+/// [`router`] answering at most `in_flight` requests at once.
+pub fn router_with_limit(state: ApiState, in_flight: usize) -> Router {
+    let permits = Arc::new(Semaphore::new(in_flight));
     routes()
         .into_iter()
         .fold(Router::new(), |router, route| {
@@ -264,6 +272,7 @@ pub fn router(state: ApiState) -> Router {
         .method_not_allowed_fallback(error::method_not_allowed)
         .fallback(error::not_found)
         .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
+        .layer(axum::middleware::from_fn_with_state(permits, guard::limit))
         .with_state(state)
 }
 

@@ -905,3 +905,59 @@ mod log;
 
 /// `GET /v1/blocks?txs=true` (`super::blocks`).
 mod blocks;
+
+#[tokio::test]
+async fn recorded_equivocations_are_served_with_both_signed_messages() {
+    use courtledger_consensus::Evidence;
+    use courtledger_storage::ConsensusRecord;
+    use courtledger_types::{Vote, VoteKind};
+
+    let harness = Harness::new();
+    let offender = SigningKey::from_seed(&[7; 32]);
+    let vote = |block: &[u8]| {
+        Vote {
+            height: 5,
+            round: 0,
+            kind: VoteKind::Precommit,
+            block_id: Some(sha256(block)),
+            validator: offender.public_key(),
+        }
+        .sign(&offender, &chain_id())
+    };
+    let evidence = Evidence::DoubleVote(vote(b"a"), vote(b"b")).canonical();
+    let mut key = b"evd/".to_vec();
+    key.extend_from_slice(&5u64.to_be_bytes());
+    key.extend_from_slice(sha256(&evidence.to_bytes()).as_bytes());
+    harness
+        .ledger
+        .store
+        .write()
+        .unwrap()
+        .consensus_put_batch(&[ConsensusRecord {
+            key,
+            value: evidence.to_bytes(),
+        }])
+        .unwrap();
+    let (status, answer) = harness.get("/v1/equivocations").await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let items = answer["equivocations"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "{answer}");
+    assert_eq!(items[0]["kind"], "double_vote");
+    assert_eq!(items[0]["height"], 5);
+    assert_eq!(
+        items[0]["offender"],
+        offender.public_key().to_string().as_str()
+    );
+    let bytes = hex::decode(items[0]["hex"].as_str().unwrap()).unwrap();
+    assert_eq!(
+        Evidence::decode(&bytes).unwrap().verify(&chain_id()),
+        Ok(())
+    );
+    let (_, later) = harness.get("/v1/equivocations?from=6").await;
+    assert_eq!(later["equivocations"], json!([]));
+    let (status, _) = harness.get("/v1/equivocations?from=x").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Without its genesis the API cannot tell the validator sets.
+    let (status, _) = harness.get("/v1/validators").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+}

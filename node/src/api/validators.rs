@@ -94,3 +94,57 @@ pub async fn validators(State(state): State<ApiState>) -> Result<Response, ApiEr
     }))
     .into_response())
 }
+
+/// Heights of evidence one `GET /v1/equivocations` reads.
+const EQUIVOCATION_WINDOW: u64 = 10_000;
+/// Most evidence records one answer holds.
+const MAX_EQUIVOCATIONS: usize = 100;
+
+/// `GET /v1/equivocations?from=H`: the equivocation evidence this node recorded (two
+/// conflicting signed votes or proposals of one validator for one height and round), from
+/// height `H` (default 1), oldest first, at most [`MAX_EQUIVOCATIONS`] from a window of
+/// [`EQUIVOCATION_WINDOW`] heights; `next_from` continues. Each carries both signed messages, so
+/// anyone can check it.
+pub async fn equivocations(
+    State(state): State<ApiState>,
+    axum::extract::Query(query): axum::extract::Query<std::collections::BTreeMap<String, String>>,
+) -> Result<Response, ApiError> {
+    let from = match query.get("from") {
+        None => 1,
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            ApiError::bad_request("invalid_height", "from is a height").with_field("from")
+        })?,
+    };
+    let end = from.saturating_add(EQUIVOCATION_WINDOW);
+    let key = |height: u64| {
+        let mut key = b"evd/".to_vec();
+        key.extend_from_slice(&height.to_be_bytes());
+        key
+    };
+    let records = state
+        .store()?
+        .consensus_range(&key(from), &key(end))
+        .map_err(ApiError::internal)?;
+    let mut items = Vec::new();
+    let mut next_from = (end < u64::MAX).then_some(end);
+    for record in records {
+        let evidence = courtledger_consensus::Evidence::decode(&record.value)
+            .map_err(|error| ApiError::internal(format!("stored evidence is corrupt: {error}")))?;
+        if items.len() == MAX_EQUIVOCATIONS {
+            next_from = Some(evidence.height());
+            break;
+        }
+        let kind = match &evidence {
+            courtledger_consensus::Evidence::DoubleVote(..) => "double_vote",
+            courtledger_consensus::Evidence::DoubleProposal(..) => "double_proposal",
+        };
+        items.push(json!({
+            "offender": evidence.offender().to_string(),
+            "height": evidence.height(),
+            "round": evidence.round(),
+            "kind": kind,
+            "hex": hex::encode(courtledger_codec::Encode::to_bytes(&evidence)),
+        }));
+    }
+    Ok(Json(json!({ "equivocations": items, "next_from": next_from })).into_response())
+}
