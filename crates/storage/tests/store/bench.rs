@@ -1,5 +1,7 @@
 //! What appending a block costs as the log grows: `O(block size + log n)`, so a 1,000-tx block
-//! costs about the same at log size 10^3 and 10^6. Ignored (it builds a million transactions);
+//! costs about the same at log size 10^3 and 10^6; and, at about 10^6, what an inclusion proof
+//! of an old transaction and a consistency proof cost to build (from the stored log nodes) and
+//! to verify, and their sizes. Ignored (it builds a million transactions);
 //! run it optimized, with its output:
 //!
 //! ```sh
@@ -10,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use courtledger_codec::Encode;
 use courtledger_crypto::Signature;
-use courtledger_storage::{MemoryStore, RocksStore, Store};
+use courtledger_merkle::leaf_hash;
+use courtledger_storage::{LogView, MemoryStore, RocksStore, Store};
 use courtledger_types::limits::MAX_BLOCK_BYTES;
 use courtledger_types::{Block, SignedTransaction, Transaction};
 
@@ -95,6 +98,58 @@ fn measure(store: &mut dyn Store, chain: &mut Chain, target: u64) -> Costs {
     }
 }
 
+/// The transaction at 0-based position `index` of the log that [`measure`] builds.
+fn tx_at(index: u64) -> SignedTransaction {
+    let first = index / BLOCK_TXS * BLOCK_TXS + 1;
+    block_txs(first)
+        .into_iter()
+        .nth(usize::try_from(index % BLOCK_TXS).unwrap())
+        .unwrap()
+}
+
+/// Builds and verifies an inclusion proof of an old transaction and a consistency proof from
+/// size 1,000 at the store's current log size; prints their sizes and times.
+fn proofs(kind: &str, store: &dyn Store) {
+    const RUNS: u32 = 200;
+    let log = LogView::new(store);
+    let size = log.size();
+    let root = log.root(size).unwrap();
+    let index = 123_456 % size;
+    let leaf = leaf_hash(tx_at(index).id().as_bytes());
+    let started = Instant::now();
+    for _ in 0..RUNS {
+        log.prove_inclusion(index, size).unwrap();
+    }
+    let prove = started.elapsed() / RUNS;
+    let inclusion = log.prove_inclusion(index, size).unwrap();
+    let started = Instant::now();
+    for _ in 0..RUNS {
+        inclusion.verify(&leaf, &root).unwrap();
+    }
+    let verify = started.elapsed() / RUNS;
+    let old_root = log.root(1_000).unwrap();
+    let started = Instant::now();
+    for _ in 0..RUNS {
+        log.prove_consistency(1_000, size).unwrap();
+    }
+    let prove_consistency = started.elapsed() / RUNS;
+    let consistency = log.prove_consistency(1_000, size).unwrap();
+    let started = Instant::now();
+    for _ in 0..RUNS {
+        consistency.verify(&old_root, &root).unwrap();
+    }
+    let verify_consistency = started.elapsed() / RUNS;
+    println!(
+        "{kind:>11}: log size {size}: inclusion proof of leaf {index}: {} hashes ({} bytes), \
+         built in {prove:?}, verified in {verify:?}; consistency proof 1000 -> {size}: {} hashes \
+         ({} bytes), built in {prove_consistency:?}, verified in {verify_consistency:?}",
+        inclusion.path.len(),
+        inclusion.path.len() * 32,
+        consistency.path.len(),
+        consistency.path.len() * 32,
+    );
+}
+
 fn report(kind: &str, store: &mut dyn Store) {
     let mut chain = Chain::new();
     for target in [1_000u64, 1_000_000] {
@@ -110,6 +165,7 @@ fn report(kind: &str, store: &mut dyn Store) {
             costs.nodes,
         );
     }
+    proofs(kind, store);
 }
 
 #[test]
