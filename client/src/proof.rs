@@ -1,7 +1,8 @@
 //! Proof bundles (`docs/proof-format.md`): `proof get` fetches one from a node, `proof verify`
 //! checks one offline against the genesis file and says in plain words what it proves, `proof
-//! refresh` adds a newer checkpoint (format version 2), and `verify-file` tells whether a file
-//! in hand is a document that the proven act recorded.
+//! refresh` adds a newer checkpoint (format version 2, or 3 with the validator-set links that
+//! lead to the checkpoint's signers), and `verify-file` tells whether a file in hand is a
+//! document that the proven act recorded.
 
 use std::fmt::Write as _;
 use std::fs::{File, OpenOptions};
@@ -16,13 +17,13 @@ use courtledger_ledger::Act;
 use courtledger_merkle::InclusionProof;
 use courtledger_proof::describe::{self, beijing_rfc3339, utc_rfc3339};
 use courtledger_proof::{
-    verify, Checkpoint, Outcome, ProofBundle, ProofError, Verified, MAGIC,
-    MAX_PROOF_BUNDLE_V2_BYTES,
+    verify, Checkpoint, Outcome, ProofBundle, ProofError, Verified, VerifiedSetChange, MAGIC,
+    MAX_PROOF_BUNDLE_V3_BYTES,
 };
 use courtledger_types::Genesis;
 use serde_json::{json, Value};
 
-use crate::audit::fetch_head;
+use crate::audit::{fetch_head, parse_set_links};
 use crate::files::hash_file;
 use crate::get_ok;
 use crate::http::agent;
@@ -54,13 +55,15 @@ pub enum ProofCommand {
         #[arg(long, env = "COURTLEDGER_GENESIS", value_name = "FILE")]
         genesis: PathBuf,
     },
-    /// Add a newer checkpoint to a bundle (format version 2).
+    /// Add a newer checkpoint to a bundle (format version 2; version 3 when validator sets
+    /// changed up to the checkpoint).
     ///
     /// The checkpoint is the header and certificate of a recent block and the transaction's
     /// inclusion in that block's history log, so that one recent certificate covers many old
-    /// acts. The bundle is verified before and after.
+    /// acts. After validator-set changes the bundle also carries the set links from the genesis
+    /// set to the checkpoint's signers. The bundle is verified before and after.
     Refresh {
-        /// The bundle (version 1, or version 2 whose checkpoint is replaced).
+        /// The bundle (version 1, or version 2 or 3 whose checkpoint and links are replaced).
         bundle: PathBuf,
         /// Where to write the refreshed bundle; an existing file is never overwritten.
         #[arg(long, value_name = "FILE")]
@@ -116,7 +119,7 @@ impl ProofCommand {
 /// Reads a bundle file (binary, or the hex the API sends), at most one byte more than a bundle
 /// may have, so that a huge file is refused without reading it.
 pub fn read_bundle_bytes(path: &Path) -> anyhow::Result<Vec<u8>> {
-    let max = u64::from(MAX_PROOF_BUNDLE_V2_BYTES);
+    let max = u64::from(MAX_PROOF_BUNDLE_V3_BYTES);
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(2 * max + 2)
@@ -200,12 +203,22 @@ fn get(
     };
     write_new(out, &bytes)?;
     let mut text = format!(
-        "wrote {} ({} bytes): the proof of transaction {id}, block {} position {}",
+        "wrote {} ({} bytes, format version {}): the proof of transaction {id}, block {} \
+         position {}",
         out.display(),
         bytes.len(),
+        bundle.version(),
         bundle.header.height,
         bundle.receipt.index,
     );
+    if !bundle.links.is_empty() {
+        let _ = write!(
+            text,
+            ", with the {} validator-set link{} from the genesis set to the block's signers",
+            bundle.links.len(),
+            if bundle.links.len() == 1 { "" } else { "s" }
+        );
+    }
     match &verified {
         Some(_) => text.push_str("\nverified against the genesis file: every check passed"),
         None => text.push_str(&format!(
@@ -221,6 +234,8 @@ fn get(
             "height": bundle.header.height,
             "index": bundle.receipt.index,
             "block_id": bundle.header.id().to_string(),
+            "format_version": bundle.version(),
+            "set_links": bundle.links.len(),
             "verified": verified.is_some(),
         }),
         &text,
@@ -277,12 +292,20 @@ fn refresh(
         .context("the node's log inclusion answer has no proof_hex")?;
     let log_proof: InclusionProof = decode_exact(&proof_bytes, proof_bytes.len())
         .context("the node's proof_hex is not an inclusion proof")?;
+    // The links up to the checkpoint (they include the block's). A node that sends none keeps
+    // the bundle's own: verification below says whether they reach the checkpoint's set.
+    let mut links = parse_set_links(&answer)?;
+    if links.is_empty() {
+        links.clone_from(&bundle.links);
+    }
     let head = fetch_head(&agent(), node, height)?;
-    let refreshed = bundle.with_checkpoint(Checkpoint {
-        header: head.header,
-        certificate: head.certificate,
-        log_proof,
-    });
+    let refreshed = bundle
+        .with_checkpoint(Checkpoint {
+            header: head.header,
+            certificate: head.certificate,
+            log_proof,
+        })
+        .with_links(links);
     let verified = checked(&refreshed, &genesis, Path::new("the refreshed bundle"))?;
     let bytes = refreshed.to_bytes();
     write_new(out, &bytes)?;
@@ -301,11 +324,12 @@ fn refresh(
             "verified": true,
         }),
         &format!(
-            "wrote {} ({} bytes, format version 2): the proof of transaction {tx_id} (block {}), \
-             now also in the history log of block {} (leaf {} of {}), certified by {}\nverified \
+            "wrote {} ({} bytes, format version {}): the proof of transaction {tx_id} (block {}), \
+             now also in the history log of block {} (leaf {} of {}), certified by {}{}\nverified \
              against the genesis file: every check passed",
             out.display(),
             bytes.len(),
+            refreshed.version(),
             verified.header.height,
             checkpoint.header.height,
             checkpoint.leaf_index,
@@ -316,6 +340,13 @@ fn refresh(
                 .map(|s| s.court_code.to_string())
                 .collect::<Vec<_>>()
                 .join(", "),
+            match refreshed.links.len() {
+                0 => String::new(),
+                n => format!(
+                    " (reached from the genesis validators through {n} validator-set change{})",
+                    if n == 1 { "" } else { "s" }
+                ),
+            },
         ),
     )
 }
@@ -338,12 +369,21 @@ fn checkpoint_json(c: &courtledger_proof::VerifiedCheckpoint) -> Value {
             "voting_power": s.voting_power,
         })).collect::<Vec<_>>(),
         "signed_power": c.signed_power,
+        "total_power": c.total_power,
     })
 }
 
-/// The checks a verified bundle passed.
-fn checks_passed(v: &Verified) -> &'static [&'static str] {
-    ProofError::checks_of(if v.checkpoint.is_some() { 2 } else { 1 })
+fn set_change_json(c: &VerifiedSetChange) -> Value {
+    json!({
+        "activation_height": c.activation_height,
+        "boundary_block_id": c.boundary_block_id.to_string(),
+        "from_set_hash": c.from_set_hash.to_string(),
+        "set_hash": c.set_hash.to_string(),
+        "courts": c.courts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        "total_power": c.total_power,
+        "approved_by": c.approvers.iter().map(|s| s.court_code.to_string()).collect::<Vec<_>>(),
+        "approved_power": c.approved_power,
+    })
 }
 
 /// The verified bundle as JSON.
@@ -351,8 +391,8 @@ pub fn verified_json(v: &Verified) -> Value {
     let outcome = v.outcome();
     let mut value = json!({
         "verified": true,
-        "format_version": if v.checkpoint.is_some() { 2 } else { 1 },
-        "checks_passed": checks_passed(v),
+        "format_version": v.format_version(),
+        "checks_passed": v.checks_passed(),
         "chain": { "id": v.chain_id.to_string(), "name": v.chain_name },
         "tx_id": v.tx_id.to_string(),
         "signer": { "public_key": v.tx.tx.signer.to_string(), "nonce": v.tx.tx.nonce },
@@ -390,7 +430,13 @@ pub fn verified_json(v: &Verified) -> Value {
             "validators": v.validator_count,
             "signed_power": v.signed_power,
             "total_power": v.total_power,
+            "validator_set": match v.block_set_changes {
+                0 => json!({ "genesis": true }),
+                n => json!({ "genesis": false, "after_changes": n,
+                             "activated_at": v.set_changes[n - 1].activation_height }),
+            },
         },
+        "set_changes": v.set_changes.iter().map(set_change_json).collect::<Vec<_>>(),
     });
     if let Some(checkpoint) = &v.checkpoint {
         value["checkpoint"] = checkpoint_json(checkpoint);
@@ -488,6 +534,43 @@ pub fn verified_text(v: &Verified) -> String {
             signer.public_key
         );
     }
+    if !v.set_changes.is_empty() {
+        let _ = writeln!(
+            out,
+            "sets     the validator set changed {} time{} since genesis, each change approved by \
+             more than two thirds of the set before it and announced by its last block:",
+            v.set_changes.len(),
+            if v.set_changes.len() == 1 { "" } else { "s" }
+        );
+        for (n, change) in v.set_changes.iter().enumerate() {
+            let _ = writeln!(
+                out,
+                "           from height {}: {} (approved by {}, {} of the previous set's power){}",
+                change.activation_height,
+                change
+                    .courts
+                    .iter()
+                    .map(ToString::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                change
+                    .approvers
+                    .iter()
+                    .map(|s| s.court_code.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                change.approved_power,
+                if n + 1 == v.block_set_changes {
+                    "  <- signed this block"
+                } else {
+                    ""
+                }
+            );
+        }
+        if v.block_set_changes == 0 {
+            let _ = writeln!(out, "           this block was signed by the genesis set");
+        }
+    }
     if let Some(c) = &v.checkpoint {
         let _ = writeln!(
             out,
@@ -499,8 +582,8 @@ pub fn verified_text(v: &Verified) -> String {
             c.leaf_index,
             c.header.log_size,
             c.signed_power,
-            v.total_power,
-            percent(c.signed_power, v.total_power),
+            c.total_power,
+            percent(c.signed_power, c.total_power),
         );
         for signer in &c.signers {
             let _ = writeln!(
@@ -512,7 +595,7 @@ pub fn verified_text(v: &Verified) -> String {
         let _ = writeln!(out, "           block id {}", c.block_id);
     }
     let _ = writeln!(out, "tx id    {}", v.tx_id);
-    let _ = writeln!(out, "checks   all passed: {}", checks_passed(v).join(", "));
+    let _ = writeln!(out, "checks   all passed: {}", v.checks_passed().join(", "));
     out
 }
 

@@ -731,3 +731,493 @@ fn a_transaction_that_is_not_the_listed_one_fails_tx_id() {
     );
     expect_tx(audit_txs(&genesis, &json), 6, 1, "tx_id");
 }
+
+// ---- validator-set changes -----------------------------------------------------------------
+
+use courtledger_ledger::Code;
+use courtledger_proof::links::follow;
+use courtledger_proof::SetLink;
+use courtledger_types::{
+    CourtCode, SetChange, SetMember, SignedSetChange, Validator, ValidatorSet,
+};
+
+/// The genesis set (seeds 1 to 4) or the five with 京0108's validator (seed 5).
+fn keyed(seeds: &[u8]) -> (ValidatorSet, Vec<u8>) {
+    let set = ValidatorSet::new(
+        seeds
+            .iter()
+            .map(|seed| Validator {
+                public_key: key(*seed).public_key(),
+                voting_power: 1,
+            })
+            .collect(),
+    )
+    .unwrap();
+    (set, seeds.to_vec())
+}
+
+fn certify_by(
+    chain_id: &ChainId,
+    (set, seeds): &(ValidatorSet, Vec<u8>),
+    header: &BlockHeader,
+    signers: &[u16],
+) -> CommitCertificate {
+    let mut certificate = CommitCertificate {
+        height: header.height,
+        round: 0,
+        block_id: header.id(),
+        signatures: Vec::new(),
+    };
+    for &index in signers {
+        let vote = certificate.precommit(set, index).unwrap();
+        certificate.signatures.push(CommitSignature {
+            validator_index: index,
+            signature: vote
+                .sign(&key(seeds[usize::from(index)]), chain_id)
+                .signature,
+        });
+    }
+    certificate
+}
+
+/// The change adding 京0108's validator (seed 5) at `activation`, approved by genesis
+/// validators `approvers`.
+fn add_fifth(genesis: &Genesis, activation: u64, approvers: &[u16]) -> SignedSetChange {
+    let mut members = genesis.set_members();
+    members.push(SetMember {
+        court_code: CourtCode::new("京0108").unwrap(),
+        validator: Validator {
+            public_key: key(5).public_key(),
+            voting_power: 1,
+        },
+        p2p_address: "127.0.0.1:5".into(),
+    });
+    let change = SetChange {
+        from_set_hash: genesis.validator_set().hash(),
+        activation_height: activation,
+        members,
+    };
+    let approvals = approvers
+        .iter()
+        .map(|&i| change.approve(&key(u8::try_from(i + 1).unwrap()), &genesis.chain_id(), i))
+        .collect();
+    SignedSetChange { change, approvals }
+}
+
+fn submit(genesis: &Genesis, seed: u8, nonce: u64, payload: Vec<u8>) -> SignedTransaction {
+    Transaction {
+        signer: key(seed).public_key(),
+        nonce,
+        payload,
+    }
+    .sign(&key(seed), &genesis.chain_id())
+}
+
+/// A transaction (and its receipt code) appended to the block at a height.
+type Extra = (u64, SignedTransaction, u16);
+
+/// A change to a header before it is certified.
+type HeaderChange = fn(&mut BlockHeader);
+
+/// What a test changes in the set-change chain.
+#[derive(Default)]
+struct Spoil {
+    /// Extra transactions appended to blocks.
+    extra: Vec<Extra>,
+    /// Changes to a header before it is certified, by height.
+    header: Option<(u64, HeaderChange)>,
+    /// Certifies a block with other signers: (height, set seeds, signers).
+    certificate: Option<(u64, Vec<u8>, Vec<u16>)>,
+}
+
+/// Seven blocks with real transactions (block `h`: `h % 4` by key 9, as [`chain_with_txs`]);
+/// in block 2 the validator of 0000 records the change adding 京0108's validator from height
+/// 4 (approved by genesis validators 0, 1 and 2). Headers name the genesis set up to block 3
+/// and the five from block 4; block 3 announces the five as the next set. Blocks 1 to 3 are
+/// certified by genesis validators 0, 1 and 3, blocks 4 on by the five's 0, 1, 2 and 4 (京0108
+/// among them), and block 5 is proposed by 京0108's validator.
+fn set_chain(spoil: &Spoil) -> (Genesis, Vec<Built>, SignedSetChange) {
+    let genesis = genesis();
+    let chain_id = genesis.chain_id();
+    let change = add_fifth(&genesis, 4, &[0, 1, 2]);
+    let g = keyed(&[1, 2, 3, 4]);
+    let five = keyed(&[1, 2, 3, 4, 5]);
+    let mut frontier = Frontier::new();
+    let mut parent = chain_id.0;
+    let mut built = Vec::new();
+    for height in 1..=7u64 {
+        let mut txs: Vec<SignedTransaction> = (0..height % 4)
+            .map(|i| {
+                submit(
+                    &genesis,
+                    9,
+                    height * 10 + i,
+                    format!("act {height}.{i}").into_bytes(),
+                )
+            })
+            .collect();
+        let mut codes: Vec<u16> = vec![0; txs.len()];
+        if height == 2 {
+            txs.push(submit(&genesis, 1, 1, change.to_payload()));
+            codes.push(0);
+        }
+        for (h, tx, code) in &spoil.extra {
+            if *h == height {
+                txs.push(tx.clone());
+                codes.push(*code);
+            }
+        }
+        let tx_ids: Vec<Digest> = txs.iter().map(SignedTransaction::id).collect();
+        let leaves: Vec<merkle::Hash> = tx_ids
+            .iter()
+            .map(|id| merkle::leaf_hash(id.as_bytes()))
+            .collect();
+        let receipts: Vec<merkle::Hash> = tx_ids
+            .iter()
+            .zip(&codes)
+            .zip(0u32..)
+            .map(|((tx_id, code), index)| {
+                merkle::leaf_hash(
+                    &Receipt {
+                        tx_id: *tx_id,
+                        index,
+                        height,
+                        code: *code,
+                    }
+                    .to_bytes(),
+                )
+            })
+            .collect();
+        for leaf in &leaves {
+            frontier.append(*leaf);
+        }
+        let mut header = BlockHeader {
+            version: 1,
+            chain_id,
+            height,
+            time_ms: T0 + 1000 * height,
+            parent_id: parent,
+            proposer: key(if height == 5 {
+                5
+            } else {
+                u8::try_from(height % 4 + 1).unwrap()
+            })
+            .public_key(),
+            tx_count: u32::try_from(txs.len()).unwrap(),
+            tx_root: Digest(merkle::root(&leaves)),
+            results_root: Digest(merkle::root(&receipts)),
+            log_size: frontier.size(),
+            log_root: Digest(frontier.root()),
+            state_root: sha256(format!("state {height}").as_bytes()),
+            validators_hash: if height < 4 {
+                g.0.hash()
+            } else {
+                five.0.hash()
+            },
+            next_validators_hash: if height < 3 {
+                g.0.hash()
+            } else {
+                five.0.hash()
+            },
+        };
+        if let Some((h, change)) = spoil.header {
+            if h == height {
+                change(&mut header);
+            }
+        }
+        let certificate = match &spoil.certificate {
+            Some((h, seeds, signers)) if *h == height => {
+                certify_by(&chain_id, &keyed(seeds), &header, signers)
+            }
+            _ if height < 4 => certify_by(&chain_id, &g, &header, &[0, 1, 3]),
+            _ => certify_by(&chain_id, &five, &header, &[0, 1, 2, 4]),
+        };
+        parent = header.id();
+        let mut json = block_json(&header, &tx_ids, &codes, &certificate);
+        json["txs"] = json!(txs
+            .iter()
+            .map(|tx| hex::encode(tx.to_bytes()))
+            .collect::<Vec<_>>());
+        built.push(Built {
+            json,
+            header,
+            certificate,
+        });
+    }
+    (genesis, built, change)
+}
+
+#[test]
+fn an_audit_follows_a_validator_set_change() {
+    let (genesis, blocks, _) = set_chain(&Spoil::default());
+    let auditor = audit_txs(&genesis, &jsons(&blocks)).unwrap();
+    assert_eq!(auditor.tip().height, 7);
+    assert_eq!(auditor.activated_changes(), 1);
+    assert_eq!(auditor.set_hash(), keyed(&[1, 2, 3, 4, 5]).0.hash());
+    // 3 precommits in blocks 1 to 3, 4 in blocks 4 to 7.
+    assert_eq!(auditor.signatures, 3 * 3 + 4 * 4);
+    // Block by block gives the same.
+    let mut auditor = Auditor::from_genesis(&genesis).with_transactions();
+    for (block, height) in jsons(&blocks).iter().zip(1u64..) {
+        auditor.check_page(&[parse_block(block, height)]).unwrap();
+    }
+    assert_eq!(auditor.activated_changes(), 1);
+}
+
+#[test]
+fn each_inconsistent_set_change_is_refused_by_its_check() {
+    let genesis = genesis();
+    let g = [1u8, 2, 3, 4];
+    let five = [1u8, 2, 3, 4, 5];
+    // Headers: the change not announced in block 3, announced early in block 2, the old set
+    // named in block 4 (certified by the five), the new one in block 3.
+    let cases: Vec<(Spoil, u64, &str)> = vec![
+        (
+            Spoil {
+                header: Some((3, |h| h.next_validators_hash = h.validators_hash)),
+                ..Spoil::default()
+            },
+            3,
+            "next_validators_hash",
+        ),
+        (
+            Spoil {
+                header: Some((2, |h| {
+                    h.next_validators_hash = keyed(&[1, 2, 3, 4, 5]).0.hash()
+                })),
+                ..Spoil::default()
+            },
+            2,
+            "next_validators_hash",
+        ),
+        (
+            Spoil {
+                header: Some((4, |h| h.validators_hash = keyed(&[1, 2, 3, 4]).0.hash())),
+                ..Spoil::default()
+            },
+            4,
+            "validators_hash",
+        ),
+        (
+            Spoil {
+                header: Some((3, |h| h.validators_hash = keyed(&[1, 2, 3, 4, 5]).0.hash())),
+                ..Spoil::default()
+            },
+            3,
+            "validators_hash",
+        ),
+        // Certificates: block 4 by the genesis validators (3 of the five's 5 is not a quorum);
+        // block 3 by the five (京0108's index 4 is not in the genesis set).
+        (
+            Spoil {
+                certificate: Some((4, g.to_vec(), vec![0, 1, 3])),
+                ..Spoil::default()
+            },
+            4,
+            "certificate_quorum",
+        ),
+        (
+            Spoil {
+                certificate: Some((3, five.to_vec(), vec![0, 1, 2, 4])),
+                ..Spoil::default()
+            },
+            3,
+            "certificate_unknown_signer",
+        ),
+    ];
+    for (spoil, height, check) in cases {
+        let (genesis, blocks, _) = set_chain(&spoil);
+        expect(audit_txs(&genesis, &jsons(&blocks)), height, check);
+    }
+
+    // The recording transactions: each flaw at block 2, naming the transaction's position (2,
+    // after block 2's two ordinary ones; 3 for an extra one).
+    let chain_id = genesis.chain_id();
+    let tx_cases: Vec<(Vec<Extra>, u64, u32, &str)> = vec![
+        // Tagged as a set change but not one.
+        (
+            vec![(3, submit(&genesis, 1, 2, vec![0xC0, 1, 2, 3]), 0)],
+            3,
+            3,
+            "set_change_payload",
+        ),
+        // Submitted by a key outside the set in force.
+        (
+            vec![(
+                1,
+                submit(
+                    &genesis,
+                    9,
+                    99,
+                    add_fifth(&genesis, 9, &[0, 1, 2]).to_payload(),
+                ),
+                0,
+            )],
+            1,
+            1,
+            "set_change_admission",
+        ),
+        // A second change while the first is pending (activation 4, recorded in block 2).
+        (
+            vec![(
+                3,
+                submit(
+                    &genesis,
+                    2,
+                    1,
+                    add_fifth(&genesis, 9, &[0, 1, 2]).to_payload(),
+                ),
+                0,
+            )],
+            3,
+            3,
+            "set_change_admission",
+        ),
+        // Approved by two of the four.
+        (
+            vec![(
+                1,
+                submit(&genesis, 1, 5, add_fifth(&genesis, 9, &[0, 1]).to_payload()),
+                0,
+            )],
+            1,
+            1,
+            "set_change_approval",
+        ),
+        // An approval over another change (its activation height moved after signing).
+        (
+            vec![(
+                1,
+                {
+                    let mut forged = add_fifth(&genesis, 9, &[0, 1, 2]);
+                    forged.change.activation_height = 10;
+                    submit(&genesis, 1, 5, forged.to_payload())
+                },
+                0,
+            )],
+            1,
+            1,
+            "set_change_approval",
+        ),
+        // Recorded in block 1 with activation 9: the chain gives it ok, not deadline_passed.
+        (
+            vec![(
+                1,
+                submit(
+                    &genesis,
+                    1,
+                    5,
+                    add_fifth(&genesis, 9, &[0, 1, 2]).to_payload(),
+                ),
+                Code::DeadlinePassed.number(),
+            )],
+            1,
+            1,
+            "set_change_receipt",
+        ),
+        // Activation at its own height: the chain gives it deadline_passed, not ok.
+        (
+            vec![(
+                1,
+                submit(
+                    &genesis,
+                    1,
+                    5,
+                    add_fifth(&genesis, 1, &[0, 1, 2]).to_payload(),
+                ),
+                0,
+            )],
+            1,
+            1,
+            "set_change_receipt",
+        ),
+    ];
+    for (extra, height, index, check) in tx_cases {
+        let (genesis, blocks, _) = set_chain(&Spoil {
+            extra,
+            ..Spoil::default()
+        });
+        expect_tx(audit_txs(&genesis, &jsons(&blocks)), height, index, check);
+    }
+    let _ = chain_id;
+}
+
+#[test]
+fn a_change_that_came_too_late_changes_nothing() {
+    // Block 1 records a change activating at height 1 (already passed): committed as failed
+    // (deadline_passed), no set changes, and the later change of block 2 is admitted.
+    let genesis = genesis();
+    let late = submit(
+        &genesis,
+        3,
+        1,
+        add_fifth(&genesis, 1, &[0, 1, 3]).to_payload(),
+    );
+    let (genesis, blocks, _) = set_chain(&Spoil {
+        extra: vec![(1, late, Code::DeadlinePassed.number())],
+        ..Spoil::default()
+    });
+    let auditor = audit_txs(&genesis, &jsons(&blocks)).unwrap();
+    assert_eq!(auditor.activated_changes(), 1);
+}
+
+#[test]
+fn an_audit_from_a_later_block_follows_the_verified_links() {
+    let (genesis, blocks, change) = set_chain(&Spoil::default());
+    let json = jsons(&blocks);
+    let link = SetLink {
+        change,
+        boundary: blocks[2].header.clone(),
+        certificate: blocks[2].certificate.clone(),
+    };
+    let leaves: Vec<merkle::Hash> = json
+        .iter()
+        .flat_map(|b| {
+            b["tx_ids"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|id| {
+                    let id: Digest = id.as_str().unwrap().parse().unwrap();
+                    merkle::leaf_hash(id.as_bytes())
+                })
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    for anchor_height in [2u64, 3, 4, 5] {
+        let anchor = &blocks[usize::try_from(anchor_height - 1).unwrap()].header;
+        let proof = ConsistencyProof::prove(&leaves, anchor.log_size).unwrap();
+        let frontier =
+            frontier_from_consistency(anchor.log_size, &anchor.log_root, Some(&proof)).unwrap();
+        let tip = Tip {
+            height: anchor_height,
+            id: anchor.id(),
+            time_ms: anchor.time_ms,
+        };
+        let records: Vec<_> = json[usize::try_from(anchor_height).unwrap()..]
+            .iter()
+            .zip(anchor_height + 1..)
+            .map(|(b, h)| parse_block(b, h))
+            .collect();
+        let sets = follow(std::slice::from_ref(&link), &genesis, 7).unwrap();
+        let mut auditor =
+            Auditor::resume_with_sets(&genesis, tip, LogState::Frontier(frontier.clone()), &sets)
+                .with_transactions();
+        auditor.check_page(&records).unwrap();
+        assert_eq!(auditor.tip().height, 7, "from {anchor_height}");
+        assert_eq!(auditor.set_hash(), keyed(&[1, 2, 3, 4, 5]).0.hash());
+        // Without the links an audit starting after the recording block does not know the
+        // change: block 3 announces a set it cannot explain, or block 4 on is signed by it.
+        if anchor_height >= 2 {
+            let mut auditor =
+                Auditor::resume(&genesis, tip, LogState::Frontier(frontier)).with_transactions();
+            let failure = auditor.check_page(&records).unwrap_err();
+            let expected = if anchor_height < 3 {
+                (3, "next_validators_hash")
+            } else {
+                (anchor_height + 1, "certificate_unknown_signer")
+            };
+            assert_eq!((failure.height, failure.check), expected, "{failure}");
+        }
+    }
+}

@@ -722,7 +722,10 @@ fn change_voting_power(net: &Net) {
     assert_eq!(proposed["approvals"], serde_json::json!([]), "{proposed}");
     // Submitting before a quorum approved is refused on this computer.
     let early = net.courtledger(&["validators", "submit", s(&file), "--key", s(&key(0))]);
-    assert!(!early.status.success(), "a change without approvals was submitted");
+    assert!(
+        !early.status.success(),
+        "a change without approvals was submitted"
+    );
     for i in [0u16, 2, 3] {
         let approved = net.ok(&["validators", "approve", s(&file), "--key", s(&key(i))]);
         assert!(approved["approvals"]

@@ -372,3 +372,361 @@ fn get_writes_the_nodes_bundle_and_verifies_it() {
     server.join().unwrap();
     assert!(!dir.path().join("x").exists());
 }
+
+#[test]
+fn a_version_3_bundle_names_the_sets_that_signed() {
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let file = bundle(dir.path(), "valid-v3-two-changes");
+    let out = courtledger(&["proof", "verify", &file, "--genesis", &genesis]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    for expected in [
+        "VERIFIED",
+        "height 9, position 0 of 1",
+        "by 3 of 4 validator courts, 3 of 4 voting power",
+        "京0108  power 1",
+        "the validator set changed 2 times since genesis",
+        "from height 6: 0000, 京, 京01, 京0105, 京0108 (approved by 0000, 京, 京0105, 3 of",
+        "from height 9: 0000, 京, 京0105, 京0108 (approved by 京, 京01, 京0105, 京0108, 4 of the previous set's power)  <- signed this block",
+        "set_boundary_certificate_quorum",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    let v = json(&courtledger(&[
+        "--json",
+        "proof",
+        "verify",
+        &file,
+        "--genesis",
+        &genesis,
+    ]));
+    assert_eq!(v["format_version"], 3);
+    assert_eq!(v["certificate"]["validators"], 4);
+    assert_eq!(v["certificate"]["validator_set"]["after_changes"], 2);
+    assert_eq!(v["certificate"]["validator_set"]["activated_at"], 9);
+    assert_eq!(v["set_changes"].as_array().unwrap().len(), 2);
+    assert_eq!(v["set_changes"][0]["courts"][4], "京0108");
+    // 20 checks of version 1 and 18 of the links, no checkpoint.
+    assert_eq!(v["checks_passed"].as_array().unwrap().len(), 38);
+
+    // The filing of block 2 (genesis set) with the checkpoint of block 10 (the four).
+    let file = bundle(dir.path(), "valid-v3-checkpoint");
+    let out = courtledger(&["proof", "verify", &file, "--genesis", &genesis]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    for expected in [
+        "by 3 of 4 validator courts",
+        "this block was signed by the genesis set",
+        "later    the history log of block 10",
+        "signed by 3 of 4 voting power (75.0%)",
+        "京0108  power 1",
+    ] {
+        assert!(
+            text.contains(expected),
+            "{expected:?} missing from:\n{text}"
+        );
+    }
+    let v = json(&courtledger(&[
+        "--json",
+        "proof",
+        "verify",
+        &file,
+        "--genesis",
+        &genesis,
+    ]));
+    assert_eq!(v["checks_passed"].as_array().unwrap().len(), 50);
+    assert_eq!(v["certificate"]["validator_set"]["genesis"], true);
+    assert_eq!(v["checkpoint"]["total_power"], 4);
+}
+
+/// The node's block JSON (`node/src/api/blocks.rs`) of a certified header, without its
+/// transactions (enough for `fetch_head`).
+fn block_json(
+    header: &courtledger_types::BlockHeader,
+    certificate: &courtledger_types::CommitCertificate,
+) -> Value {
+    use courtledger_codec::Encode as _;
+    serde_json::json!({
+        "height": header.height,
+        "id": header.id().to_string(),
+        "time_ms": header.time_ms,
+        "parent_id": header.parent_id.to_string(),
+        "proposer": header.proposer.to_string(),
+        "tx_count": header.tx_count,
+        "tx_root": header.tx_root.to_string(),
+        "results_root": header.results_root.to_string(),
+        "log_size": header.log_size,
+        "log_root": header.log_root.to_string(),
+        "state_root": header.state_root.to_string(),
+        "validators_hash": header.validators_hash.to_string(),
+        "tx_ids": [],
+        "receipt_codes": [],
+        "header_hex": hex::encode(header.to_bytes()),
+        "certificate": {
+            "round": certificate.round,
+            "signers": certificate.signatures.iter().map(|s| s.validator_index).collect::<Vec<_>>(),
+            "hex": hex::encode(certificate.to_bytes()),
+        },
+    })
+}
+
+/// Serves HTTP requests until the test ends, answering each with the body of the first route
+/// whose path prefix the request's path starts with (404 otherwise); returns the base URL and
+/// the request lines seen.
+fn serve_routes(
+    routes: Vec<(String, String)>,
+) -> (String, std::sync::Arc<std::sync::Mutex<Vec<String>>>) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { return };
+            let mut reader = BufReader::new(stream);
+            let mut request_line = String::new();
+            if reader.read_line(&mut request_line).is_err() {
+                continue;
+            }
+            loop {
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() || line == "\r\n" || line.is_empty() {
+                    break;
+                }
+            }
+            let path = request_line.split(' ').nth(1).unwrap_or("").to_owned();
+            log.lock().unwrap().push(path.clone());
+            let (status, body) = routes
+                .iter()
+                .find(|(prefix, _)| path.starts_with(prefix.as_str()))
+                .map_or_else(
+                    || {
+                        (
+                            "404 Not Found",
+                            r#"{"error":{"code":"not_found"}}"#.to_owned(),
+                        )
+                    },
+                    |(_, body)| ("200 OK", body.clone()),
+                );
+            let mut stream = reader.into_inner();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 {status}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.flush();
+        }
+    });
+    (url, seen)
+}
+
+/// The bundle of a vector, decoded.
+fn decoded(name: &str) -> courtledger_proof::ProofBundle {
+    let hex = std::fs::read_to_string(vectors().join(format!("{name}.hex"))).unwrap();
+    courtledger_proof::ProofBundle::decode(&hex::decode(hex.trim()).unwrap()).unwrap()
+}
+
+/// `proof refresh` of the version 1 filing to the checkpoint of block 10, signed by the set of
+/// the second change: the node's log answer carries the set links, and the refreshed bundle is
+/// exactly the version 3 vector.
+#[test]
+fn refresh_across_set_changes_carries_the_links() {
+    use courtledger_codec::Encode as _;
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let target = decoded("valid-v3-checkpoint");
+    let checkpoint = target.checkpoint.clone().unwrap();
+    let links: Vec<Value> = target
+        .links
+        .iter()
+        .map(|link| {
+            serde_json::json!({
+                "activation_height": link.activation_height(),
+                "boundary_height": link.boundary.height,
+                "hex": hex::encode(link.to_bytes()),
+            })
+        })
+        .collect();
+    let tx_id = target.tx.id();
+    let inclusion = serde_json::json!({
+        "tx_id": tx_id.to_string(),
+        "at": { "height": 10 },
+        "proof_hex": hex::encode(checkpoint.log_proof.to_bytes()),
+        "set_links": links,
+    });
+    let (url, seen) = serve_routes(vec![
+        (
+            format!("/v1/proofs/log-inclusion/{tx_id}"),
+            inclusion.to_string(),
+        ),
+        (
+            "/v1/blocks/10".to_owned(),
+            block_json(&checkpoint.header, &checkpoint.certificate).to_string(),
+        ),
+    ]);
+    let v1 = bundle(dir.path(), "valid-file-case");
+    let out_file = dir.path().join("refreshed.clproof");
+    let out = courtledger(&[
+        "--node",
+        &url,
+        "proof",
+        "refresh",
+        &v1,
+        "--out",
+        out_file.to_str().unwrap(),
+        "--at",
+        "10",
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let text = stdout(&out);
+    assert!(text.contains("format version 3"), "{text}");
+    assert!(text.contains("through 2 validator-set changes"), "{text}");
+    assert_eq!(std::fs::read(&out_file).unwrap(), target.to_bytes());
+    assert_eq!(
+        seen.lock().unwrap()[0],
+        format!("/v1/proofs/log-inclusion/{tx_id}?at=10")
+    );
+
+    // Without the links (a node that sends none) the checkpoint's set is unknown: refused.
+    let mut bare = inclusion.clone();
+    bare.as_object_mut().unwrap().remove("set_links");
+    let (url, _) = serve_routes(vec![
+        (
+            format!("/v1/proofs/log-inclusion/{tx_id}"),
+            bare.to_string(),
+        ),
+        (
+            "/v1/blocks/10".to_owned(),
+            block_json(&checkpoint.header, &checkpoint.certificate).to_string(),
+        ),
+    ]);
+    let out = courtledger(&[
+        "--node",
+        &url,
+        "proof",
+        "refresh",
+        &v1,
+        "--out",
+        dir.path().join("bare.clproof").to_str().unwrap(),
+        "--at",
+        "10",
+        "--genesis",
+        &genesis,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("check `checkpoint_validator_set`"),
+        "{stderr}"
+    );
+}
+
+/// `audit checkpoint` of block 10 (signed by the set of the second change) fetches the set
+/// links and writes a version 2 checkpoint file, which `audit consistency` then reads.
+#[test]
+fn a_checkpoint_after_set_changes_carries_its_links() {
+    use courtledger_codec::Encode as _;
+    let dir = tempfile::tempdir().unwrap();
+    let genesis = vector_file("genesis.json");
+    let target = decoded("valid-v3-checkpoint");
+    let checkpoint = target.checkpoint.clone().unwrap();
+    let links: Vec<Value> = target
+        .links
+        .iter()
+        .map(|link| serde_json::json!({ "activation_height": link.activation_height(), "hex": hex::encode(link.to_bytes()) }))
+        .collect();
+    let consistency = serde_json::json!({
+        "from": { "height": 10 },
+        "to": { "height": 10 },
+        "proof": { "old_size": checkpoint.header.log_size, "new_size": checkpoint.header.log_size, "path": [] },
+        "proof_hex": hex::encode(courtledger_merkle::ConsistencyProof {
+            old_size: checkpoint.header.log_size,
+            new_size: checkpoint.header.log_size,
+            path: vec![],
+        }.to_bytes()),
+        "set_links": links,
+    });
+    let (url, seen) = serve_routes(vec![
+        (
+            "/v1/blocks/10".to_owned(),
+            block_json(&checkpoint.header, &checkpoint.certificate).to_string(),
+        ),
+        ("/v1/proofs/consistency".to_owned(), consistency.to_string()),
+        (
+            "/v1/status".to_owned(),
+            serde_json::json!({ "last_committed_height": 10 }).to_string(),
+        ),
+    ]);
+    let file = dir.path().join("head-10.hex");
+    let out = courtledger(&[
+        "--node",
+        &url,
+        "audit",
+        "checkpoint",
+        "--height",
+        "10",
+        "--out",
+        file.to_str().unwrap(),
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    assert!(
+        stdout(&out).contains("carries the 2 validator-set links"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(seen
+        .lock()
+        .unwrap()
+        .contains(&"/v1/proofs/consistency?from=10&to=10".to_owned()));
+    assert_eq!(
+        std::fs::read_to_string(&file).unwrap(),
+        std::fs::read_to_string(vectors().join("head-v2-block-10.hex")).unwrap()
+    );
+
+    let out = courtledger(&[
+        "--json",
+        "--node",
+        &url,
+        "audit",
+        "consistency",
+        "--checkpoint",
+        file.to_str().unwrap(),
+        "--to",
+        "10",
+        "--genesis",
+        &genesis,
+    ]);
+    assert!(out.status.success(), "{out:?}");
+    let v = json(&out);
+    assert_eq!(v["consistent"], true);
+    assert_eq!(v["from"]["set_changes"].as_array().unwrap().len(), 2);
+    assert_eq!(
+        v["to"]["signers"],
+        serde_json::json!(["京", "京0105", "京0108"])
+    );
+
+    // A checkpoint file whose links were cut: refused with the check that names it.
+    let out = courtledger(&[
+        "--node",
+        &url,
+        "audit",
+        "consistency",
+        "--checkpoint",
+        &vector_file("head-v2-link-omitted.hex"),
+        "--to",
+        "10",
+        "--genesis",
+        &genesis,
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("check `validator_set`"), "{stderr}");
+}

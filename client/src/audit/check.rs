@@ -19,10 +19,21 @@
 //! | `tx_root` | the RFC 9162 root over `leaf_hash(tx id)` |
 //! | `results_root` | the root over `leaf_hash(encode(Receipt { tx_id, index, height, code }))` |
 //! | `log_size`, `log_root` | the history log (every tx id of the chain, one leaf each, in a `Frontier`) after this block |
-//! | `validators_hash`, `next_validators_hash` | the genesis set's hash (there are no set changes yet) |
-//! | `proposer` | a genesis validator |
+//! | `set_change_payload` | a transaction whose payload starts with `0xC0` (a validator-set change) decodes as a `SignedSetChange` |
+//! | `set_change_admission` | its signer is a validator of the set in force, no other change is pending, fewer than `MAX_SET_CHANGES` were activated (the chain admits nothing else into a block) |
+//! | `set_change_approval` | more than two thirds of the set in force approved it (`SignedSetChange::verify`; the reason names the failed `set_change_*` check) |
+//! | `set_change_receipt` | its receipt code is the one its activation height gives: `ok` (it becomes the pending change) for `height + 1 ..= height + MAX_SET_CHANGE_DELAY`, `deadline_passed` at or below the height, `invalid_argument` beyond |
+//! | `validators_hash` | the hash of the set in force: the genesis set, then the set of each change from its activation height on |
+//! | `next_validators_hash` | the hash of the set in force at the next height: another set exactly in block `activation − 1` of a pending change |
+//! | `proposer` | a validator of the set in force |
 //! | `certificate_signature` | every precommit signature is valid (batch-verified over many blocks, with the acceptance rule of single verification) |
 //! | `tx_signature` | every transaction's signature is valid under the chain id (when the block carries them; batch-verified likewise) |
+//!
+//! The certificate checks use the set in force at the block's height. The auditor follows the
+//! validator sets as the chain does (`courtledger_chain::validators`): a set-change transaction
+//! with receipt `ok` in block `h` becomes the pending change; after block `activation − 1` its
+//! set is in force. An audit that starts above block 1 knows the changes activated up to its
+//! last block from the set links it verified from genesis ([`Auditor::resume_with_sets`]).
 //!
 //! The first failing block is reported, and in it the first failing check; a block's signatures
 //! are its last checks, because they are verified in batches across blocks. A transaction's
@@ -38,16 +49,19 @@ use courtledger_codec::Encode;
 use courtledger_crypto::{
     verify_batch, BatchItem, ChainId, Digest, Domain, PublicKey, Signature, SignatureError,
 };
+use courtledger_ledger::Code;
 use courtledger_merkle::{self as merkle, ConsistencyProof, Frontier};
-use courtledger_proof::verify::certificate_check;
+use courtledger_proof::verify::{certificate_check, set_change_check};
+use courtledger_proof::SetChain;
+use courtledger_types::limits::{MAX_SET_CHANGES, MAX_SET_CHANGE_DELAY};
 use courtledger_types::{
-    BlockHeader, BlockId, CertificateError, CommitCertificate, Genesis, Receipt, SignedTransaction,
-    TxId, ValidatorSet,
+    BlockHeader, BlockId, CertificateError, CommitCertificate, Genesis, Receipt, SignedSetChange,
+    SignedTransaction, TxId, ValidatorSet, CODE_OK,
 };
 use serde_json::Value;
 
 /// Every check name, in the order they run for one block.
-pub const CHECKS: [&str; 24] = [
+pub const CHECKS: [&str; 28] = [
     "format",
     "header_fields",
     "chain_id",
@@ -66,6 +80,10 @@ pub const CHECKS: [&str; 24] = [
     "results_root",
     "log_size",
     "log_root",
+    "set_change_payload",
+    "set_change_admission",
+    "set_change_approval",
+    "set_change_receipt",
     "validators_hash",
     "next_validators_hash",
     "proposer",
@@ -385,15 +403,30 @@ struct Pending {
     signature: Signature,
 }
 
+/// A validator-set change recorded in the audited range, waiting for its activation height.
+#[derive(Debug, Clone)]
+struct PendingChange {
+    activation_height: u64,
+    set: ValidatorSet,
+}
+
 /// Checks blocks in height order.
 #[derive(Debug)]
 pub struct Auditor {
     chain_id: ChainId,
+    /// The set in force: it signs the next block.
     validators: ValidatorSet,
     set_hash: Digest,
+    /// The change recorded by a transaction the audit checked, not yet activated.
+    pending: Option<PendingChange>,
+    /// Changes known from verified set links (an audit that starts above block 1), activating
+    /// above the next block: `(activation height, set)`, oldest first.
+    known: Vec<PendingChange>,
+    /// Changes activated so far (from genesis).
+    activated: u32,
     tip: Tip,
     log: LogState,
-    pending: Vec<Pending>,
+    signatures_pending: Vec<Pending>,
     pending_txs: Vec<Pending>,
     require_txs: bool,
     /// Precommit signatures verified so far.
@@ -431,9 +464,12 @@ impl Auditor {
             chain_id: genesis.chain_id(),
             set_hash: validators.hash(),
             validators,
+            pending: None,
+            known: Vec::new(),
+            activated: 0,
             tip,
             log,
-            pending: Vec::new(),
+            signatures_pending: Vec::new(),
             pending_txs: Vec::new(),
             require_txs: false,
             signatures: 0,
@@ -442,6 +478,49 @@ impl Auditor {
             tx_batches: 0,
             tx_signature_time: Duration::ZERO,
         }
+    }
+
+    /// An audit that continues after `tip` on a chain whose validator sets changed: `sets`
+    /// holds every change activated up to the last block to audit, followed from genesis (set
+    /// links verified with [`courtledger_proof::links::follow`]). The next block is checked
+    /// against the set in force at its height; a change activating later in the range is
+    /// applied after block `activation − 1` even if the transaction that recorded it lies
+    /// before the range.
+    pub fn resume_with_sets(genesis: &Genesis, tip: Tip, log: LogState, sets: &SetChain) -> Self {
+        let mut auditor = Self::resume(genesis, tip, log);
+        let next = tip.height.saturating_add(1);
+        let current = sets.at(next);
+        auditor.validators = current.set.clone();
+        auditor.set_hash = current.set.hash();
+        let rosters = sets.rosters();
+        auditor.activated = u32::try_from(
+            rosters
+                .iter()
+                .skip(1)
+                .filter(|r| r.from_height <= next)
+                .count(),
+        )
+        .unwrap_or(u32::MAX);
+        auditor.known = rosters
+            .iter()
+            .filter(|r| r.from_height > next)
+            .map(|r| PendingChange {
+                activation_height: r.from_height,
+                set: r.set.clone(),
+            })
+            .collect();
+        auditor
+    }
+
+    /// The hash of the validator set in force after the last block checked (it signs the
+    /// next block).
+    pub fn set_hash(&self) -> Digest {
+        self.set_hash
+    }
+
+    /// Validator-set changes activated from genesis up to the last block checked.
+    pub fn activated_changes(&self) -> u32 {
+        self.activated
     }
 
     /// Requires every block to carry its transactions (`format` otherwise), which are then
@@ -619,21 +698,48 @@ impl Auditor {
             );
         }
         let log = self.extended_log(&leaves, header, expected_height)?;
+        let pending = match &record.txs {
+            None => self.pending.clone(),
+            Some(txs) => self.set_changes(txs, &record.receipt_codes, header.height)?,
+        };
         if header.validators_hash != self.set_hash {
             return fail(
                 "validators_hash",
                 format!(
-                    "the header names validator set {}, the genesis set is {}",
-                    header.validators_hash, self.set_hash
+                    "the header names validator set {}, the set in force at height {} is {} ({})",
+                    header.validators_hash,
+                    header.height,
+                    self.set_hash,
+                    self.describe_set()
                 ),
             );
         }
-        if header.next_validators_hash != self.set_hash {
+        let next_height = header.height.saturating_add(1);
+        let switch = pending
+            .as_ref()
+            .filter(|p| p.activation_height == next_height)
+            .or_else(|| {
+                self.known
+                    .iter()
+                    .find(|k| k.activation_height == next_height)
+            })
+            .cloned();
+        let next_hash = switch.as_ref().map_or(self.set_hash, |c| c.set.hash());
+        if header.next_validators_hash != next_hash {
             return fail(
                 "next_validators_hash",
                 format!(
-                    "the header names next validator set {}, the genesis set is {} (no set changes exist)",
-                    header.next_validators_hash, self.set_hash
+                    "the header names next validator set {}, the set in force at height \
+                     {next_height} is {next_hash} ({})",
+                    header.next_validators_hash,
+                    if switch.is_some() {
+                        format!("the change activating at {next_height}")
+                    } else {
+                        format!(
+                            "no change activates at {next_height}: {}",
+                            self.describe_set()
+                        )
+                    }
                 ),
             );
         }
@@ -641,21 +747,131 @@ impl Auditor {
             return fail(
                 "proposer",
                 format!(
-                    "the proposer {} is not a genesis validator",
-                    header.proposer
+                    "the proposer {} is not a validator of the set in force ({})",
+                    header.proposer,
+                    self.describe_set()
                 ),
             );
         }
 
-        self.pending.extend(signatures);
+        self.signatures_pending.extend(signatures);
         self.pending_txs.extend(tx_signatures);
         self.log = log;
+        self.pending = pending;
+        if let Some(change) = switch {
+            self.validators = change.set;
+            self.set_hash = next_hash;
+            self.activated = self.activated.saturating_add(1);
+            self.pending = None;
+            self.known.retain(|k| k.activation_height > next_height);
+        }
         self.tip = Tip {
             height: header.height,
             id: block_id,
             time_ms: header.time_ms,
         };
         Ok(())
+    }
+
+    /// The set in force, in words.
+    fn describe_set(&self) -> String {
+        match self.activated {
+            0 => "the genesis set".to_owned(),
+            n => format!("the set of validator-set change {n}"),
+        }
+    }
+
+    /// `set_change_*` for a block's validator-set changes (transactions whose payload starts
+    /// with `0xC0`), in block order, as the chain executes them: each must be admissible on
+    /// the state before it (`set_change_payload`, `set_change_admission`,
+    /// `set_change_approval`) and carry the receipt code its activation height gives
+    /// (`set_change_receipt`). Returns the pending change after the block's transactions.
+    fn set_changes(
+        &self,
+        txs: &[SignedTransaction],
+        codes: &[u16],
+        height: u64,
+    ) -> Result<Option<PendingChange>, AuditFailure> {
+        let mut pending = self.pending.clone();
+        for ((tx, code), index) in txs.iter().zip(codes).zip(0u32..) {
+            let fail = |check: &'static str, reason: String| {
+                Err(AuditFailure::of_tx(height, index, check, reason))
+            };
+            let change = match SignedSetChange::from_payload(&tx.tx.payload) {
+                None => continue,
+                Some(Err(error)) => {
+                    return fail(
+                        "set_change_payload",
+                        format!(
+                            "the payload is tagged as a validator-set change (0xC0) but is not \
+                             one: {error}; the chain admits no such transaction"
+                        ),
+                    )
+                }
+                Some(Ok(change)) => change,
+            };
+            if self.validators.index_of(&tx.tx.signer).is_none() {
+                return fail(
+                    "set_change_admission",
+                    format!(
+                        "the signer {} is not a validator of the set in force ({})",
+                        tx.tx.signer,
+                        self.describe_set()
+                    ),
+                );
+            }
+            if let Some(pending) = &pending {
+                return fail(
+                    "set_change_admission",
+                    format!(
+                        "a validator-set change is already pending (activating at height {})",
+                        pending.activation_height
+                    ),
+                );
+            }
+            if self.activated >= MAX_SET_CHANGES {
+                return fail(
+                    "set_change_admission",
+                    format!("the chain has activated {MAX_SET_CHANGES} changes, its limit"),
+                );
+            }
+            let set = match change.verify(&self.chain_id, &self.validators) {
+                Ok(set) => set,
+                Err(error) => {
+                    return fail(
+                        "set_change_approval",
+                        format!(
+                            "the set in force did not approve the change (`{}`): {error}",
+                            set_change_check(&error)
+                        ),
+                    )
+                }
+            };
+            let activation = change.change.activation_height;
+            let expected = if activation <= height {
+                Code::DeadlinePassed.number()
+            } else if activation - height > MAX_SET_CHANGE_DELAY {
+                Code::InvalidArgument.number()
+            } else {
+                CODE_OK
+            };
+            if *code != expected {
+                return fail(
+                    "set_change_receipt",
+                    format!(
+                        "the change activating at height {activation}, recorded at height \
+                         {height}, has receipt code {code}; the chain gives it {expected}"
+                    ),
+                );
+            }
+            if expected == CODE_OK {
+                pending = Some(PendingChange {
+                    activation_height: activation,
+                    set,
+                });
+            }
+        }
+        Ok(pending)
     }
 
     /// `tx_count` and `tx_id` for a block's transactions: as many as its tx ids, each with the
@@ -801,7 +1017,7 @@ impl Auditor {
     /// the lowest block with an invalid one fails, `certificate_signature` before
     /// `tx_signature` within a block.
     pub fn flush(&mut self) -> Result<(), AuditFailure> {
-        let pending = std::mem::take(&mut self.pending);
+        let pending = std::mem::take(&mut self.signatures_pending);
         let pending_txs = std::mem::take(&mut self.pending_txs);
         let mut failure = None;
         if !pending.is_empty() {

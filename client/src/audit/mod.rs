@@ -1,6 +1,12 @@
 //! Audits, with nothing trusted but the genesis file: `audit chain` downloads blocks and checks
 //! every one ([`check`]); `audit consistency` checks that a later head of the history log only
 //! appended to an earlier one; `audit checkpoint` saves a certified header to compare with later.
+//!
+//! After validator-set changes a header is signed by another set than genesis'. A head is then
+//! verified with the set links from genesis to its set (`docs/proof-format.md`, "Version 3"),
+//! which the node sends with its log proofs (`set_links` of `GET /v1/proofs/consistency`) and
+//! which are verified from the genesis set, link by link; a checkpoint file of such a head
+//! carries them (file version 2).
 
 pub mod check;
 
@@ -15,8 +21,9 @@ use clap::{Args, Subcommand};
 use courtledger_codec::{decode_exact, Encode};
 use courtledger_merkle::ConsistencyProof;
 use courtledger_proof::describe::beijing_rfc3339;
-use courtledger_proof::head::MAX_CERTIFIED_HEADER_BYTES;
-use courtledger_proof::{CertifiedHeader, ProofError, VerifiedHead, HEAD_MAGIC};
+use courtledger_proof::head::MAX_CERTIFIED_HEADER_V2_BYTES;
+use courtledger_proof::links::{follow, MAX_SET_LINKS};
+use courtledger_proof::{CertifiedHeader, ProofError, SetLink, VerifiedHead, HEAD_MAGIC};
 use courtledger_types::Genesis;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use serde_json::{json, Value};
@@ -41,14 +48,15 @@ const MAX_PAGE_BYTES: u64 = 128 * 1024 * 1024;
 pub enum AuditCommand {
     /// Download every block and check it against the genesis file alone.
     ///
-    /// With no trust in the node, the chain must be the one the genesis validators agreed on:
-    /// heights, parents and times in order, each header's id,
-    /// each commit certificate (more than two thirds of the genesis voting power, every
-    /// signature valid), every transaction (its id, and its signature under the chain id), the
-    /// transaction and receipt roots, and the history log of every transaction. Stops at the
-    /// first inconsistency with its height (and a transaction's position) and reason (exit 1);
-    /// otherwise prints a summary with the download and verification rates, and the time the
-    /// transaction signatures took.
+    /// With no trust in the node, the chain must be the one the validators agreed on: heights,
+    /// parents and times in order, each header's id, each commit certificate (more than two
+    /// thirds of the voting power of the validator set in force at its height, every signature
+    /// valid), every transaction (its id, and its signature under the chain id), every
+    /// validator-set change (approved by the set in force, activated exactly at its height,
+    /// announced by the headers), the transaction and receipt roots, and the history log of
+    /// every transaction. Stops at the first inconsistency with its height (and a transaction's
+    /// position) and reason (exit 1); otherwise prints a summary with the download and
+    /// verification rates, and the time the transaction signatures took.
     Chain(ChainArgs),
     /// Check that the history log of a later block only appended to an earlier one's.
     ///
@@ -183,10 +191,74 @@ pub fn fetch_head(agent: &ureq::Agent, node: &str, height: u64) -> anyhow::Resul
             record.header.height
         );
     }
-    Ok(CertifiedHeader {
-        header: record.header,
-        certificate: record.certificate,
-    })
+    Ok(CertifiedHeader::new(record.header, record.certificate))
+}
+
+/// The set links of a node's answer (`set_links` of `GET /v1/proofs/consistency` and
+/// `GET /v1/proofs/log-inclusion`), decoded, not yet verified: at most [`MAX_SET_LINKS`].
+pub fn parse_set_links(answer: &Value) -> anyhow::Result<Vec<SetLink>> {
+    let Some(links) = answer.get("set_links") else {
+        // A node from before validator-set changes: it has none to send.
+        return Ok(Vec::new());
+    };
+    let links = links
+        .as_array()
+        .context("the node's `set_links` is not an array")?;
+    if links.len() > usize::try_from(MAX_SET_LINKS).unwrap_or(usize::MAX) {
+        bail!(
+            "the node sent {} set links; a proof carries at most {MAX_SET_LINKS}",
+            links.len()
+        );
+    }
+    links
+        .iter()
+        .enumerate()
+        .map(|(i, link)| {
+            let bytes = link["hex"]
+                .as_str()
+                .and_then(|text| hex::decode(text).ok())
+                .with_context(|| format!("the node's set_links[{i}] has no hex"))?;
+            SetLink::decode(&bytes)
+                .with_context(|| format!("the node's set_links[{i}] is not a set link"))
+        })
+        .collect()
+}
+
+/// The set links from genesis up to block `height`, from the node (not yet verified). Only a
+/// block whose log holds a transaction can follow a set change (the change is one), so an
+/// empty log needs none: `log_size` is the block's.
+pub fn fetch_set_links(
+    agent: &ureq::Agent,
+    node: &str,
+    height: u64,
+    log_size: u64,
+) -> anyhow::Result<Vec<SetLink>> {
+    if log_size == 0 {
+        return Ok(Vec::new());
+    }
+    let answer = get_ok_with(
+        agent,
+        node,
+        &format!("/v1/proofs/consistency?from={height}&to={height}"),
+    )?;
+    let mut links = parse_set_links(&answer)?;
+    links.retain(|link| link.activation_height() <= height);
+    Ok(links)
+}
+
+/// `head` with the set links it needs when the genesis set did not sign it (its
+/// `validators_hash` is another set's), fetched from the node; unchanged otherwise.
+pub fn with_needed_links(
+    agent: &ureq::Agent,
+    node: &str,
+    genesis: &Genesis,
+    head: CertifiedHeader,
+) -> anyhow::Result<CertifiedHeader> {
+    if !head.links.is_empty() || head.header.validators_hash == genesis.validator_set().hash() {
+        return Ok(head);
+    }
+    let links = fetch_set_links(agent, node, head.header.height, head.header.log_size)?;
+    Ok(head.with_links(links))
 }
 
 /// Verifies a head against genesis, as an error naming `what` and the failed check.
@@ -225,6 +297,11 @@ fn head_json(v: &VerifiedHead) -> Value {
         "signers": v.signers.iter().map(|s| s.court_code.to_string()).collect::<Vec<_>>(),
         "signed_power": v.signed_power,
         "total_power": v.total_power,
+        "set_changes": v.set_changes.iter().map(|c| json!({
+            "activation_height": c.activation_height,
+            "set_hash": c.set_hash.to_string(),
+            "courts": c.courts.iter().map(ToString::to_string).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
     })
 }
 
@@ -327,6 +404,31 @@ fn start(
     let anchor_height = from - 1;
     let anchor = fetch_head(agent, node, anchor_height)?;
     let anchor_failure = |reason: String| AuditFailure::new(anchor_height, "anchor", reason);
+    // The set links up to the last audited block: the sets of the anchor and of the range.
+    let end = fetch_head(agent, node, to)?;
+    let links = fetch_set_links(agent, node, to, end.header.log_size)?;
+    let sets = match follow(&links, genesis, to) {
+        Ok(sets) => sets,
+        Err(error) => {
+            return Ok(Err(AuditFailure::new(
+                to,
+                "anchor",
+                format!(
+                    "the node's validator-set links up to block {to} fail check `{}`: {error}",
+                    error.check()
+                ),
+            )))
+        }
+    };
+    let upto = |height: u64| -> Vec<SetLink> {
+        links
+            .iter()
+            .filter(|link| link.activation_height() <= height)
+            .cloned()
+            .collect()
+    };
+    let anchor = anchor.with_links(upto(anchor_height));
+    let end = end.with_links(links.clone());
     if let Err(error) = anchor.verify(genesis) {
         return Ok(Err(anchor_failure(format!(
             "the starting block fails check `{}`: {error}",
@@ -340,7 +442,6 @@ fn start(
         None => {
             // The frontier comes from a consistency proof to the last audited block, whose
             // certificate is checked here too.
-            let end = fetch_head(agent, node, to)?;
             if let Err(error) = end.verify(genesis) {
                 return Ok(Err(AuditFailure::new(
                     to,
@@ -371,7 +472,7 @@ fn start(
             }
         }
     };
-    Ok(Ok(Auditor::resume(
+    Ok(Ok(Auditor::resume_with_sets(
         genesis,
         Tip {
             height: header.height,
@@ -379,6 +480,7 @@ fn start(
             time_ms: header.time_ms,
         },
         log,
+        &sets,
     )))
 }
 
@@ -522,12 +624,17 @@ fn chain(args: &ChainArgs, node: &str, printer: Printer) -> anyhow::Result<()> {
         "log_root": log_root,
     });
     result["checks_passed"] = json!(check::CHECKS[..check::CHECKS.len() - 1]);
+    result["validator_set"] = json!({
+        "activated_changes": auditor.activated_changes(),
+        "set_hash": auditor.set_hash().to_string(),
+    });
     let text = format!(
         "AUDIT PASSED: blocks {from} to {to} of chain {} ({}) are consistent, and each was \
-         certified by more than two thirds of the genesis validators' power; every transaction \
-         is the one its block lists and carries a valid signature.\n\
+         certified by more than two thirds of the power of the validator set in force at its \
+         height; every transaction is the one its block lists and carries a valid signature.\n\
          \n\
          blocks        {blocks}\n\
+         validator set {}\n\
          transactions  {txs}\n\
          signatures    {} precommits in {} batches\n\
          tx signatures {} in {} batches: {:.2} s of the verification ({:.1} tx/s)\n\
@@ -538,6 +645,14 @@ fn chain(args: &ChainArgs, node: &str, printer: Printer) -> anyhow::Result<()> {
          history log   {log_size} transactions, root {log_root}",
         genesis.chain_name,
         genesis.chain_id(),
+        match auditor.activated_changes() {
+            0 => "the genesis set throughout".to_owned(),
+            n => format!(
+                "{n} change{} activated since genesis; set in force now {}",
+                if n == 1 { "" } else { "s" },
+                auditor.set_hash()
+            ),
+        },
         auditor.signatures,
         auditor.batches,
         auditor.tx_signatures,
@@ -595,7 +710,7 @@ fn audit_failed(failure: &AuditFailure, stats: &Value) -> anyhow::Error {
 
 /// Reads a checkpoint file: its hex (as `audit checkpoint` writes it) or its bytes.
 pub fn read_head_file(path: &Path) -> anyhow::Result<CertifiedHeader> {
-    let max = u64::from(MAX_CERTIFIED_HEADER_BYTES);
+    let max = u64::from(MAX_CERTIFIED_HEADER_V2_BYTES);
     let file = File::open(path).with_context(|| format!("cannot open {}", path.display()))?;
     let mut bytes = Vec::new();
     file.take(2 * max + 2)
@@ -649,6 +764,7 @@ fn consistency(args: &ConsistencyArgs, node: &str, printer: Printer) -> anyhow::
         ),
         _ => bail!("give either --from H1 or --checkpoint FILE"),
     };
+    let old = with_needed_links(&agent, node, &genesis, old)?;
     let old_v = verified_head(&old, &genesis, &what)?;
     let old_height = old.header.height;
     if args.checkpoint.is_some() {
@@ -656,6 +772,7 @@ fn consistency(args: &ConsistencyArgs, node: &str, printer: Printer) -> anyhow::
         // one height would mean more than a third of the power signed both.
         let node_head = fetch_head(&agent, node, old_height)?;
         if node_head.header.id() != old_v.block_id {
+            let node_head = with_needed_links(&agent, node, &genesis, node_head)?;
             let node_v = verified_head(
                 &node_head,
                 &genesis,
@@ -685,7 +802,7 @@ fn consistency(args: &ConsistencyArgs, node: &str, printer: Printer) -> anyhow::
     if to < old_height {
         bail!("--to {to} is below the earlier head's height {old_height}");
     }
-    let new = fetch_head(&agent, node, to)?;
+    let new = with_needed_links(&agent, node, &genesis, fetch_head(&agent, node, to)?)?;
     let new_v = verified_head(&new, &genesis, &format!("block {to}"))?;
     let (old_size, new_size) = (old.header.log_size, new.header.log_size);
     let fail = |check: &str, reason: String| -> anyhow::Error {
@@ -751,14 +868,16 @@ fn consistency(args: &ConsistencyArgs, node: &str, printer: Printer) -> anyhow::
     } else {
         format!("the node's RFC 9162 consistency proof ({path_len} hashes) holds against both certified roots")
     };
-    let text = format!(
+    let text =
+        format!(
         "CONSISTENT: the history log of block {to} ({new_size} transactions) extends the log of \
          {what} ({old_size} transactions): nothing committed up to block {old_height} was \
          rewritten or dropped; {} were appended.\n\
          \n\
          from  block {old_height} at {} (Beijing), id {}, log root {}, signed by {}\n\
          to    block {to} at {} (Beijing), id {}, log root {}, signed by {}\n\
-         how   both certificates verified against the genesis validators; {how}",
+         how   both certificates verified against the validators in force at their heights \
+         (from genesis{}); {how}",
         new_size - old_size,
         beijing_rfc3339(old.header.time_ms),
         old_v.block_id,
@@ -768,6 +887,10 @@ fn consistency(args: &ConsistencyArgs, node: &str, printer: Printer) -> anyhow::
         new_v.block_id,
         new.header.log_root,
         courts(&new_v),
+        match new_v.set_changes.len() {
+            0 => String::new(),
+            n => format!(", through {n} validator-set change{}", if n == 1 { "" } else { "s" }),
+        },
     );
     printer.result(&result, &text)
 }
@@ -785,7 +908,7 @@ fn save_checkpoint(args: &CheckpointArgs, node: &str, printer: Printer) -> anyho
         Some(height) => height,
         None => last_height(&agent, node)?,
     };
-    let head = fetch_head(&agent, node, height)?;
+    let head = with_needed_links(&agent, node, &genesis, fetch_head(&agent, node, height)?)?;
     let verified = verified_head(&head, &genesis, &format!("block {height}"))?;
     let mut file = OpenOptions::new()
         .write(true)
@@ -808,7 +931,7 @@ fn save_checkpoint(args: &CheckpointArgs, node: &str, printer: Printer) -> anyho
         &result,
         &format!(
             "wrote {}: the certified header of block {height} (id {}, {} Beijing, history log of {} \
-             transactions, root {}), signed by {}.\nLater: courtledger audit consistency \
+             transactions, root {}), signed by {}{}.\nLater: courtledger audit consistency \
              --checkpoint {} shows that the chain only grew from it.",
             args.out.display(),
             verified.block_id,
@@ -816,6 +939,13 @@ fn save_checkpoint(args: &CheckpointArgs, node: &str, printer: Printer) -> anyho
             head.header.log_size,
             head.header.log_root,
             courts(&verified),
+            match head.links.len() {
+                0 => String::new(),
+                n => format!(
+                    " (the file carries the {n} validator-set link{} from the genesis set)",
+                    if n == 1 { "" } else { "s" }
+                ),
+            },
             args.out.display(),
         ),
     )

@@ -1,4 +1,4 @@
-//! The bundle and its canonical encoding (format versions 1 and 2, `docs/proof-format.md`).
+//! The bundle and its canonical encoding (format versions 1, 2 and 3, `docs/proof-format.md`).
 
 use courtledger_codec::{write, Decode, DecodeError, Encode, Reader};
 use courtledger_merkle::{self as merkle, InclusionProof};
@@ -9,6 +9,7 @@ use courtledger_types::limits::{
 };
 use courtledger_types::{BlockHeader, CommitCertificate, Receipt, SignedTransaction};
 
+use crate::links::{SetLink, MAX_SET_LINKS, MAX_SET_LINK_BYTES};
 use crate::ProofError;
 
 /// The first seven bytes of every bundle: ASCII `CLPROOF`.
@@ -21,6 +22,19 @@ pub const FORMAT_VERSION: u16 = 1;
 /// The format version of a bundle that carries a [`Checkpoint`] (a newer certified head and the
 /// transaction's inclusion in the history log of that head).
 pub const FORMAT_VERSION_CHECKPOINT: u16 = 2;
+
+/// The format version of a bundle that carries [`SetLink`]s: the chain of validator-set
+/// changes from the genesis set to the set that signed the block (and the checkpoint, if any).
+pub const FORMAT_VERSION_SET_LINKS: u16 = 3;
+
+/// Largest version 3 bundle, in bytes: a version 2 bundle at its largest
+/// ([`MAX_PROOF_BUNDLE_V2_BYTES`], 87,828: version 3 has the same parts, the checkpoint's
+/// option tag included), the links' `u32` count (4) and [`MAX_SET_LINKS`] links at their
+/// largest ([`MAX_SET_LINK_BYTES`], 61,056 each): 87,828 + 4 + 256 × 61,056 = 15,718,168.
+pub const MAX_PROOF_BUNDLE_V3_BYTES: u32 =
+    MAX_PROOF_BUNDLE_V2_BYTES + 4 + MAX_SET_LINKS * MAX_SET_LINK_BYTES;
+
+const _: () = assert!(MAX_PROOF_BUNDLE_V3_BYTES == 15_718_168);
 
 /// Bytes before the versioned body: the magic and the `u16` version.
 pub const PREAMBLE_BYTES: usize = MAGIC.len() + 2;
@@ -55,10 +69,16 @@ pub struct Checkpoint {
 /// InclusionProof (receipt tree) ‖ BlockHeader ‖ CommitCertificate`, each part in its canonical
 /// encoding (`docs/encoding.md`), nothing between them; version 1 ends there, version 2 goes on
 /// with `u8 1 ‖ BlockHeader ‖ CommitCertificate ‖ InclusionProof (history log)` (the
-/// [`Checkpoint`]). The version follows from [`ProofBundle::checkpoint`]: a bundle has exactly
-/// one encoding.
+/// [`Checkpoint`]). Version 3 carries `seq<SetLink>` (at least one) right after the version,
+/// then version 1's parts, then the checkpoint as an `option` (tag 0 or 1). The version follows
+/// from [`ProofBundle::links`] and [`ProofBundle::checkpoint`]: a bundle has exactly one
+/// encoding.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ProofBundle {
+    /// The validator-set changes from genesis to the set that signed the block (and the
+    /// checkpoint), oldest first (version 3); empty when the set never changed up to there
+    /// (versions 1 and 2).
+    pub links: Vec<SetLink>,
     /// The transaction: the signer's act and signature.
     pub tx: SignedTransaction,
     /// Its execution receipt.
@@ -153,6 +173,7 @@ impl ProofBundle {
             count: receipts.len(),
         };
         Ok(Self {
+            links: Vec::new(),
             tx: tx.clone(),
             receipt,
             tx_proof: InclusionProof::prove(&tx_leaves, leaf).map_err(no_index)?,
@@ -163,10 +184,12 @@ impl ProofBundle {
         })
     }
 
-    /// The format version this bundle is written in: [`FORMAT_VERSION_CHECKPOINT`] with a
-    /// checkpoint, [`FORMAT_VERSION`] without.
+    /// The format version this bundle is written in: [`FORMAT_VERSION_SET_LINKS`] with links,
+    /// else [`FORMAT_VERSION_CHECKPOINT`] with a checkpoint, else [`FORMAT_VERSION`].
     pub fn version(&self) -> u16 {
-        if self.checkpoint.is_some() {
+        if !self.links.is_empty() {
+            FORMAT_VERSION_SET_LINKS
+        } else if self.checkpoint.is_some() {
             FORMAT_VERSION_CHECKPOINT
         } else {
             FORMAT_VERSION
@@ -190,14 +213,22 @@ impl ProofBundle {
         self
     }
 
+    /// The same bundle with `links` (replacing any it had): version 3 unless `links` is empty.
+    /// Checked only by [`crate::verify`].
+    pub fn with_links(mut self, links: Vec<SetLink>) -> Self {
+        self.links = links;
+        self
+    }
+
     /// Decodes a bundle from untrusted bytes: step 1 of verification.
     ///
     /// In order: at least the preamble, else [`ProofError::Format`]; the magic, else
-    /// [`ProofError::Format`]; the version (1 or 2), else [`ProofError::Version`] (checked before
-    /// the size bound, so that a later, larger format is reported as a version); at most
-    /// [`MAX_PROOF_BUNDLE_BYTES`] (version 1) or [`MAX_PROOF_BUNDLE_V2_BYTES`] (version 2); every
-    /// part within its bounds; for version 2 the option tag 1 and the checkpoint; no trailing
-    /// bytes.
+    /// [`ProofError::Format`]; the version (1, 2 or 3), else [`ProofError::Version`] (checked
+    /// before the size bound, so that a later, larger format is reported as a version); at most
+    /// [`MAX_PROOF_BUNDLE_BYTES`] (version 1), [`MAX_PROOF_BUNDLE_V2_BYTES`] (version 2) or
+    /// [`MAX_PROOF_BUNDLE_V3_BYTES`] (version 3); for version 3 one to [`MAX_SET_LINKS`] links;
+    /// every part within its bounds; for version 2 the option tag 1 and the checkpoint, for
+    /// version 3 the option tag 0 or 1; no trailing bytes.
     pub fn decode(bytes: &[u8]) -> Result<Self, ProofError> {
         let mut reader = Reader::new(bytes);
         let magic: [u8; 7] = reader.array("bundle magic")?;
@@ -211,6 +242,7 @@ impl ProofBundle {
         let max = match version {
             FORMAT_VERSION => MAX_PROOF_BUNDLE_BYTES,
             FORMAT_VERSION_CHECKPOINT => MAX_PROOF_BUNDLE_V2_BYTES,
+            FORMAT_VERSION_SET_LINKS => MAX_PROOF_BUNDLE_V3_BYTES,
             found => return Err(ProofError::Version { found }),
         };
         let max = usize::try_from(max).unwrap_or(usize::MAX);
@@ -220,7 +252,21 @@ impl ProofBundle {
                 max,
             }));
         }
+        let links: Vec<SetLink> = if version == FORMAT_VERSION_SET_LINKS {
+            let links = reader.seq("set links", MAX_SET_LINKS)?;
+            if links.is_empty() {
+                return Err(ProofError::Format(DecodeError::Invalid {
+                    what: "set links",
+                    reason: "a version 3 bundle carries at least one set link (without any, a \
+                             bundle is written as version 1 or 2)",
+                }));
+            }
+            links
+        } else {
+            Vec::new()
+        };
         let mut bundle = Self {
+            links,
             tx: SignedTransaction::decode_from(&mut reader)?,
             receipt: Receipt::decode_from(&mut reader)?,
             tx_proof: read_inclusion(&mut reader, "tx proof", MAX_PROOF_PATH_LEN)?,
@@ -229,7 +275,7 @@ impl ProofBundle {
             certificate: CommitCertificate::decode_from(&mut reader)?,
             checkpoint: None,
         };
-        if version == FORMAT_VERSION_CHECKPOINT {
+        if version != FORMAT_VERSION {
             let checkpoint = reader.option("checkpoint", |reader| {
                 Ok(Checkpoint {
                     header: BlockHeader::decode_from(reader)?,
@@ -237,14 +283,14 @@ impl ProofBundle {
                     log_proof: read_inclusion(reader, "checkpoint log proof", MAX_LOG_PATH_LEN)?,
                 })
             })?;
-            let Some(checkpoint) = checkpoint else {
+            if checkpoint.is_none() && version == FORMAT_VERSION_CHECKPOINT {
                 return Err(ProofError::Format(DecodeError::Invalid {
                     what: "checkpoint",
                     reason: "a version 2 bundle carries a checkpoint (without one, a bundle is \
                              written as version 1)",
                 }));
-            };
-            bundle.checkpoint = Some(checkpoint);
+            }
+            bundle.checkpoint = checkpoint;
         }
         reader.finish()?;
         Ok(bundle)
@@ -269,15 +315,19 @@ fn read_inclusion(
 impl Encode for ProofBundle {
     fn encode_to(&self, out: &mut Vec<u8>) {
         out.extend_from_slice(&MAGIC);
-        write::u16(out, self.version());
+        let version = self.version();
+        write::u16(out, version);
+        if version == FORMAT_VERSION_SET_LINKS {
+            write::seq(out, &self.links);
+        }
         self.tx.encode_to(out);
         self.receipt.encode_to(out);
         self.tx_proof.encode_to(out);
         self.receipt_proof.encode_to(out);
         self.header.encode_to(out);
         self.certificate.encode_to(out);
-        if let Some(checkpoint) = &self.checkpoint {
-            write::option(out, Some(checkpoint), |out, checkpoint| {
+        if version != FORMAT_VERSION {
+            write::option(out, self.checkpoint.as_ref(), |out, checkpoint| {
                 checkpoint.header.encode_to(out);
                 checkpoint.certificate.encode_to(out);
                 checkpoint.log_proof.encode_to(out);

@@ -7,10 +7,11 @@ use courtledger_ledger::{Act, Code};
 use courtledger_merkle as merkle;
 use courtledger_types::{
     BlockHeader, BlockId, CertificateError, CommitCertificate, CourtCode, Genesis, Receipt,
-    SignedTransaction, TxId, CODE_OK,
+    SetChangeError, SignedTransaction, TxId, CODE_OK,
 };
 
 use crate::bundle::{Checkpoint, ProofBundle};
+use crate::links::{follow, signer, Roster, SetChain, VerifiedSetChange};
 
 /// Why a bundle does not prove its act. [`ProofError::check`] names the failed check; the
 /// message says what was found.
@@ -21,7 +22,7 @@ pub enum ProofError {
     #[error("not well-formed: {0}")]
     Format(#[from] DecodeError),
     /// Step 1: a format version this verifier does not know.
-    #[error("format version {found}; this verifier reads versions 1 and 2 of bundles and version 1 of checkpoint files")]
+    #[error("format version {found}; this verifier reads versions 1, 2 and 3 of bundles and versions 1 and 2 of checkpoint files")]
     Version { found: u16 },
     /// Step 2: the block belongs to another chain than the genesis file's.
     #[error("the block belongs to chain {bundle}, not to this genesis' chain {genesis}")]
@@ -56,10 +57,66 @@ pub enum ProofError {
     /// Step 7: the receipt is not in the block's receipt tree.
     #[error("the receipt is not the block's (results_root): {0}")]
     ReceiptInclusion(merkle::ProofError),
-    /// Step 8: the header names another validator set than genesis'.
-    #[error("the header's validator set {header} is not the genesis set {genesis}")]
-    ValidatorSet { header: Digest, genesis: Digest },
-    /// Step 9: the certificate does not show that the genesis validators committed the header.
+    /// Step 8 (version 3): set link `link` (0-based) does not activate above the previous one.
+    #[error("set link {link} activates at height {activation}, not above the previous link's {previous}: links go in activation order")]
+    SetLinkOrder {
+        link: usize,
+        activation: u64,
+        previous: u64,
+    },
+    /// Step 8: a set link activates above the highest block the bundle proves (the block, or
+    /// the checkpoint when there is one).
+    #[error("set link {link} activates at height {activation}, above height {limit}, the highest the bundle proves")]
+    SetLinkHeight {
+        link: usize,
+        activation: u64,
+        limit: u64,
+    },
+    /// Step 8: a link's boundary header belongs to another chain.
+    #[error("the boundary header of set link {link} belongs to chain {boundary}, not to this genesis' chain {genesis}")]
+    SetBoundaryChain {
+        link: usize,
+        boundary: ChainId,
+        genesis: ChainId,
+    },
+    /// Step 8: a link's boundary header is not the last block before the activation height.
+    #[error("the boundary header of set link {link} is block {boundary}; a change activating at height {activation} needs block {activation} − 1")]
+    SetBoundaryHeight {
+        link: usize,
+        boundary: u64,
+        activation: u64,
+    },
+    /// Step 8: the set in force did not approve the link's change.
+    #[error("the change of set link {link} does not follow from the set in force: {error}")]
+    SetChange { link: usize, error: SetChangeError },
+    /// Step 8: a link's boundary header names another set than the one in force.
+    #[error("the boundary header of set link {link} names validator set {header}, the set in force is {expected}")]
+    SetBoundaryValidatorSet {
+        link: usize,
+        header: Digest,
+        expected: Digest,
+    },
+    /// Step 8: a link's boundary header names another next set than the change's.
+    #[error("the boundary header of set link {link} names next validator set {header}, the change's set is {expected}")]
+    SetBoundaryNextValidatorSet {
+        link: usize,
+        header: Digest,
+        expected: Digest,
+    },
+    /// Step 8: a link's boundary certificate does not show that the set in force committed
+    /// the boundary header.
+    #[error("the boundary certificate of set link {link} does not hold: {error}")]
+    SetBoundaryCertificate {
+        link: usize,
+        error: CertificateError,
+    },
+    /// Step 8: the header names another validator set than the one in force at its height
+    /// (the genesis set, or the set of the last link activating at or below it).
+    #[error(
+        "the header's validator set {header} is not the set in force at its height, {expected}"
+    )]
+    ValidatorSet { header: Digest, expected: Digest },
+    /// Step 9: the certificate does not show that the set in force committed the header.
     #[error("the commit certificate does not hold: {0}")]
     Certificate(CertificateError),
     /// Step 10 (version 2): the checkpoint's block belongs to another chain.
@@ -71,11 +128,14 @@ pub enum ProofError {
     /// Step 10: the checkpoint is below the act's block.
     #[error("the checkpoint is block {checkpoint}, below the act's block {block}")]
     CheckpointHeight { checkpoint: u64, block: u64 },
-    /// Step 10: the checkpoint's header names another validator set than genesis'.
-    #[error("the checkpoint's validator set {header} is not the genesis set {genesis}")]
-    CheckpointValidatorSet { header: Digest, genesis: Digest },
-    /// Step 11: the checkpoint's certificate does not show that the genesis validators
-    /// committed its header.
+    /// Step 10: the checkpoint's header names another validator set than the one in force at
+    /// its height.
+    #[error(
+        "the checkpoint's validator set {header} is not the set in force at its height, {expected}"
+    )]
+    CheckpointValidatorSet { header: Digest, expected: Digest },
+    /// Step 11: the checkpoint's certificate does not show that the set in force committed its
+    /// header.
     #[error("the checkpoint's commit certificate does not hold: {0}")]
     CheckpointCertificate(CertificateError),
     /// Step 12: the log proof is for another leaf than the act's transaction (the block's
@@ -103,6 +163,30 @@ pub fn certificate_check(error: &CertificateError) -> &'static str {
     }
 }
 
+fn set_boundary_certificate_check(error: &CertificateError) -> &'static str {
+    match error {
+        CertificateError::WrongHeight { .. } => "set_boundary_certificate_height",
+        CertificateError::WrongBlock { .. } => "set_boundary_certificate_block_id",
+        CertificateError::NotAscending { .. } => "set_boundary_certificate_signer_order",
+        CertificateError::UnknownValidator { .. } => "set_boundary_certificate_unknown_signer",
+        CertificateError::BadSignature { .. } => "set_boundary_certificate_signature",
+        CertificateError::NoQuorum { .. } => "set_boundary_certificate_quorum",
+    }
+}
+
+/// The stable check name of a set change that does not follow from the set in force
+/// (`set_change_from_set`, …, `set_change_quorum`).
+pub fn set_change_check(error: &SetChangeError) -> &'static str {
+    match error {
+        SetChangeError::WrongFromSet { .. } => "set_change_from_set",
+        SetChangeError::InvalidSet(_) => "set_change_members",
+        SetChangeError::UnsortedApprovals { .. } => "set_change_approval_order",
+        SetChangeError::UnknownApprover { .. } => "set_change_unknown_approver",
+        SetChangeError::BadSignature { .. } => "set_change_approval_signature",
+        SetChangeError::NoQuorum { .. } => "set_change_quorum",
+    }
+}
+
 fn checkpoint_certificate_check(error: &CertificateError) -> &'static str {
     match error {
         CertificateError::WrongHeight { .. } => "checkpoint_certificate_height",
@@ -117,8 +201,8 @@ fn checkpoint_certificate_check(error: &CertificateError) -> &'static str {
 impl ProofError {
     /// The stable name of the failed check (`format`, `version`, `chain`, `tx_signature`, `act`,
     /// `receipt_tx_id`, `receipt_height`, `tx_proof_index`, `receipt_proof_index`,
-    /// `tx_tree_size`, `receipt_tree_size`, `tx_inclusion`, `receipt_inclusion`,
-    /// `validator_set`, `certificate_height`, `certificate_block_id`,
+    /// `tx_tree_size`, `receipt_tree_size`, `tx_inclusion`, `receipt_inclusion`, for version 3
+    /// the set links' ([`ProofError::SET_LINK_CHECKS`]), `validator_set`, `certificate_height`, `certificate_block_id`,
     /// `certificate_signer_order`, `certificate_unknown_signer`, `certificate_signature`,
     /// `certificate_quorum`, and for version 2 `checkpoint_chain`, `checkpoint_height`,
     /// `checkpoint_validator_set`, `checkpoint_certificate_*` (the six above),
@@ -138,6 +222,16 @@ impl ProofError {
             ProofError::ReceiptTreeSize { .. } => "receipt_tree_size",
             ProofError::TxInclusion(_) => "tx_inclusion",
             ProofError::ReceiptInclusion(_) => "receipt_inclusion",
+            ProofError::SetLinkOrder { .. } => "set_link_order",
+            ProofError::SetLinkHeight { .. } => "set_link_height",
+            ProofError::SetBoundaryChain { .. } => "set_boundary_chain",
+            ProofError::SetBoundaryHeight { .. } => "set_boundary_height",
+            ProofError::SetChange { error, .. } => set_change_check(error),
+            ProofError::SetBoundaryValidatorSet { .. } => "set_boundary_validator_set",
+            ProofError::SetBoundaryNextValidatorSet { .. } => "set_boundary_next_validator_set",
+            ProofError::SetBoundaryCertificate { error, .. } => {
+                set_boundary_certificate_check(error)
+            }
             ProofError::ValidatorSet { .. } => "validator_set",
             ProofError::Certificate(error) => certificate_check(error),
             ProofError::CheckpointChain { .. } => "checkpoint_chain",
@@ -150,32 +244,54 @@ impl ProofError {
         }
     }
 
-    /// The checks a bundle of format `version` passes, in verification order: the first 20
-    /// of [`ProofError::CHECKS`] for version 1, all of them for version 2.
-    pub fn checks_of(version: u16) -> &'static [&'static str] {
-        if version >= crate::FORMAT_VERSION_CHECKPOINT {
-            &Self::CHECKS
-        } else {
-            &Self::CHECKS[..20]
+    /// The checks a bundle of format `version` passes, in verification order: version 1's
+    /// ([`ProofError::V1_CHECKS`]); version 2 adds the checkpoint's; version 3 the set links'
+    /// and the checkpoint's (a version 3 bundle without a checkpoint runs fewer: see
+    /// [`ProofError::checks_run`]).
+    pub fn checks_of(version: u16) -> Vec<&'static str> {
+        match version {
+            0 | 1 => Self::checks_run(false, false),
+            2 => Self::checks_run(false, true),
+            _ => Self::checks_run(true, true),
         }
     }
 
-    /// The checks of a checkpoint file ([`crate::CertifiedHeader`]), in verification order.
-    pub const HEAD_CHECKS: [&'static str; 10] = [
-        "format",
-        "version",
-        "chain",
-        "validator_set",
-        "certificate_height",
-        "certificate_block_id",
-        "certificate_signer_order",
-        "certificate_unknown_signer",
-        "certificate_signature",
-        "certificate_quorum",
+    /// The checks run on a bundle with or without set links and a checkpoint, in order.
+    pub fn checks_run(links: bool, checkpoint: bool) -> Vec<&'static str> {
+        Self::CHECKS
+            .into_iter()
+            .filter(|check| {
+                (links || !Self::SET_LINK_CHECKS.contains(check))
+                    && (checkpoint || !check.starts_with("checkpoint_"))
+            })
+            .collect()
+    }
+
+    /// The checks of the set links (step 8, version 3 bundles and version 2 checkpoint files),
+    /// in verification order.
+    pub const SET_LINK_CHECKS: [&'static str; 18] = [
+        "set_link_order",
+        "set_link_height",
+        "set_boundary_chain",
+        "set_boundary_height",
+        "set_change_from_set",
+        "set_change_members",
+        "set_change_approval_order",
+        "set_change_unknown_approver",
+        "set_change_approval_signature",
+        "set_change_quorum",
+        "set_boundary_validator_set",
+        "set_boundary_next_validator_set",
+        "set_boundary_certificate_height",
+        "set_boundary_certificate_block_id",
+        "set_boundary_certificate_signer_order",
+        "set_boundary_certificate_unknown_signer",
+        "set_boundary_certificate_signature",
+        "set_boundary_certificate_quorum",
     ];
 
-    /// Every check name, in verification order (steps 10 to 13 only for version 2).
-    pub const CHECKS: [&'static str; 32] = [
+    /// The checks of a version 1 bundle, in verification order (20).
+    pub const V1_CHECKS: [&'static str; 20] = [
         "format",
         "version",
         "chain",
@@ -189,6 +305,82 @@ impl ProofError {
         "receipt_tree_size",
         "tx_inclusion",
         "receipt_inclusion",
+        "validator_set",
+        "certificate_height",
+        "certificate_block_id",
+        "certificate_signer_order",
+        "certificate_unknown_signer",
+        "certificate_signature",
+        "certificate_quorum",
+    ];
+
+    /// The checks of a checkpoint file ([`crate::CertifiedHeader`]), in verification order (the
+    /// set links' only for version 2 files).
+    pub const HEAD_CHECKS: [&'static str; 28] = [
+        "format",
+        "version",
+        "chain",
+        "set_link_order",
+        "set_link_height",
+        "set_boundary_chain",
+        "set_boundary_height",
+        "set_change_from_set",
+        "set_change_members",
+        "set_change_approval_order",
+        "set_change_unknown_approver",
+        "set_change_approval_signature",
+        "set_change_quorum",
+        "set_boundary_validator_set",
+        "set_boundary_next_validator_set",
+        "set_boundary_certificate_height",
+        "set_boundary_certificate_block_id",
+        "set_boundary_certificate_signer_order",
+        "set_boundary_certificate_unknown_signer",
+        "set_boundary_certificate_signature",
+        "set_boundary_certificate_quorum",
+        "validator_set",
+        "certificate_height",
+        "certificate_block_id",
+        "certificate_signer_order",
+        "certificate_unknown_signer",
+        "certificate_signature",
+        "certificate_quorum",
+    ];
+
+    /// Every check name, in verification order (the set links' only for version 3, steps 10
+    /// to 13 only with a checkpoint).
+    pub const CHECKS: [&'static str; 50] = [
+        "format",
+        "version",
+        "chain",
+        "tx_signature",
+        "act",
+        "receipt_tx_id",
+        "receipt_height",
+        "tx_proof_index",
+        "receipt_proof_index",
+        "tx_tree_size",
+        "receipt_tree_size",
+        "tx_inclusion",
+        "receipt_inclusion",
+        "set_link_order",
+        "set_link_height",
+        "set_boundary_chain",
+        "set_boundary_height",
+        "set_change_from_set",
+        "set_change_members",
+        "set_change_approval_order",
+        "set_change_unknown_approver",
+        "set_change_approval_signature",
+        "set_change_quorum",
+        "set_boundary_validator_set",
+        "set_boundary_next_validator_set",
+        "set_boundary_certificate_height",
+        "set_boundary_certificate_block_id",
+        "set_boundary_certificate_signer_order",
+        "set_boundary_certificate_unknown_signer",
+        "set_boundary_certificate_signature",
+        "set_boundary_certificate_quorum",
         "validator_set",
         "certificate_height",
         "certificate_block_id",
@@ -214,9 +406,10 @@ impl ProofError {
 /// A validator whose precommit is in the certificate.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Signer {
-    /// Its index in the genesis validator set.
+    /// Its index in the validator set that signed (the genesis set, or a changed set).
     pub index: u16,
-    /// The court that runs it (genesis `validators[index].court_code`).
+    /// The court that runs it (genesis `validators[index].court_code`, or the court of member
+    /// `index` of the set change that made the set).
     pub court_code: CourtCode,
     /// Its key.
     pub public_key: PublicKey,
@@ -292,12 +485,19 @@ pub struct Verified {
     pub total_power: u64,
     /// Number of validators in the set.
     pub validator_count: usize,
-    /// Version 2: the verified checkpoint.
+    /// Version 3: every validator-set change the bundle follows from genesis, oldest first
+    /// (those activating above the block apply to the checkpoint only). Empty for versions 1
+    /// and 2: the genesis set signed.
+    pub set_changes: Vec<VerifiedSetChange>,
+    /// How many of [`Verified::set_changes`] apply at the block's height: the block was signed
+    /// by the set of the last of them, or by the genesis set when none.
+    pub block_set_changes: usize,
+    /// Versions 2 and 3: the verified checkpoint.
     pub checkpoint: Option<VerifiedCheckpoint>,
 }
 
-/// What a verified checkpoint adds: a newer block, certified by the genesis validators, whose
-/// history log holds the transaction.
+/// What a verified checkpoint adds: a newer block, certified by the set in force at its
+/// height, whose history log holds the transaction.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VerifiedCheckpoint {
     /// The newer block's header.
@@ -310,6 +510,8 @@ pub struct VerifiedCheckpoint {
     pub signers: Vec<Signer>,
     /// Their voting power.
     pub signed_power: u64,
+    /// The voting power of the set that signed it.
+    pub total_power: u64,
     /// The transaction's leaf in the history log.
     pub leaf_index: u64,
 }
@@ -319,6 +521,23 @@ impl Verified {
     pub fn outcome(&self) -> Outcome {
         Outcome::of(self.receipt.code)
     }
+
+    /// The format version of the verified bundle: 3 with set links, 2 with a checkpoint,
+    /// else 1.
+    pub fn format_version(&self) -> u16 {
+        if !self.set_changes.is_empty() {
+            crate::bundle::FORMAT_VERSION_SET_LINKS
+        } else if self.checkpoint.is_some() {
+            crate::bundle::FORMAT_VERSION_CHECKPOINT
+        } else {
+            crate::bundle::FORMAT_VERSION
+        }
+    }
+
+    /// The checks the bundle passed, in order.
+    pub fn checks_passed(&self) -> Vec<&'static str> {
+        ProofError::checks_run(!self.set_changes.is_empty(), self.checkpoint.is_some())
+    }
 }
 
 /// Decodes `bytes` and verifies the bundle against `genesis`.
@@ -327,13 +546,15 @@ pub fn verify_bytes(bytes: &[u8], genesis: &Genesis) -> Result<Verified, ProofEr
 }
 
 /// Verifies a decoded bundle against `genesis`: steps 2 to 9 of `docs/proof-format.md` (step 1
-/// is [`ProofBundle::decode`]), and steps 10 to 13 for the checkpoint of a version 2 bundle.
+/// is [`ProofBundle::decode`]; step 8 follows the set links of a version 3 bundle), and steps 10
+/// to 13 for the checkpoint of a version 2 or 3 bundle.
 /// The first failing step is returned.
 ///
 /// A failed act (receipt code other than 0) is not a verification failure: the bundle proves
 /// that the attempt was committed and failed; [`Verified::outcome`] says so.
 pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, ProofError> {
     let ProofBundle {
+        links,
         tx,
         receipt,
         tx_proof,
@@ -411,13 +632,20 @@ pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, Proof
         )
         .map_err(ProofError::ReceiptInclusion)?;
 
-    // 8. The header names the genesis validator set.
-    let validators = genesis.validator_set();
-    let genesis_set = validators.hash();
-    if header.validators_hash != genesis_set {
+    // 8. The set links (version 3), from genesis up to the highest block the bundle proves;
+    // then the header names the set in force at its height.
+    let limit = bundle
+        .checkpoint
+        .as_ref()
+        .map_or(header.height, |c| c.header.height.max(header.height));
+    let sets = follow(links, genesis, limit)?;
+    let roster = sets.at(header.height);
+    let validators = &roster.set;
+    let expected = validators.hash();
+    if header.validators_hash != expected {
         return Err(ProofError::ValidatorSet {
             header: header.validators_hash,
-            genesis: genesis_set,
+            expected,
         });
     }
 
@@ -427,13 +655,13 @@ pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, Proof
         .verify(&chain_id, validators, header.height, &block_id)
         .map_err(ProofError::Certificate)?;
 
-    let (signers, signed_power) = signers_of(certificate, genesis);
+    let (signers, signed_power) = signers_of(certificate, roster);
 
-    // 10 to 13 (version 2): the checkpoint.
+    // 10 to 13 (versions 2 and 3): the checkpoint.
     let checkpoint = bundle
         .checkpoint
         .as_ref()
-        .map(|checkpoint| verify_checkpoint(bundle, checkpoint, genesis))
+        .map(|checkpoint| verify_checkpoint(bundle, checkpoint, &chain_id, &sets))
         .transpose()?;
 
     Ok(Verified {
@@ -450,24 +678,18 @@ pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, Proof
         signed_power,
         total_power: validators.total_power(),
         validator_count: validators.len(),
+        block_set_changes: sets.changes_at(header.height).len(),
+        set_changes: sets.changes().to_vec(),
         checkpoint,
     })
 }
 
-/// The validators whose signatures a (verified) certificate holds, and their power.
-pub(crate) fn signers_of(certificate: &CommitCertificate, genesis: &Genesis) -> (Vec<Signer>, u64) {
+/// The validators of `roster` whose signatures a (verified) certificate holds, and their power.
+pub(crate) fn signers_of(certificate: &CommitCertificate, roster: &Roster) -> (Vec<Signer>, u64) {
     let signers: Vec<Signer> = certificate
         .signatures
         .iter()
-        .filter_map(|entry| {
-            let validator = genesis.validators.get(usize::from(entry.validator_index))?;
-            Some(Signer {
-                index: entry.validator_index,
-                court_code: validator.court_code.clone(),
-                public_key: validator.validator.public_key,
-                voting_power: validator.validator.voting_power,
-            })
-        })
+        .filter_map(|entry| signer(roster, entry.validator_index))
         .collect();
     let signed_power = signers.iter().map(|s| s.voting_power).sum();
     (signers, signed_power)
@@ -477,16 +699,17 @@ pub(crate) fn signers_of(certificate: &CommitCertificate, genesis: &Genesis) -> 
 fn verify_checkpoint(
     bundle: &ProofBundle,
     checkpoint: &Checkpoint,
-    genesis: &Genesis,
+    chain_id: &ChainId,
+    sets: &SetChain,
 ) -> Result<VerifiedCheckpoint, ProofError> {
     let Checkpoint {
         header,
         certificate,
         log_proof,
     } = checkpoint;
-    let chain_id = genesis.chain_id();
+    let chain_id = *chain_id;
 
-    // 10. The same chain, not below the act's block, the genesis validator set.
+    // 10. The same chain, not below the act's block, the set in force at its height.
     if header.chain_id != chain_id {
         return Err(ProofError::CheckpointChain {
             checkpoint: header.chain_id,
@@ -499,16 +722,17 @@ fn verify_checkpoint(
             block: bundle.header.height,
         });
     }
-    let validators = genesis.validator_set();
-    let genesis_set = validators.hash();
-    if header.validators_hash != genesis_set {
+    let roster = sets.at(header.height);
+    let validators = &roster.set;
+    let expected = validators.hash();
+    if header.validators_hash != expected {
         return Err(ProofError::CheckpointValidatorSet {
             header: header.validators_hash,
-            genesis: genesis_set,
+            expected,
         });
     }
 
-    // 11. More than two thirds of the genesis power precommitted the checkpoint's header.
+    // 11. More than two thirds of that set's power precommitted the checkpoint's header.
     let block_id = header.id();
     certificate
         .verify(&chain_id, validators, header.height, &block_id)
@@ -537,13 +761,14 @@ fn verify_checkpoint(
         )
         .map_err(ProofError::CheckpointInclusion)?;
 
-    let (signers, signed_power) = signers_of(certificate, genesis);
+    let (signers, signed_power) = signers_of(certificate, roster);
     Ok(VerifiedCheckpoint {
         header: header.clone(),
         block_id,
         round: certificate.round,
         signers,
         signed_power,
+        total_power: validators.total_power(),
         leaf_index: log_proof.leaf_index,
     })
 }

@@ -14,9 +14,10 @@ use courtledger_ledger::{ActKind, Code};
 use courtledger_proof::describe::{beijing_rfc3339, documents, fields, utc_rfc3339};
 use courtledger_proof::{
     verify, verify_bytes, AssembleError, CertifiedHeader, Outcome, ProofBundle, ProofError,
-    FORMAT_VERSION, FORMAT_VERSION_CHECKPOINT, MAX_PROOF_BUNDLE_V2_BYTES,
+    FORMAT_VERSION, FORMAT_VERSION_CHECKPOINT, FORMAT_VERSION_SET_LINKS, MAX_PROOF_BUNDLE_V2_BYTES,
+    MAX_PROOF_BUNDLE_V3_BYTES,
 };
-use support::{cases, chain, genesis, CHAIN, OTHER_CHAIN, T0};
+use support::{cases, chain, genesis, set_chain, CHAIN, OTHER_CHAIN, T0};
 
 #[test]
 fn every_transaction_of_the_chain_verifies() {
@@ -216,8 +217,9 @@ fn a_checkpoint_covers_every_earlier_act_and_round_trips() {
             assert!(verify(&v1, &genesis).unwrap().checkpoint.is_none());
         }
     }
-    assert_eq!(ProofError::checks_of(1).len(), 20);
-    assert_eq!(ProofError::checks_of(2), ProofError::CHECKS);
+    assert_eq!(ProofError::checks_of(1), ProofError::V1_CHECKS);
+    assert_eq!(ProofError::checks_of(2).len(), 32);
+    assert_eq!(ProofError::checks_of(3), ProofError::CHECKS);
 }
 
 #[test]
@@ -256,10 +258,10 @@ fn a_certified_header_is_a_checkpoint_file() {
     let (genesis, blocks) = chain(CHAIN);
     let other = support::genesis(OTHER_CHAIN);
     for committed in &blocks {
-        let head = CertifiedHeader {
-            header: committed.block.header.clone(),
-            certificate: committed.certificate.clone(),
-        };
+        let head = CertifiedHeader::new(
+            committed.block.header.clone(),
+            committed.certificate.clone(),
+        );
         let bytes = head.to_bytes();
         assert_eq!(&bytes[..9], b"CLCHKPT\x00\x01");
         assert_eq!(CertifiedHeader::decode(&bytes).unwrap(), head);
@@ -296,7 +298,9 @@ fn a_certified_header_is_a_checkpoint_file() {
             (bytes[..bytes.len() - 1].to_vec(), "format"),
             ([bytes.as_slice(), &[0]].concat(), "format"),
             ([b"CLPROOF".as_slice(), &bytes[7..]].concat(), "format"),
-            ([&bytes[..8], &[2], &bytes[9..]].concat(), "version"),
+            ([&bytes[..8], &[3], &bytes[9..]].concat(), "version"),
+            // Version 2 carries links first: a version 1 body is not one.
+            ([&bytes[..8], &[2], &bytes[9..]].concat(), "format"),
         ] {
             assert_eq!(CertifiedHeader::decode(&bad).unwrap_err().check(), check);
         }
@@ -337,6 +341,162 @@ fn assembling_refuses_an_inconsistent_store() {
     ));
 }
 
+#[test]
+fn every_transaction_of_a_chain_with_set_changes_verifies_with_its_links() {
+    let sc = set_chain(CHAIN);
+    let genesis = &sc.genesis;
+    let courts = |signers: &[courtledger_proof::Signer]| -> Vec<String> {
+        signers.iter().map(|s| s.court_code.to_string()).collect()
+    };
+    for committed in &sc.blocks {
+        let height = committed.block.header.height;
+        for index in 0..committed.block.header.tx_count {
+            let bundle = sc.bundle(height, index);
+            let links = bundle.links.len();
+            assert_eq!(links, usize::from(height >= 6) + usize::from(height >= 9));
+            let bytes = bundle.to_bytes();
+            let version = if links > 0 {
+                FORMAT_VERSION_SET_LINKS
+            } else {
+                FORMAT_VERSION
+            };
+            assert_eq!(bytes[7..9], version.to_be_bytes(), "block {height}");
+            let decoded = ProofBundle::decode(&bytes).unwrap();
+            assert_eq!(decoded, bundle);
+            assert_eq!(decoded.to_bytes(), bytes, "decoding is canonical");
+            let tx = &committed.block.txs[usize::try_from(index).unwrap()];
+            if courtledger_types::SignedSetChange::from_payload(&tx.tx.payload).is_some() {
+                // A set change is not an act of the ledger: its bundle says so.
+                assert_eq!(verify(&decoded, genesis).unwrap_err().check(), "act");
+                continue;
+            }
+            let verified = verify(&decoded, genesis).unwrap();
+            assert_eq!(verified.block_set_changes, links);
+            assert_eq!(verified.set_changes.len(), links);
+            assert_eq!(verified.format_version(), version);
+            let (validators, total) = match height {
+                1..=5 => (4, 4),
+                6..=8 => (5, 5),
+                _ => (4, 4),
+            };
+            assert_eq!(
+                (verified.validator_count, verified.total_power),
+                (validators, total)
+            );
+            // Every version 3 bundle with the checkpoint of block 10 verifies too.
+            let with = sc.bundle_at(height, index, 10);
+            assert_eq!(with.version(), FORMAT_VERSION_SET_LINKS);
+            let v = verify_bytes(&with.to_bytes(), genesis).unwrap();
+            let checkpoint = v.checkpoint.unwrap();
+            assert_eq!(courts(&checkpoint.signers), ["京", "京0105", "京0108"]);
+            assert_eq!(checkpoint.total_power, 4);
+            assert_eq!(v.set_changes.len(), 2);
+            assert_eq!(v.block_set_changes, links);
+            assert_eq!(v.signers, verified.signers);
+        }
+    }
+    // The courts that signed come from the set in force: the five, then the four.
+    let six = verify(&sc.bundle(6, 0), genesis).unwrap();
+    assert_eq!(courts(&six.signers), ["0000", "京", "京0105", "京0108"]);
+    assert_eq!(six.signed_power, 4);
+    let nine = verify(&sc.bundle(9, 0), genesis).unwrap();
+    assert_eq!(courts(&nine.signers), ["0000", "京", "京0108"]);
+    let change = &nine.set_changes[1];
+    assert_eq!(change.activation_height, 9);
+    assert_eq!(change.courts.len(), 4);
+    assert_eq!(
+        courts(&change.approvers),
+        ["京", "京01", "京0105", "京0108"]
+    );
+    assert_eq!((change.approved_power, change.total_power), (4, 4));
+    assert_eq!(
+        nine.checks_passed(),
+        ProofError::checks_run(true, false),
+        "no checkpoint checks"
+    );
+    // Without its links the bundle of block 6 names a set the verifier does not know.
+    let bare = sc.block(6).bundle(0);
+    assert_eq!(verify(&bare, genesis).unwrap_err().check(), "validator_set");
+    // A checkpoint file of block 10 needs the links too.
+    let head = CertifiedHeader::new(
+        sc.block(10).block.header.clone(),
+        sc.block(10).certificate.clone(),
+    );
+    assert_eq!(head.verify(genesis).unwrap_err().check(), "validator_set");
+    let head = head.with_links(sc.links_to(10));
+    let bytes = head.to_bytes();
+    assert_eq!(&bytes[..9], b"CLCHKPT\x00\x02");
+    let decoded = CertifiedHeader::decode(&bytes).unwrap();
+    assert_eq!(decoded, head);
+    let v = decoded.verify(genesis).unwrap();
+    assert_eq!(v.set_changes.len(), 2);
+    assert_eq!(v.total_power, 4);
+    let mut beyond = head.clone();
+    beyond.header = sc.block(8).block.header.clone();
+    beyond.certificate = sc.block(8).certificate.clone();
+    assert_eq!(
+        beyond.verify(genesis).unwrap_err().check(),
+        "set_link_height"
+    );
+    let mut empty = bytes[..9].to_vec();
+    empty.extend_from_slice(&0u32.to_be_bytes());
+    empty.extend_from_slice(
+        &CertifiedHeader::new(head.header.clone(), head.certificate.clone()).to_bytes()[9..],
+    );
+    assert_eq!(
+        CertifiedHeader::decode(&empty).unwrap_err().check(),
+        "format"
+    );
+}
+
+#[test]
+fn a_version_3_bundle_is_bounded_and_the_largest_fits() {
+    use courtledger_proof::links::{MAX_SET_LINKS, MAX_SET_LINK_BYTES};
+    use courtledger_types::limits::{
+        MAX_ADDRESS_BYTES, MAX_COURT_CODE_BYTES, MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS,
+    };
+    let sc = set_chain(CHAIN);
+    let mut bundle = sc.bundle_at(6, 0, 10);
+    bundle.tx.tx.payload = vec![0; usize::try_from(MAX_TX_PAYLOAD_BYTES).unwrap()];
+    bundle.tx_proof.path = vec![[0; 32]; 16];
+    bundle.receipt_proof.path = vec![[0; 32]; 16];
+    bundle.certificate.signatures = vec![bundle.certificate.signatures[0]; 128];
+    let checkpoint = bundle.checkpoint.as_mut().unwrap();
+    checkpoint.certificate.signatures = vec![checkpoint.certificate.signatures[0]; 128];
+    checkpoint.log_proof.path = vec![[0; 32]; 64];
+    // The largest link: 128 members with the longest court codes and addresses, 128
+    // approvals, 128 boundary signatures.
+    let mut link = bundle.links[0].clone();
+    let mut member = link.change.change.members[0].clone();
+    member.court_code = courtledger_types::CourtCode::new(
+        &"京".repeat(usize::try_from(MAX_COURT_CODE_BYTES).unwrap() / 3),
+    )
+    .unwrap_or(member.court_code);
+    // DNS labels of at most 63 bytes: 62 + 62 + 62 + 61 and three dots, then `:65535`.
+    let host = [62, 62, 62, 61].map(|n| "a".repeat(n)).join(".");
+    member.p2p_address = format!("{host}:65535");
+    assert_eq!(
+        member.p2p_address.len(),
+        usize::try_from(MAX_ADDRESS_BYTES).unwrap()
+    );
+    link.change.change.members = vec![member; usize::try_from(MAX_VALIDATORS).unwrap()];
+    link.change.approvals =
+        vec![link.change.approvals[0]; usize::try_from(MAX_VALIDATORS).unwrap()];
+    link.certificate.signatures = vec![link.certificate.signatures[0]; 128];
+    assert!(link.to_bytes().len() <= usize::try_from(MAX_SET_LINK_BYTES).unwrap());
+    bundle.links = vec![link; usize::try_from(MAX_SET_LINKS).unwrap()];
+    let bytes = bundle.to_bytes();
+    let max = usize::try_from(MAX_PROOF_BUNDLE_V3_BYTES).unwrap();
+    assert!(bytes.len() <= max, "{} > {max}", bytes.len());
+    assert_eq!(ProofBundle::decode(&bytes).unwrap(), bundle);
+    let mut huge = bytes[..9].to_vec();
+    huge.resize(max + 1, 0);
+    assert_eq!(
+        verify_bytes(&huge, &sc.genesis).unwrap_err().check(),
+        "format"
+    );
+}
+
 /// `cargo test --release -p courtledger-proof -- --ignored --nocapture`
 #[test]
 #[ignore = "timing; run in release with --ignored --nocapture"]
@@ -344,7 +504,17 @@ fn verification_rate() {
     let (genesis, blocks) = chain(CHAIN);
     let three = blocks[1].bundle(0).to_bytes();
     let four = blocks[0].bundle(0).to_bytes();
-    for (label, bytes) in [("3 of 4 signatures", &three), ("4 of 4 signatures", &four)] {
+    let sc = set_chain(CHAIN);
+    let one = sc.bundle(6, 0).to_bytes();
+    let two = sc.bundle(9, 0).to_bytes();
+    let v3_checkpoint = sc.bundle_at(2, 0, 10).to_bytes();
+    for (label, bytes) in [
+        ("v1, 3 of 4 signatures", &three),
+        ("v1, 4 of 4 signatures", &four),
+        ("v3, 1 set link, 4 of 5 signatures", &one),
+        ("v3, 2 set links, 3 of 4 signatures", &two),
+        ("v3, 2 set links and a checkpoint", &v3_checkpoint),
+    ] {
         for _ in 0..50 {
             verify_bytes(bytes, &genesis).unwrap();
         }

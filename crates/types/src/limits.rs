@@ -124,5 +124,12 @@ pub const MAX_PROOF_BUNDLE_V2_BYTES: u32 = MAX_PROOF_BUNDLE_BYTES
     + MAX_CERTIFICATE_BYTES
     + MAX_PROOF_LOG_INCLUSION_BYTES;
 
+/// Most validator-set links a proof bundle or checkpoint file carries (version 3 bundles,
+/// version 2 checkpoint files): the chain of set changes from the genesis set to the set that
+/// signed the proven block, one link per change. Below [`MAX_SET_CHANGES`], so that a bundle
+/// stays small enough to read whole (about 15.6 MB at most); a node refuses to assemble a
+/// bundle that would need more.
+pub const MAX_PROOF_SET_LINKS: u32 = 256;
+
 const _: () = assert!(MAX_PROOF_BUNDLE_BYTES == 76_207);
 const _: () = assert!(MAX_PROOF_BUNDLE_V2_BYTES == 87_828);

@@ -4,7 +4,11 @@
 //! Every committed transaction id is leaf `leaf_hash(id)` of one append-only RFC 9162 log and
 //! each header carries the log's `log_size` and `log_root`. Proofs come from the stored perfect
 //! subtrees ([`LogView`]) in `O(log n)` reads. A client checks them against headers it trusts
-//! (certified by the validators of the genesis), never against the roots in these answers alone.
+//! (certified by the validators of the genesis, or of the sets that followed it), never against
+//! the roots in these answers alone. Both answers carry `set_links`: the validator-set links up
+//! to the later block ([`super::proofs::set_links`]), with which a client verifies headers
+//! signed after validator-set changes (`proof refresh`, `audit consistency`, `audit
+//! checkpoint`).
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -17,6 +21,7 @@ use courtledger_types::BlockHeader;
 use serde_json::{json, Value};
 
 use super::error::{ApiError, ApiPath, ApiQuery};
+use super::proofs::{set_links, set_links_json};
 use super::txs::parse_digest;
 use super::ApiState;
 
@@ -100,9 +105,11 @@ pub(super) async fn consistency(
     let proof = LogView::new(&*store)
         .prove_consistency(old.log_size, new.log_size)
         .map_err(log_failure)?;
+    let links = set_links(&*store, to)?;
     Ok(Json(json!({
         "from": head_json(&old),
         "to": head_json(&new),
+        "set_links": set_links_json(&links),
         "proof": {
             "old_size": proof.old_size,
             "new_size": proof.new_size,
@@ -166,7 +173,9 @@ pub(super) async fn log_inclusion(
     let proof = LogView::new(&*store)
         .prove_inclusion(leaf_index, head.log_size)
         .map_err(log_failure)?;
+    let links = set_links(&*store, at)?;
     Ok(Json(json!({
+        "set_links": set_links_json(&links),
         "tx_id": id.to_string(),
         "height": location.height,
         "index": location.position,

@@ -18,11 +18,11 @@ use courtledger_ledger::{
     Possession, Role,
 };
 use courtledger_merkle::{self as merkle, InclusionProof};
-use courtledger_proof::{Checkpoint, ProofBundle};
+use courtledger_proof::{Checkpoint, ProofBundle, SetLink};
 use courtledger_types::peer_id::peer_id_of;
 use courtledger_types::{
-    Block, CommitCertificate, CommitSignature, CourtCode, Genesis, Receipt, SignedTransaction,
-    Transaction,
+    Block, CommitCertificate, CommitSignature, CourtCode, Genesis, Receipt, SetChange, SetMember,
+    SignedSetChange, SignedTransaction, Transaction, Validator, ValidatorSet, CODE_OK,
 };
 
 /// 2026-03-02T01:00:00Z (09:00 in Beijing): block 1's time.
@@ -134,6 +134,140 @@ pub struct Committed {
     pub certificate: CommitCertificate,
 }
 
+/// A validator set with the key seed of each member, in set order.
+#[derive(Debug, Clone)]
+pub struct Keyed {
+    pub set: ValidatorSet,
+    pub seeds: Vec<u8>,
+}
+
+impl Keyed {
+    fn of(seeds: &[u8]) -> Self {
+        Self {
+            set: ValidatorSet::new(
+                seeds
+                    .iter()
+                    .map(|seed| Validator {
+                        public_key: key(*seed).public_key(),
+                        voting_power: 1,
+                    })
+                    .collect(),
+            )
+            .unwrap(),
+            seeds: seeds.to_vec(),
+        }
+    }
+}
+
+/// The court of the fifth validator (key seed 5), which the first set change adds.
+pub const FIFTH_COURT: &str = "京0108";
+
+/// The member with key seed `seed` (1 to 5): its court, key, power 1 and p2p address.
+fn member(seed: u8) -> SetMember {
+    let court = match seed {
+        1..=4 => VALIDATOR_COURTS[usize::from(seed - 1)],
+        _ => FIFTH_COURT,
+    };
+    SetMember {
+        court_code: CourtCode::new(court).unwrap(),
+        validator: Validator {
+            public_key: key(seed).public_key(),
+            voting_power: 1,
+        },
+        p2p_address: format!("127.0.0.1:{}", 27000 + u16::from(seed) - 1),
+    }
+}
+
+/// The change from `from` to the members with key seeds `to`, activating at `activation`,
+/// approved by the validators of `from` at `approvers`.
+pub fn set_change(
+    chain_id: &ChainId,
+    from: &Keyed,
+    to: &[u8],
+    activation: u64,
+    approvers: &[u16],
+) -> SignedSetChange {
+    let change = SetChange {
+        from_set_hash: from.set.hash(),
+        activation_height: activation,
+        members: to.iter().map(|seed| member(*seed)).collect(),
+    };
+    let approvals = approvers
+        .iter()
+        .map(|&index| change.approve(&key(from.seeds[usize::from(index)]), chain_id, index))
+        .collect();
+    SignedSetChange { change, approvals }
+}
+
+/// The chain of the version 3 vectors: the three blocks of [`chain`], then two validator-set
+/// changes, each recorded by a transaction of a validator and activated by the chain.
+#[derive(Debug, Clone)]
+pub struct SetChain {
+    pub genesis: Genesis,
+    /// Blocks 1 to 10.
+    pub blocks: Vec<Committed>,
+    /// The genesis set (seeds 1 to 4), the set after the first change (1 to 5), after the
+    /// second (1, 2, 4, 5).
+    pub sets: [Keyed; 3],
+    /// The first change: 京0108's validator (seed 5) joins at height 6 (recorded in block 4,
+    /// approved by genesis validators 0, 1 and 3).
+    pub add: SignedSetChange,
+    /// The second change: 京01's validator (seed 3) leaves at height 9 (recorded in block 7,
+    /// approved by validators 1 to 4 of the five).
+    pub remove: SignedSetChange,
+}
+
+impl SetChain {
+    /// The block at `height`.
+    pub fn block(&self, height: u64) -> &Committed {
+        &self.blocks[usize::try_from(height - 1).unwrap()]
+    }
+
+    /// The link of the change activating at `activation` (6 or 9).
+    pub fn link(&self, activation: u64) -> SetLink {
+        let change = if activation == 6 {
+            &self.add
+        } else {
+            &self.remove
+        };
+        assert_eq!(change.change.activation_height, activation);
+        let boundary = self.block(activation - 1);
+        SetLink {
+            change: change.clone(),
+            boundary: boundary.block.header.clone(),
+            certificate: boundary.certificate.clone(),
+        }
+    }
+
+    /// Every link activating at or below `height`, oldest first.
+    pub fn links_to(&self, height: u64) -> Vec<SetLink> {
+        [6, 9]
+            .into_iter()
+            .filter(|a| *a <= height)
+            .map(|a| self.link(a))
+            .collect()
+    }
+
+    /// The bundle of the transaction at `index` of block `height`, with the links it needs.
+    pub fn bundle(&self, height: u64, index: u32) -> ProofBundle {
+        self.block(height)
+            .bundle(index)
+            .with_links(self.links_to(height))
+    }
+
+    /// That bundle with the checkpoint of block `at`, and the links up to `at`.
+    pub fn bundle_at(&self, height: u64, index: u32, at: u64) -> ProofBundle {
+        let upto: Vec<Committed> = self.blocks[..usize::try_from(at).unwrap()].to_vec();
+        self.block(height)
+            .bundle(index)
+            .with_checkpoint(
+                self.block(at)
+                    .checkpoint_of(&upto, self.block(height), index),
+            )
+            .with_links(self.links_to(at))
+    }
+}
+
 impl Committed {
     /// The bundle of the transaction at `index`.
     pub fn bundle(&self, index: u32) -> ProofBundle {
@@ -175,10 +309,24 @@ impl Committed {
     }
 }
 
-/// The certificate of `header` by the validators at `signers` (round 0).
+/// The certificate of `header` by the genesis validators at `signers` (round 0).
 pub fn certify(
     chain_id: &ChainId,
     genesis: &Genesis,
+    block: &Block,
+    signers: &[u16],
+) -> CommitCertificate {
+    let keyed = Keyed {
+        set: genesis.validator_set().clone(),
+        seeds: vec![1, 2, 3, 4],
+    };
+    certify_by(chain_id, &keyed, block, signers)
+}
+
+/// The certificate of `header` by the validators of `set` at `signers` (round 0).
+pub fn certify_by(
+    chain_id: &ChainId,
+    set: &Keyed,
     block: &Block,
     signers: &[u16],
 ) -> CommitCertificate {
@@ -189,11 +337,9 @@ pub fn certify(
         signatures: Vec::new(),
     };
     for &index in signers {
-        let vote = certificate
-            .precommit(genesis.validator_set(), index)
-            .unwrap();
+        let vote = certificate.precommit(&set.set, index).unwrap();
         let signature = vote
-            .sign(&key(u8::try_from(index + 1).unwrap()), chain_id)
+            .sign(&key(set.seeds[usize::from(index)]), chain_id)
             .signature;
         certificate.signatures.push(CommitSignature {
             validator_index: index,
@@ -243,6 +389,40 @@ fn register(person: &SigningKey, label: &str, chain_id: &ChainId) -> RegisterIde
 /// block 3 two messages (certificate by validators 1, 2 and 3), the checkpoint of version 2
 /// bundles.
 pub fn chain(chain_name: &str) -> (Genesis, Vec<Committed>) {
+    let (genesis, blocks, _) = run(chain_name, false);
+    (genesis, blocks)
+}
+
+/// The three blocks of [`chain`], then seven more (all executed by the chain with the ledger):
+///
+/// | block | transactions | signed by |
+/// |---|---|---|
+/// | 4 | the validator of 京 (seed 2) records the change adding 京0108 (seed 5) from height 6; P2's message | genesis 0, 1, 2 |
+/// | 5 | P1's message; the header names the five as the next set (the first boundary) | genesis 0, 2, 3 |
+/// | 6 | P2's message, P1's message | the five: 0, 1, 3, 4 |
+/// | 7 | 京0108's validator records the change removing 京01 (seed 3) from height 9; P1's message | the five: 0, 1, 2, 4 |
+/// | 8 | P2's message; the header names the four as the next set (the second boundary) | the five: 1, 2, 3, 4 |
+/// | 9 | P2's message | the four (seeds 1, 2, 4, 5): 0, 1, 3 |
+/// | 10 | P1's message | the four: 1, 2, 3 |
+pub fn set_chain(chain_name: &str) -> SetChain {
+    let (genesis, blocks, changes) = run(chain_name, true);
+    let (add, remove) = changes.unwrap();
+    SetChain {
+        genesis,
+        blocks,
+        sets: [
+            Keyed::of(&[1, 2, 3, 4]),
+            Keyed::of(&[1, 2, 3, 4, 5]),
+            Keyed::of(&[1, 2, 4, 5]),
+        ],
+        add,
+        remove,
+    }
+}
+
+type Changes = Option<(SignedSetChange, SignedSetChange)>;
+
+fn run(chain_name: &str, with_changes: bool) -> (Genesis, Vec<Committed>, Changes) {
     let genesis = genesis(chain_name);
     let chain_id = genesis.chain_id();
     let app = LedgerApp::new(&genesis);
@@ -377,35 +557,124 @@ pub fn chain(chain_name: &str) -> (Genesis, Vec<Committed>) {
         ),
     ];
 
-    for (n, (txs, signers)) in [
-        (block1, vec![0, 1, 2, 3]),
-        (block2, vec![0, 1, 3]),
-        (block3, vec![1, 2, 3]),
-    ]
-    .into_iter()
-    .enumerate()
-    {
+    let g = Keyed::of(&[1, 2, 3, 4]);
+    let five = Keyed::of(&[1, 2, 3, 4, 5]);
+    let four = Keyed::of(&[1, 2, 4, 5]);
+    // (transactions, proposer seed, certifying set, signers)
+    let mut plan = vec![
+        (block1, 1, g.clone(), vec![0, 1, 2, 3]),
+        (block2, 2, g.clone(), vec![0, 1, 3]),
+        (block3, 3, g.clone(), vec![1, 2, 3]),
+    ];
+    let mut changes = None;
+    if with_changes {
+        let message = |person: &SigningKey, nonce: u64, text: &str| {
+            sign(
+                person,
+                nonce,
+                PostMessage {
+                    case,
+                    kind: MessageKind::Text,
+                    content: sha256(text.as_bytes()),
+                    for_judge: true,
+                },
+                &chain_id,
+            )
+        };
+        let by_validator = |seed: u8, change: &SignedSetChange| {
+            Transaction {
+                signer: key(seed).public_key(),
+                nonce: 1,
+                payload: change.to_payload(),
+            }
+            .sign(&key(seed), &chain_id)
+        };
+        let add = set_change(&chain_id, &g, &[1, 2, 3, 4, 5], 6, &[0, 1, 3]);
+        let remove = set_change(&chain_id, &five, &[1, 2, 4, 5], 9, &[1, 2, 3, 4]);
+        plan.extend([
+            (
+                vec![
+                    by_validator(2, &add),
+                    message(&p2(), 4, "I propose mediation"),
+                ],
+                4,
+                g.clone(),
+                vec![0, 1, 2],
+            ),
+            (
+                vec![message(&p1(), 6, "I accept mediation")],
+                1,
+                g.clone(),
+                vec![0, 2, 3],
+            ),
+            (
+                vec![
+                    message(&p2(), 5, "my mediation proposal, revised"),
+                    message(&p1(), 7, "I reject the revision"),
+                ],
+                5,
+                five.clone(),
+                vec![0, 1, 3, 4],
+            ),
+            (
+                vec![
+                    by_validator(5, &remove),
+                    message(&p1(), 8, "I ask for a judgment"),
+                ],
+                2,
+                five.clone(),
+                vec![0, 1, 2, 4],
+            ),
+            (
+                vec![message(&p2(), 6, "I ask for a judgment too")],
+                3,
+                five.clone(),
+                vec![1, 2, 3, 4],
+            ),
+            (
+                vec![message(&p2(), 7, "my final statement")],
+                4,
+                four.clone(),
+                vec![0, 1, 3],
+            ),
+            (
+                vec![message(&p1(), 9, "my final statement")],
+                5,
+                four.clone(),
+                vec![1, 2, 3],
+            ),
+        ]);
+        changes = Some((add, remove));
+    }
+
+    for (n, (txs, proposer, set, signers)) in plan.into_iter().enumerate() {
         let count = txs.len();
         let now = T0 + 60_000 * u64::try_from(n).unwrap();
-        let (block, execution) = build_block(
-            &ctx,
-            &parent,
-            &state,
-            txs,
-            key(u8::try_from(n % 4 + 1).unwrap()).public_key(),
-            now,
-        );
+        let (block, execution) =
+            build_block(&ctx, &parent, &state, txs, key(proposer).public_key(), now);
         assert_eq!(block.txs.len(), count, "every test transaction is admitted");
+        assert!(
+            execution.receipts.iter().all(|r| r.code == CODE_OK) || n == 1,
+            "block {}: {:?}",
+            n + 1,
+            execution.receipts
+        );
+        assert_eq!(
+            block.header.validators_hash,
+            set.set.hash(),
+            "block {}",
+            n + 1
+        );
         state.apply(&execution.changes);
         parent = Parent::of(&block.header);
-        let certificate = certify(&chain_id, &genesis, &block, &signers);
+        let certificate = certify_by(&chain_id, &set, &block, &signers);
         blocks.push(Committed {
             block,
             receipts: execution.receipts,
             certificate,
         });
     }
-    (genesis, blocks)
+    (genesis, blocks, changes)
 }
 
 /// One vector: a bundle (as bytes), the genesis it is checked against, the expected verdict.
@@ -523,10 +792,10 @@ pub fn cases() -> Vec<Case> {
     magic[6] = b'X';
     push("format-magic", "magic CLPROOX", magic, "format");
     let mut version = bytes.clone();
-    version[8] = 3;
+    version[8] = 4;
     push(
-        "version-3",
-        "format version 3 (unknown to a verifier of versions 1 and 2)",
+        "version-4",
+        "format version 4 (unknown to a verifier of versions 1 to 3)",
         version,
         "version",
     );
@@ -929,6 +1198,357 @@ pub fn cases() -> Vec<Case> {
         "certificate_signature",
     );
     cases.extend(checkpoint_cases(&blocks));
+    cases.extend(set_link_cases());
+    cases
+}
+
+/// Version 3: bundles of the chain with two validator-set changes ([`set_chain`]), valid and
+/// tampered. `one` is P2's message of block 6 (the first block of the five, one link); `two`
+/// P2's message of block 9 (the first block of the four, two links).
+fn set_link_cases() -> Vec<Case> {
+    let sc = set_chain(CHAIN);
+    let chain_id = sc.genesis.chain_id();
+    let other = set_chain(OTHER_CHAIN);
+    let one = sc.bundle(6, 0);
+    let two = sc.bundle(9, 0);
+    assert_eq!((one.links.len(), two.links.len()), (1, 2));
+    let mut cases = vec![
+        case(
+            "valid-v3-one-change",
+            "version 3: P2's message (block 6, the first block signed by the five validators after 京0108's joined at height 6), with one set link; certificate by 0000, 京, 京0105 and 京0108",
+            one.to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-v3-two-changes",
+            "version 3: P2's message (block 9, the first block signed by the four validators left after 京01's left at height 9), with two set links; certificate by 0000, 京 and 京0108",
+            two.to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-v3-checkpoint",
+            "version 3: P1's filing (block 2, signed by the genesis validators) with the checkpoint of block 10 (signed by the four of the second change) and the two links that lead to its set",
+            sc.bundle_at(2, 0, 10).to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-v3-one-change-checkpoint",
+            "version 3: P2's message of block 6 with the checkpoint of block 9: the first link for the block, both for the checkpoint",
+            sc.bundle_at(6, 0, 9).to_bytes(),
+            "ok",
+        ),
+        case(
+            "valid-boundary-block",
+            "version 1: P1's message of block 5, the last block of the genesis set (its header names the five as the next set): no link is needed",
+            sc.bundle(5, 0).to_bytes(),
+            "ok",
+        ),
+    ];
+    let mut push = |name: &str, description: &str, bytes: Vec<u8>, expect: &'static str| {
+        cases.push(case(name, description, bytes, expect));
+    };
+
+    // Step 1.
+    let bytes = one.to_bytes();
+    let mut no_links = bytes[..9].to_vec();
+    no_links.extend_from_slice(&0u32.to_be_bytes());
+    no_links.extend_from_slice(&one.clone().with_links(Vec::new()).to_bytes()[9..]);
+    no_links.push(0);
+    push(
+        "format-v3-no-links",
+        "a version 3 bundle whose link count is 0 (without links a bundle is written as version 1 or 2)",
+        no_links,
+        "format",
+    );
+    let mut too_many = bytes.clone();
+    too_many[9..13].copy_from_slice(&257u32.to_be_bytes());
+    push(
+        "format-v3-too-many-links",
+        "the link count claims 257, more than the bound of 256",
+        too_many,
+        "format",
+    );
+    let mut trailing = bytes.clone();
+    trailing.push(0);
+    push(
+        "format-v3-trailing-byte",
+        "the valid version 3 bundle with one byte appended",
+        trailing,
+        "format",
+    );
+    push(
+        "format-v3-truncated",
+        "the valid version 3 bundle without its last byte (its checkpoint tag)",
+        bytes[..bytes.len() - 1].to_vec(),
+        "format",
+    );
+    let mut tag = bytes.clone();
+    let last = tag.len() - 1;
+    assert_eq!(tag[last], 0);
+    tag[last] = 2;
+    push(
+        "format-v3-checkpoint-tag",
+        "the checkpoint's option tag is 2",
+        tag,
+        "format",
+    );
+
+    // Step 8: the links' order and heights.
+    push(
+        "set-links-out-of-order",
+        "the bundle of block 9 with its two links swapped",
+        tamper(&two, |b| b.links.swap(0, 1)),
+        "set_link_order",
+    );
+    push(
+        "set-link-twice",
+        "the bundle of block 9 with the first link twice (and the second left out)",
+        tamper(&two, |b| b.links[1] = b.links[0].clone()),
+        "set_link_order",
+    );
+    push(
+        "set-link-beyond-block",
+        "the bundle of block 6 with both links, the second activating at 9, above the block and with no checkpoint",
+        tamper(&one, |b| b.links = sc.links_to(9)),
+        "set_link_height",
+    );
+
+    // Step 8: the first link's boundary and change.
+    push(
+        "set-link-other-chain",
+        "the bundle of block 6 with the first link of another chain (same validators, other chain id)",
+        tamper(&one, |b| b.links[0] = other.link(6)),
+        "set_boundary_chain",
+    );
+    push(
+        "set-boundary-chain-id",
+        "the first link's boundary header with its chain id changed",
+        tamper(&one, |b| flip(&mut b.links[0].boundary.chain_id.0)),
+        "set_boundary_chain",
+    );
+    push(
+        "set-boundary-height",
+        "the first link with block 4's header and valid certificate as its boundary (activation 6 needs block 5)",
+        tamper(&one, |b| {
+            b.links[0].boundary = sc.block(4).block.header.clone();
+            b.links[0].certificate = sc.block(4).certificate.clone();
+        }),
+        "set_boundary_height",
+    );
+    push(
+        "set-link-omitted-first",
+        "the bundle of block 9 without its first link: the second names the five's set, not genesis'",
+        tamper(&two, |b| {
+            b.links.remove(0);
+        }),
+        "set_change_from_set",
+    );
+    push(
+        "set-change-members",
+        "the first change lists 0000's member twice (its approvals, over other bytes, are not checked before the members)",
+        tamper(&one, |b| {
+            let first = b.links[0].change.change.members[0].clone();
+            b.links[0].change.change.members.push(first);
+        }),
+        "set_change_members",
+    );
+    push(
+        "set-change-approval-order",
+        "the first change's second approval repeated (validator 1 twice)",
+        tamper(&one, |b| {
+            let approvals = &mut b.links[0].change.approvals;
+            approvals.insert(1, approvals[1]);
+        }),
+        "set_change_approval_order",
+    );
+    push(
+        "set-change-unknown-approver",
+        "the first change's last approval by validator index 4 of a set of 4",
+        tamper(&one, |b| b.links[0].change.approvals[2].validator_index = 4),
+        "set_change_unknown_approver",
+    );
+    push(
+        "set-change-forged-approval",
+        "one bit of the first change's approval by validator 0 flipped",
+        tamper(&one, |b| b.links[0].change.approvals[0].signature.0[9] ^= 1),
+        "set_change_approval_signature",
+    );
+    push(
+        "set-change-activation-moved",
+        "the first change's activation height changed to 5 with its boundary block 4: the approvals are over height 6",
+        tamper(&one, |b| {
+            b.links[0].change.change.activation_height = 5;
+            b.links[0].boundary = sc.block(4).block.header.clone();
+            b.links[0].certificate = sc.block(4).certificate.clone();
+        }),
+        "set_change_approval_signature",
+    );
+    push(
+        "set-change-below-quorum",
+        "the first change with two of its three approvals: 2 of 4 is not more than two thirds",
+        tamper(&one, |b| {
+            b.links[0].change.approvals.pop();
+        }),
+        "set_change_quorum",
+    );
+    push(
+        "set-boundary-validators-hash",
+        "the first link's boundary header names another set than genesis'",
+        tamper(&one, |b| flip(&mut b.links[0].boundary.validators_hash)),
+        "set_boundary_validator_set",
+    );
+    push(
+        "set-boundary-next-validators-hash",
+        "the first link's boundary header names another next set than the change's",
+        tamper(&one, |b| {
+            flip(&mut b.links[0].boundary.next_validators_hash)
+        }),
+        "set_boundary_next_validator_set",
+    );
+    push(
+        "set-boundary-not-announcing",
+        "the first link with block 5's header replaced by one whose next set is genesis' (a boundary that does not announce the change), validly certified",
+        tamper(&one, |b| {
+            let mut header = b.links[0].boundary.clone();
+            header.next_validators_hash = header.validators_hash;
+            b.links[0].certificate =
+                certify_by(&chain_id, &sc.sets[0], &Block { header: header.clone(), txs: vec![] }, &[0, 1, 2]);
+            b.links[0].boundary = header;
+        }),
+        "set_boundary_next_validator_set",
+    );
+
+    // Step 8: the first link's boundary certificate.
+    push(
+        "set-boundary-certificate-height",
+        "the first link's boundary certificate names height 6",
+        tamper(&one, |b| b.links[0].certificate.height = 6),
+        "set_boundary_certificate_height",
+    );
+    push(
+        "set-boundary-certificate-block-id",
+        "the first link's boundary certificate names another block",
+        tamper(&one, |b| flip(&mut b.links[0].certificate.block_id)),
+        "set_boundary_certificate_block_id",
+    );
+    push(
+        "set-boundary-certificate-duplicate-signer",
+        "validator 2's signature twice in the first link's boundary certificate",
+        tamper(&one, |b| {
+            let signatures = &mut b.links[0].certificate.signatures;
+            signatures[2] = signatures[1];
+        }),
+        "set_boundary_certificate_signer_order",
+    );
+    push(
+        "set-boundary-certificate-unknown-index",
+        "a signature by validator index 4 of a set of 4 in the first link's boundary certificate",
+        tamper(&one, |b| {
+            b.links[0].certificate.signatures[2].validator_index = 4
+        }),
+        "set_boundary_certificate_unknown_signer",
+    );
+    push(
+        "set-boundary-certificate-bad-signature",
+        "one bit of validator 0's signature in the first link's boundary certificate flipped",
+        tamper(&one, |b| {
+            b.links[0].certificate.signatures[0].signature.0[5] ^= 1
+        }),
+        "set_boundary_certificate_signature",
+    );
+    push(
+        "set-boundary-certificate-by-new-set",
+        "the first link's boundary certified by the five (0, 1, 3, 4) instead of the genesis set: the new validator is index 4, outside the set that must sign",
+        tamper(&one, |b| {
+            b.links[0].certificate = certify_by(&chain_id, &sc.sets[1], &sc.block(5).block, &[0, 1, 3, 4]);
+        }),
+        "set_boundary_certificate_unknown_signer",
+    );
+    push(
+        "set-boundary-certificate-below-threshold",
+        "one of the three signatures of the first link's boundary certificate dropped",
+        tamper(&one, |b| {
+            b.links[0].certificate.signatures.pop();
+        }),
+        "set_boundary_certificate_quorum",
+    );
+    push(
+        "set-second-change-below-quorum",
+        "the second change with three of its four approvals: 3 of the five is not more than two thirds",
+        tamper(&two, |b| {
+            b.links[1].change.approvals.pop();
+        }),
+        "set_change_quorum",
+    );
+
+    // Steps 8 and 9: the block's set.
+    push(
+        "set-link-omitted-last",
+        "the bundle of block 9 without its second link: the header names the four's set, the links lead to the five's",
+        tamper(&two, |b| {
+            b.links.pop();
+        }),
+        "validator_set",
+    );
+    push(
+        "set-links-omitted",
+        "the bundle of block 6 without its link (so version 1): the header names the five's set, not genesis'",
+        tamper(&one, |b| b.links.clear()),
+        "validator_set",
+    );
+    push(
+        "certificate-removed-validator",
+        "block 9's certificate with validator 1's signature replaced by the precommit of 京01's validator, removed at height 9, under its old index 2 (index 2 of the four is 京0105's)",
+        tamper(&two, |b| {
+            let removed = certify_by(&chain_id, &sc.sets[1], &sc.block(9).block, &[2]);
+            b.certificate.signatures[1] = removed.signatures[0];
+            b.certificate.signatures.sort_by_key(|s| s.validator_index);
+        }),
+        "certificate_signature",
+    );
+    push(
+        "certificate-by-old-set",
+        "block 9 certified by the five of the first change (0, 1, 2, 4): index 4 is outside the four that must sign",
+        tamper(&two, |b| {
+            b.certificate = certify_by(&chain_id, &sc.sets[1], &sc.block(9).block, &[0, 1, 2, 4]);
+        }),
+        "certificate_unknown_signer",
+    );
+    push(
+        "certificate-genesis-set-after-change",
+        "block 6 certified by genesis validators 0, 1 and 3: 3 of the five's 5 is not more than two thirds",
+        tamper(&one, |b| {
+            b.certificate = certify_by(&chain_id, &sc.sets[0], &sc.block(6).block, &[0, 1, 3]);
+        }),
+        "certificate_quorum",
+    );
+
+    // Step 10 with links.
+    let v3_checkpoint = sc.bundle_at(2, 0, 10);
+    push(
+        "checkpoint-link-omitted",
+        "P1's filing with the checkpoint of block 10 and only the first link: the checkpoint names the four's set, the links lead to the five's",
+        tamper(&v3_checkpoint, |b| {
+            b.links.pop();
+        }),
+        "checkpoint_validator_set",
+    );
+    push(
+        "checkpoint-without-links",
+        "P1's filing with the checkpoint of block 10 and no link (so version 2): the checkpoint names the four's set, not genesis'",
+        tamper(&v3_checkpoint, |b| b.links.clear()),
+        "checkpoint_validator_set",
+    );
+    push(
+        "checkpoint-certificate-removed-validator",
+        "block 10's certificate (validators 1, 2, 3 of the four) with validator 3's signature replaced by the precommit of 京01's removed validator",
+        tamper(&v3_checkpoint, |b| {
+            let removed = certify_by(&chain_id, &sc.sets[1], &sc.block(10).block, &[2]);
+            let signatures = &mut checkpoint(b).certificate.signatures;
+            signatures[2].signature = removed.signatures[0].signature;
+        }),
+        "checkpoint_certificate_signature",
+    );
     cases
 }
 
