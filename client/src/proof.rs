@@ -13,7 +13,6 @@ use anyhow::{bail, Context as _};
 use clap::{Args, Subcommand};
 use courtledger_codec::{decode_exact, Encode as _};
 use courtledger_crypto::Digest;
-use courtledger_ledger::Act;
 use courtledger_merkle::InclusionProof;
 use courtledger_proof::describe::{self, beijing_rfc3339, utc_rfc3339};
 use courtledger_proof::{
@@ -397,9 +396,9 @@ pub fn verified_json(v: &Verified) -> Value {
         "tx_id": v.tx_id.to_string(),
         "signer": { "public_key": v.tx.tx.signer.to_string(), "nonce": v.tx.tx.nonce },
         "act": {
-            "kind": v.act.kind().name(),
-            "summary": describe::summary(v.act.kind()),
-            "fields": describe::fields(&v.act)
+            "kind": v.act.kind_name(),
+            "summary": v.act.summary(),
+            "fields": v.act.fields()
                 .into_iter()
                 .map(|f| json!({ "name": f.name, "value": f.value }))
                 .collect::<Vec<_>>(),
@@ -444,8 +443,8 @@ pub fn verified_json(v: &Verified) -> Value {
     value
 }
 
-fn documents_json(act: &Act) -> Vec<Value> {
-    describe::documents(act)
+fn documents_json(act: &describe::Deed) -> Vec<Value> {
+    act.documents()
         .into_iter()
         .map(|d| {
             json!({
@@ -481,13 +480,8 @@ pub fn verified_text(v: &Verified) -> String {
         "who      the holder of key {} signed it (nonce {})",
         v.tx.tx.signer, v.tx.tx.nonce
     );
-    let _ = writeln!(
-        out,
-        "did      {}: {}",
-        v.act.kind().name(),
-        describe::summary(v.act.kind())
-    );
-    for field in describe::fields(&v.act) {
+    let _ = writeln!(out, "did      {}: {}", v.act.kind_name(), v.act.summary());
+    for field in v.act.fields() {
         let _ = writeln!(out, "           {}: {}", field.name, field.value);
     }
     match v.outcome() {
@@ -608,12 +602,12 @@ pub fn verify_file(args: &VerifyFileArgs, printer: Printer) -> anyhow::Result<()
     };
     let act = match &verified {
         Some(verified) => verified.act.clone(),
-        None => Act::decode(&bundle.tx.tx.payload)
+        None => describe::Deed::decode(&bundle.tx.tx.payload)
             .map_err(|error| failed(&ProofError::Act(error), &args.proof))?,
     };
     let digest = hash_file(&args.file, true)?;
     let sha256 = Digest(digest.sha256);
-    let documents = describe::documents(&act);
+    let documents = act.documents();
     let matches: Vec<&describe::Document> =
         documents.iter().filter(|d| d.sha256 == sha256).collect();
     let file = args.file.display().to_string();
@@ -623,7 +617,7 @@ pub fn verify_file(args: &VerifyFileArgs, printer: Printer) -> anyhow::Result<()
         "sha256": sha256.to_string(),
         "size": digest.size,
         "tx_id": tx_id.to_string(),
-        "act_kind": act.kind().name(),
+        "act_kind": act.kind_name(),
         "bundle_verified": verified.is_some(),
         "matched": matches.iter().map(|d| json!({
             "field": d.field,
@@ -650,7 +644,7 @@ pub fn verify_file(args: &VerifyFileArgs, printer: Printer) -> anyhow::Result<()
             "NO MATCH: {file} (sha256 {sha256}, {} bytes) is none of the documents the {} act of \
              transaction {tx_id} records",
             digest.size,
-            act.kind().name()
+            act.kind_name()
         );
         if documents.is_empty() {
             message.push_str(" (this act records no document)");
@@ -680,7 +674,7 @@ pub fn verify_file(args: &VerifyFileArgs, printer: Printer) -> anyhow::Result<()
              (sha256 {sha256}).",
             document.label,
             document.field,
-            act.kind().name()
+            act.kind_name()
         );
         if let Some(size) = document.size {
             if size != digest.size {

@@ -755,6 +755,34 @@ fn change_voting_power(net: &Net) {
     net.wait_until("the new set commits", Duration::from_secs(60), || {
         (0..4).all(|i| net.last_height(i) > top + 2)
     });
+
+    // The change itself is behaviour evidence of the courts, and the chain still audits from
+    // genesis: the audit follows the set through the change.
+    let genesis = net.path("net/genesis.json");
+    let audit = net.ok(&["audit", "chain", "--genesis", s(&genesis)]);
+    assert_eq!(audit["verified"], true, "{audit}");
+    assert!(audit["to"].as_u64().unwrap() >= activation, "{audit}");
+    // A proof of the change's transaction, offline: it carries the set link once refreshed to
+    // a checkpoint certified by the new set.
+    let tx = submitted["tx_id"].as_str().unwrap();
+    let bundle = net.path("change.clproof");
+    let refreshed = net.path("change-refreshed.clproof");
+    net.ok(&["proof", "get", tx, "--out", s(&bundle)]);
+    let refresh = net.ok(&["proof", "refresh", s(&bundle), "--out", s(&refreshed)]);
+    assert_eq!(refresh["format_version"], 3, "{refresh}");
+    let checkpoint = net.path("after-change.clcheckpoint");
+    let height = net.last_height(0).to_string();
+    let saved = net.ok(&[
+        "audit",
+        "checkpoint",
+        "--height",
+        &height,
+        "--out",
+        s(&checkpoint),
+    ]);
+    assert_eq!(saved["verified"], true, "{saved}");
+    let grew = net.ok(&["audit", "consistency", "--checkpoint", s(&checkpoint)]);
+    assert_eq!(grew["consistent"], true, "{grew}");
 }
 
 /// The auditor's commands on the network the case and the bench ran on: read blocks and the

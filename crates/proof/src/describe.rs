@@ -404,3 +404,99 @@ mod tests {
         assert_eq!(utc_rfc3339(4_107_542_399_999), "2100-02-28T23:59:59.999Z");
     }
 }
+
+/// What a transaction did: one judicial act, or a validator-set change (a transaction whose
+/// payload starts with byte `0xC0`, submitted by a validator; see `docs/validator-sets.md`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Deed {
+    /// A judicial act (boxed: acts are large).
+    Act(Box<Act>),
+    /// A validator-set change with its approvals.
+    SetChange(courtledger_types::SignedSetChange),
+}
+
+impl Deed {
+    /// Decodes a transaction's payload.
+    pub fn decode(payload: &[u8]) -> Result<Self, courtledger_codec::DecodeError> {
+        match courtledger_types::SignedSetChange::from_payload(payload) {
+            Some(change) => change.map(Deed::SetChange),
+            None => Act::decode(payload).map(|act| Deed::Act(Box::new(act))),
+        }
+    }
+
+    /// The judicial act's kind (`None` for a set change).
+    pub fn act_kind(&self) -> Option<ActKind> {
+        match self {
+            Deed::Act(act) => Some(act.kind()),
+            Deed::SetChange(_) => None,
+        }
+    }
+
+    /// The act's `snake_case` name (`change_validator_set` for a set change).
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Deed::Act(act) => act.kind().name(),
+            Deed::SetChange(_) => "change_validator_set",
+        }
+    }
+
+    /// What the act does, in a few words.
+    pub fn summary(&self) -> &'static str {
+        match self {
+            Deed::Act(act) => summary(act.kind()),
+            Deed::SetChange(_) => {
+                "submitted a validator-set change approved by the validators named in it"
+            }
+        }
+    }
+
+    /// The act's fields, for people.
+    pub fn fields(&self) -> Vec<Field> {
+        match self {
+            Deed::Act(act) => fields(act),
+            Deed::SetChange(signed) => {
+                let change = &signed.change;
+                let mut out = vec![
+                    Field {
+                        name: "from_set_hash".into(),
+                        value: change.from_set_hash.to_string(),
+                    },
+                    Field {
+                        name: "activation_height".into(),
+                        value: change.activation_height.to_string(),
+                    },
+                ];
+                for (index, member) in change.members.iter().enumerate() {
+                    out.push(Field {
+                        name: format!("members[{index}]"),
+                        value: format!(
+                            "court {} key {} power {} p2p {}",
+                            member.court_code,
+                            member.validator.public_key,
+                            member.validator.voting_power,
+                            member.p2p_address
+                        ),
+                    });
+                }
+                out.push(Field {
+                    name: "approved_by".into(),
+                    value: signed
+                        .approvals
+                        .iter()
+                        .map(|a| a.validator_index.to_string())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                });
+                out
+            }
+        }
+    }
+
+    /// The files the act records by hash (none for a set change).
+    pub fn documents(&self) -> Vec<Document> {
+        match self {
+            Deed::Act(act) => documents(act),
+            Deed::SetChange(_) => Vec::new(),
+        }
+    }
+}

@@ -3,7 +3,7 @@
 
 use courtledger_codec::{DecodeError, Encode};
 use courtledger_crypto::{ChainId, Digest, PublicKey, SignatureError};
-use courtledger_ledger::{Act, Code};
+use courtledger_ledger::Code;
 use courtledger_merkle as merkle;
 use courtledger_types::{
     BlockHeader, BlockId, CertificateError, CommitCertificate, CourtCode, Genesis, Receipt,
@@ -467,8 +467,8 @@ pub struct Verified {
     pub tx_id: TxId,
     /// The transaction (signer, nonce, payload, signature).
     pub tx: SignedTransaction,
-    /// The act, decoded.
-    pub act: Act,
+    /// The act, decoded: a judicial act or a validator-set change.
+    pub act: crate::describe::Deed,
     /// The receipt.
     pub receipt: Receipt,
     /// The block's header.
@@ -578,7 +578,7 @@ pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, Proof
         .map_err(ProofError::TxSignature)?;
 
     // 4. The act.
-    let act = Act::decode(&tx.tx.payload).map_err(ProofError::Act)?;
+    let act = crate::describe::Deed::decode(&tx.tx.payload).map_err(ProofError::Act)?;
 
     // 5. The pieces name the same transaction, position, height and tree size.
     let tx_id = tx.id();

@@ -92,7 +92,7 @@ fn expected_files() -> BTreeMap<String, String> {
                 "tx_id": v.tx_id.to_string(),
                 "signer": v.tx.tx.signer.to_string(),
                 "nonce": v.tx.tx.nonce,
-                "act_kind": v.act.kind().name(),
+                "act_kind": v.act.kind_name(),
                 "height": v.header.height,
                 "index": v.receipt.index,
                 "block_id": v.block_id.to_string(),
