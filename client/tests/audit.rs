@@ -1221,3 +1221,96 @@ fn an_audit_from_a_later_block_follows_the_verified_links() {
         }
     }
 }
+
+// ---- re-execution (`audit chain --execute`) ---------------------------------------------
+
+/// Five blocks built by the chain itself with the judicial ledger (so every root, the state
+/// root included, is the real one): block 1 records the change adding 京0108's validator from
+/// height 4, blocks 2 to 5 are empty; each certified by the set in force. `spoil_state` (a
+/// height) replaces that block's state root before it is certified.
+fn executed_chain(spoil_state: Option<u64>) -> (Genesis, Vec<Value>) {
+    let genesis = genesis();
+    let chain_id = genesis.chain_id();
+    let app = courtledger_chain::LedgerApp::new(&genesis);
+    let ctx = courtledger_chain::ChainContext::from_genesis(&genesis, &app);
+    let mut state = courtledger_chain::MemoryState::new();
+    let mut parent = courtledger_chain::Parent::genesis(&ctx);
+    let change = add_fifth(&genesis, 4, &[0, 1, 2]);
+    let mut blocks = Vec::new();
+    for height in 1..=5u64 {
+        let txs = if height == 1 {
+            vec![submit(&genesis, 1, 1, change.to_payload())]
+        } else {
+            Vec::new()
+        };
+        let seeds: &[u8] = if height < 4 {
+            &[1, 2, 3, 4]
+        } else {
+            &[1, 2, 3, 4, 5]
+        };
+        let proposer = key(seeds[usize::try_from(height).unwrap() % seeds.len()]).public_key();
+        let (mut block, execution) = courtledger_chain::build_block(
+            &ctx,
+            &parent,
+            &state,
+            txs,
+            proposer,
+            parent.time_ms + 1_000,
+        );
+        assert_eq!(
+            block.txs.len(),
+            usize::from(height == 1),
+            "the change is admitted"
+        );
+        if spoil_state == Some(height) {
+            block.header.state_root = sha256(b"another state");
+        }
+        let signers: &[u16] = if height < 4 {
+            &[0, 1, 3]
+        } else {
+            &[0, 1, 2, 4]
+        };
+        let certificate = certify_by(&chain_id, &keyed(seeds), &block.header, signers);
+        let codes: Vec<u16> = execution.receipts.iter().map(|r| r.code).collect();
+        let mut json = block_json(&block.header, &block.tx_ids(), &codes, &certificate);
+        json["txs"] = json!(block
+            .txs
+            .iter()
+            .map(|tx| hex::encode(tx.to_bytes()))
+            .collect::<Vec<_>>());
+        blocks.push(json);
+        state.apply(&execution.changes);
+        parent = courtledger_chain::Parent::of(&block.header);
+    }
+    (genesis, blocks)
+}
+
+fn audit_executing(genesis: &Genesis, blocks: &[Value]) -> Result<Auditor, AuditFailure> {
+    let records: Vec<Result<BlockRecord, AuditFailure>> = blocks
+        .iter()
+        .zip(1u64..)
+        .map(|(block, height)| parse_block(block, height))
+        .collect();
+    let mut auditor = Auditor::from_genesis(genesis).with_execution(genesis);
+    auditor.check_page(&records)?;
+    Ok(auditor)
+}
+
+#[test]
+fn re_execution_reproduces_every_block_and_refuses_a_wrong_state_root() {
+    let (genesis, blocks) = executed_chain(None);
+    let auditor = audit_executing(&genesis, &blocks).unwrap();
+    assert!(auditor.executes());
+    assert_eq!(auditor.tip().height, 5);
+    assert_eq!(auditor.activated_changes(), 1);
+
+    // Certified by the validators, consistent in every other check, but the ledger's rules
+    // give another state: only re-execution finds it.
+    let (genesis, blocks) = executed_chain(Some(5));
+    assert_eq!(
+        audit_txs(&genesis, &blocks).unwrap().tip().height,
+        5,
+        "without re-execution the audit cannot see it"
+    );
+    expect(audit_executing(&genesis, &blocks), 5, "execution");
+}

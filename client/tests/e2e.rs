@@ -759,9 +759,16 @@ fn change_voting_power(net: &Net) {
     // The change itself is behaviour evidence of the courts, and the chain still audits from
     // genesis: the audit follows the set through the change.
     let genesis = net.path("net/genesis.json");
-    let audit = net.ok(&["audit", "chain", "--genesis", s(&genesis)]);
+    let audit = net.ok(&["audit", "chain", "--genesis", s(&genesis), "--execute"]);
     assert_eq!(audit["verified"], true, "{audit}");
     assert!(audit["to"].as_u64().unwrap() >= activation, "{audit}");
+    // Every act of the case and the bench, re-executed from genesis, gave each block's state
+    // root as the validators committed it.
+    assert_eq!(audit["executed"], true, "{audit}");
+    assert!(audit["checks_passed"]
+        .as_array()
+        .unwrap()
+        .contains(&serde_json::json!("execution")));
     // A proof of the change's transaction, offline: it carries the set link once refreshed to
     // a checkpoint certified by the new set.
     let tx = submitted["tx_id"].as_str().unwrap();

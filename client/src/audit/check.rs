@@ -61,7 +61,7 @@ use courtledger_types::{
 use serde_json::Value;
 
 /// Every check name, in the order they run for one block.
-pub const CHECKS: [&str; 28] = [
+pub const CHECKS: [&str; 29] = [
     "format",
     "header_fields",
     "chain_id",
@@ -87,6 +87,7 @@ pub const CHECKS: [&str; 28] = [
     "validators_hash",
     "next_validators_hash",
     "proposer",
+    "execution",
     "certificate_signature",
     "tx_signature",
     "anchor",
@@ -439,7 +440,32 @@ pub struct Auditor {
     pub tx_batches: u64,
     /// Time spent verifying transaction signatures (the cost of `tx_signature`).
     pub tx_signature_time: Duration,
+    /// With [`Auditor::with_execution`]: the chain re-executed from genesis.
+    replay: Option<Replay>,
+    /// Time spent re-executing blocks (the cost of `execution`).
+    pub execution_time: Duration,
 }
+
+/// The state of a re-execution from genesis: every block's transactions are executed again with
+/// the judicial ledger's rules, and the block must come out exactly as its header says (results
+/// root, history log, state root, validators hashes).
+struct Replay {
+    genesis: Genesis,
+    app: courtledger_chain::LedgerApp,
+    state: courtledger_chain::MemoryState,
+    parent: courtledger_chain::Parent,
+}
+
+impl fmt::Debug for Replay {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Replay")
+            .field("parent", &self.parent)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The "now" of a re-executed block: decided blocks are not bounded by the auditor's clock.
+const NO_CLOCK_BOUND_MS: u64 = u64::MAX / 2;
 
 impl Auditor {
     /// An audit from genesis: the next block is block 1.
@@ -477,6 +503,8 @@ impl Auditor {
             tx_signatures: 0,
             tx_batches: 0,
             tx_signature_time: Duration::ZERO,
+            replay: None,
+            execution_time: Duration::ZERO,
         }
     }
 
@@ -529,6 +557,69 @@ impl Auditor {
     pub fn with_transactions(mut self) -> Self {
         self.require_txs = true;
         self
+    }
+
+    /// Re-executes every block from genesis with the judicial ledger's rules (check
+    /// `execution`: the block must come out exactly as its header says, its state root
+    /// included). Only for an audit from genesis; keeps the whole state in memory. Implies
+    /// [`Auditor::with_transactions`].
+    #[must_use]
+    pub fn with_execution(mut self, genesis: &Genesis) -> Self {
+        assert_eq!(self.tip.height, 0, "re-execution starts at genesis");
+        let app = courtledger_chain::LedgerApp::new(genesis);
+        let parent = courtledger_chain::Parent::genesis(
+            &courtledger_chain::ChainContext::from_genesis(genesis, &app),
+        );
+        self.replay = Some(Replay {
+            genesis: genesis.clone(),
+            app,
+            state: courtledger_chain::MemoryState::new(),
+            parent,
+        });
+        self.require_txs = true;
+        self
+    }
+
+    /// Whether blocks are re-executed.
+    pub fn executes(&self) -> bool {
+        self.replay.is_some()
+    }
+
+    /// Re-executes `header`'s block (its transactions `txs`) on the replayed state.
+    fn replay_block(
+        &mut self,
+        header: &BlockHeader,
+        txs: &[SignedTransaction],
+    ) -> Result<(), AuditFailure> {
+        let Some(replay) = self.replay.as_mut() else {
+            return Ok(());
+        };
+        let started = Instant::now();
+        let block = courtledger_types::Block {
+            header: header.clone(),
+            txs: txs.to_vec(),
+        };
+        let ctx = courtledger_chain::ChainContext::from_genesis(&replay.genesis, &replay.app);
+        // Signatures are the audit's `tx_signature` check, batched separately.
+        let execution = courtledger_chain::validate_block(
+            &ctx,
+            &replay.parent,
+            &replay.state,
+            &block,
+            NO_CLOCK_BOUND_MS,
+            &|_| true,
+        )
+        .map_err(|error| {
+            AuditFailure::new(
+                header.height,
+                "execution",
+                format!("re-executing the block's transactions gives another block: {error}"),
+            )
+        })?;
+        replay.state.apply(&execution.changes);
+        replay.parent = courtledger_chain::Parent::of(header);
+        self.execution_time += started.elapsed();
+        Ok(())
     }
 
     /// The last block checked (its signatures possibly still pending: see [`Auditor::flush`]).
@@ -754,6 +845,9 @@ impl Auditor {
             );
         }
 
+        if let Some(txs) = &record.txs {
+            self.replay_block(header, txs)?;
+        }
         self.signatures_pending.extend(signatures);
         self.pending_txs.extend(tx_signatures);
         self.log = log;
