@@ -53,4 +53,7 @@ pub use bundle::{
 };
 pub use head::{CertifiedHeader, VerifiedHead, HEAD_MAGIC};
 pub use links::{SetChain, SetLink, VerifiedSetChange};
-pub use verify::{verify, verify_bytes, Outcome, ProofError, Signer, Verified, VerifiedCheckpoint};
+pub use verify::{
+    verify, verify_bytes, verify_with, CertificateCache, Outcome, ProofError, Signer, Verified,
+    VerifiedCheckpoint,
+};

@@ -7,7 +7,7 @@ use courtledger_ledger::Code;
 use courtledger_merkle as merkle;
 use courtledger_types::{
     BlockHeader, BlockId, CertificateError, CommitCertificate, CourtCode, Genesis, Receipt,
-    SetChangeError, SignedTransaction, TxId, CODE_OK,
+    SetChangeError, SignedTransaction, TxId, ValidatorSet, CODE_OK,
 };
 
 use crate::bundle::{Checkpoint, ProofBundle};
@@ -553,6 +553,71 @@ pub fn verify_bytes(bytes: &[u8], genesis: &Genesis) -> Result<Verified, ProofEr
 /// A failed act (receipt code other than 0) is not a verification failure: the bundle proves
 /// that the attempt was committed and failed; [`Verified::outcome`] says so.
 pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, ProofError> {
+    verify_with(bundle, genesis, &mut CertificateCache::new())
+}
+
+/// Commit certificates already verified, so that many bundles certified by the same block (a
+/// case's acts refreshed to one checkpoint, or acts of one block) check its signatures once.
+///
+/// An entry is the SHA-256 of everything the check depended on: the chain id, the hash of the
+/// validator set it was checked against (itself derived from genesis and verified links), the
+/// height, the block id and the certificate's exact bytes. A hit therefore stands for exactly
+/// the check that passed before; anything else is verified in full. At most
+/// [`CertificateCache::CAPACITY`] entries are kept (the cache empties when full).
+#[derive(Debug, Clone, Default)]
+pub struct CertificateCache {
+    verified: std::collections::HashSet<Digest>,
+    /// Certificates found in the cache.
+    pub hits: u64,
+    /// Certificates verified in full.
+    pub misses: u64,
+}
+
+impl CertificateCache {
+    /// Most certificates remembered.
+    pub const CAPACITY: usize = 4096;
+
+    /// An empty cache.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn check(
+        &mut self,
+        certificate: &CommitCertificate,
+        chain_id: &ChainId,
+        validators: &ValidatorSet,
+        height: u64,
+        block_id: &BlockId,
+    ) -> Result<(), CertificateError> {
+        let mut hasher = courtledger_crypto::Sha256Hasher::new();
+        hasher.update(chain_id.as_bytes());
+        hasher.update(validators.hash().as_bytes());
+        hasher.update(&height.to_be_bytes());
+        hasher.update(block_id.as_bytes());
+        hasher.update(&certificate.to_bytes());
+        let key = hasher.finalize();
+        if self.verified.contains(&key) {
+            self.hits += 1;
+            return Ok(());
+        }
+        certificate.verify(chain_id, validators, height, block_id)?;
+        self.misses += 1;
+        if self.verified.len() >= Self::CAPACITY {
+            self.verified.clear();
+        }
+        self.verified.insert(key);
+        Ok(())
+    }
+}
+
+/// [`verify`], remembering verified certificates in `cache` (and trusting those it holds): the
+/// verdict is the same as [`verify`]'s for every bundle.
+pub fn verify_with(
+    bundle: &ProofBundle,
+    genesis: &Genesis,
+    cache: &mut CertificateCache,
+) -> Result<Verified, ProofError> {
     let ProofBundle {
         links,
         tx,
@@ -651,8 +716,8 @@ pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, Proof
 
     // 9. More than two thirds of that set's power precommitted this header.
     let block_id = header.id();
-    certificate
-        .verify(&chain_id, validators, header.height, &block_id)
+    cache
+        .check(certificate, &chain_id, validators, header.height, &block_id)
         .map_err(ProofError::Certificate)?;
 
     let (signers, signed_power) = signers_of(certificate, roster);
@@ -661,7 +726,7 @@ pub fn verify(bundle: &ProofBundle, genesis: &Genesis) -> Result<Verified, Proof
     let checkpoint = bundle
         .checkpoint
         .as_ref()
-        .map(|checkpoint| verify_checkpoint(bundle, checkpoint, &chain_id, &sets))
+        .map(|checkpoint| verify_checkpoint(bundle, checkpoint, &chain_id, &sets, cache))
         .transpose()?;
 
     Ok(Verified {
@@ -701,6 +766,7 @@ fn verify_checkpoint(
     checkpoint: &Checkpoint,
     chain_id: &ChainId,
     sets: &SetChain,
+    cache: &mut CertificateCache,
 ) -> Result<VerifiedCheckpoint, ProofError> {
     let Checkpoint {
         header,
@@ -734,8 +800,8 @@ fn verify_checkpoint(
 
     // 11. More than two thirds of that set's power precommitted the checkpoint's header.
     let block_id = header.id();
-    certificate
-        .verify(&chain_id, validators, header.height, &block_id)
+    cache
+        .check(certificate, &chain_id, validators, header.height, &block_id)
         .map_err(ProofError::CheckpointCertificate)?;
 
     // 12. The proof is for the act's own leaf, in the checkpoint's log.

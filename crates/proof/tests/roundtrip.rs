@@ -537,3 +537,99 @@ fn verification_rate() {
         );
     }
 }
+
+/// A certificate cache changes no verdict: every vector, good or tampered, verified in turn
+/// with one shared cache (so tampered bundles meet certificates cached from good ones) gets
+/// exactly [`verify`]'s verdict; and the bundles of one block check its certificate once.
+#[test]
+fn a_certificate_cache_changes_no_verdict() {
+    let mut cache = courtledger_proof::CertificateCache::new();
+    let sc = set_chain(CHAIN);
+    let mut bundles = Vec::new();
+    for committed in &sc.blocks {
+        let height = committed.block.header.height;
+        for index in 0..committed.block.header.tx_count {
+            bundles.push(sc.bundle(height, index));
+            bundles.push(sc.bundle_at(height, index, 10));
+        }
+    }
+    let singles = bundles.len();
+    for case in cases() {
+        if let Ok(bundle) = ProofBundle::decode(&case.bytes) {
+            bundles.push(bundle);
+        }
+    }
+    for (round, bundle) in bundles.iter().enumerate() {
+        let plain = verify(bundle, &case_genesis()).map(|v| v.tx_id);
+        let cached =
+            courtledger_proof::verify_with(bundle, &case_genesis(), &mut cache).map(|v| v.tx_id);
+        assert_eq!(plain, cached, "bundle {round}");
+    }
+    assert!(cache.hits > 0);
+    assert!(
+        cache.misses < u64::try_from(singles).unwrap(),
+        "{} misses for {singles} bundles",
+        cache.misses
+    );
+}
+
+fn case_genesis() -> courtledger_types::Genesis {
+    genesis(CHAIN)
+}
+
+/// How many bundles per second one core verifies when they share certificates (the acts of a
+/// case refreshed to one checkpoint), against verifying each alone.
+/// `cargo test --release -p courtledger-proof -- --ignored --nocapture shared`
+#[test]
+#[ignore = "timing; run in release with --ignored --nocapture"]
+fn verification_rate_with_shared_certificates() {
+    let (genesis, blocks) = chain(CHAIN);
+    let at = u64::try_from(blocks.len()).unwrap();
+    let mut bundles = Vec::new();
+    for committed in &blocks {
+        for index in 0..committed.block.header.tx_count {
+            let checkpoint = blocks
+                .last()
+                .unwrap()
+                .checkpoint_of(&blocks, committed, index);
+            bundles.push(
+                committed
+                    .bundle(index)
+                    .with_checkpoint(checkpoint)
+                    .to_bytes(),
+            );
+        }
+    }
+    let rounds = 400u32;
+    let alone = Instant::now();
+    for _ in 0..rounds {
+        for bytes in &bundles {
+            verify_bytes(bytes, &genesis).unwrap();
+        }
+    }
+    let alone = alone.elapsed();
+    let mut cache = courtledger_proof::CertificateCache::new();
+    let shared = Instant::now();
+    for _ in 0..rounds {
+        for bytes in &bundles {
+            courtledger_proof::verify_with(
+                &ProofBundle::decode(bytes).unwrap(),
+                &genesis,
+                &mut cache,
+            )
+            .unwrap();
+        }
+    }
+    let shared = shared.elapsed();
+    let count = f64::from(rounds) * f64::from(u32::try_from(bundles.len()).unwrap());
+    println!(
+        "{} v2 bundles of {} blocks, one checkpoint (block {at}): alone {:.0} bundles/s, \
+         with shared certificates {:.0} bundles/s on one core ({} certificate checks, {} hits)",
+        bundles.len(),
+        blocks.len(),
+        count / alone.as_secs_f64(),
+        count / shared.as_secs_f64(),
+        cache.misses,
+        cache.hits
+    );
+}
