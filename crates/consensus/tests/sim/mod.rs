@@ -7,6 +7,18 @@
 //! every commit certificate verifies against the validator set, every piece of evidence
 //! verifies; at the end, once the network has healed and every crashed node restarted, all
 //! honest validators must have reached the target height within a bounded simulated time.
+//!
+//! With [`SetChanges::On`] a run follows a seeded schedule of validator sets by height
+//! ([`SetSchedule`]): extra keys join, an original validator leaves, voting power moves. Every
+//! process runs a machine only at heights whose set includes it (built with that set); at other
+//! heights it is a follower that commits certified blocks by sync, verifying each certificate
+//! with the set of its height. The checker then verifies every certificate with the set of its
+//! height, checks that nobody signs at a height whose set excludes it, that joiners sign
+//! certificates after they join and removed validators never after they leave, and that
+//! followers reach the target height like validators. The one Byzantine key holds less than a
+//! third of every set's power; when it is the removed validator's, it turns zombie: it keeps
+//! up with the chain and keeps proposing and voting with its old set, which honest nodes must
+//! ignore.
 
 #![allow(
     clippy::unwrap_used,
@@ -23,8 +35,10 @@ use courtledger_consensus::{
     Action, Consensus, ConsensusConfig, ConsensusMessage, Evidence, Input, Proposal, ProposedBlock,
     TimeoutId, TimeoutParams, WalEntry,
 };
-use courtledger_crypto::{sha256, ChainId, PublicKey, Sha256Hasher, SigningKey};
-use courtledger_types::{BlockId, CommitCertificate, Validator, ValidatorSet, Vote};
+use courtledger_crypto::{sha256, verify, ChainId, Domain, PublicKey, Sha256Hasher, SigningKey};
+use courtledger_types::{
+    BlockId, CertificateError, CommitCertificate, Validator, ValidatorSet, Vote, VoteKind,
+};
 
 /// A small deterministic PRNG (SplitMix64): the simulation needs no dependency for this.
 #[derive(Clone, Debug)]
@@ -127,6 +141,186 @@ impl FaultMix {
     }
 }
 
+/// Whether a run changes its validator set.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetChanges {
+    /// The genesis set signs every height.
+    Off,
+    /// A seeded [`SetSchedule`]: joiners, a removal, maybe a power change.
+    On,
+    /// As `On`, with a planted bug: followers verify synced certificates with the genesis set
+    /// instead of the set of the certificate's height. The checker must catch it.
+    GenesisFollowers,
+}
+
+impl SetChanges {
+    pub fn name(self) -> &'static str {
+        match self {
+            SetChanges::Off => "off",
+            SetChanges::On => "on",
+            SetChanges::GenesisFollowers => "genesis-followers",
+        }
+    }
+
+    pub fn parse(name: &str) -> Option<Self> {
+        [
+            SetChanges::Off,
+            SetChanges::On,
+            SetChanges::GenesisFollowers,
+        ]
+        .into_iter()
+        .find(|mode| mode.name() == name)
+    }
+
+    fn enabled(self) -> bool {
+        self != SetChanges::Off
+    }
+
+    /// Keys beyond the initial validators: they join later.
+    fn joiners(self, validators: usize) -> usize {
+        match self {
+            SetChanges::Off => 0,
+            SetChanges::On | SetChanges::GenesisFollowers => 1 + usize::from(validators >= 7),
+        }
+    }
+}
+
+/// The validator set of every height: the genesis set (the first `n` keys, power 1 each), then
+/// the seeded changes, each activated at its height and in force until the next.
+#[derive(Clone, Debug)]
+pub struct SetSchedule {
+    genesis: ValidatorSet,
+    /// `(activation height, set)`, heights strictly ascending and above 1.
+    changes: Vec<(u64, ValidatorSet)>,
+    /// `(key index, first height whose set includes it)` of every joiner.
+    joins: Vec<(usize, u64)>,
+    /// `(key index, first height whose set excludes it)` of every removed validator.
+    removals: Vec<(usize, u64)>,
+    /// A one-line summary, for reports.
+    description: String,
+}
+
+impl SetSchedule {
+    /// The genesis set at every height.
+    fn fixed(genesis: ValidatorSet) -> Self {
+        Self {
+            genesis,
+            changes: Vec::new(),
+            joins: Vec::new(),
+            removals: Vec::new(),
+            description: String::from("fixed set"),
+        }
+    }
+
+    /// From `keys` (the first `n` form the genesis set, the rest join): at `h1` the first
+    /// joiner is added at a random position with power 1 or 2; at a later `h2` a random
+    /// original validator is removed; a second joiner (if any) is added with the removal or
+    /// just after it; then, half of the time, one member's power changes (to 1..=3).
+    fn seeded(rng: &mut Rng, genesis: ValidatorSet, keys: &[PublicKey], n: usize) -> Self {
+        let mut schedule = Self::fixed(genesis);
+        schedule.description.clear();
+        let index_of = |key: &PublicKey| keys.iter().position(|k| k == key).unwrap();
+        let mut members: Vec<Validator> = schedule.genesis.validators().to_vec();
+        let mut notes: Vec<String> = Vec::new();
+        let mut joiners = n..keys.len();
+        let mut height = 1 + rng.range(1, 3);
+        let add =
+            |rng: &mut Rng, members: &mut Vec<Validator>, key: usize, notes: &mut Vec<String>| {
+                let voting_power = rng.range(1, 2);
+                let at = rng.pick(members.len() + 1);
+                members.insert(
+                    at,
+                    Validator {
+                        public_key: keys[key],
+                        voting_power,
+                    },
+                );
+                notes.push(format!("+k{key}(p{voting_power})@{at}"));
+            };
+        let first = joiners.next().expect("at least one joiner");
+        add(rng, &mut members, first, &mut notes);
+        schedule.joins.push((first, height));
+        schedule.push(height, &members, &mut notes);
+
+        height += rng.range(1, 3);
+        let originals: Vec<usize> = members
+            .iter()
+            .map(|v| index_of(&v.public_key))
+            .filter(|key| *key < n)
+            .collect();
+        let removed = originals[rng.pick(originals.len())];
+        members.retain(|v| v.public_key != keys[removed]);
+        notes.push(format!("-k{removed}"));
+        schedule.removals.push((removed, height));
+        if let Some(second) = joiners.next() {
+            if rng.chance(50) {
+                schedule.push(height, &members, &mut notes);
+                height += rng.range(1, 2);
+            }
+            add(rng, &mut members, second, &mut notes);
+            schedule.joins.push((second, height));
+        }
+        schedule.push(height, &members, &mut notes);
+
+        if rng.chance(50) {
+            height += rng.range(1, 2);
+            let at = rng.pick(members.len());
+            let old = members[at].voting_power;
+            let new = 1 + (old + rng.range(0, 1)) % 3;
+            members[at].voting_power = new;
+            let key = index_of(&members[at].public_key);
+            notes.push(format!("k{key} p{old}->p{new}"));
+            schedule.push(height, &members, &mut notes);
+        }
+        schedule
+    }
+
+    /// Activates `members` at `height`, noting the changes made since the last activation.
+    fn push(&mut self, height: u64, members: &[Validator], notes: &mut Vec<String>) {
+        let set = ValidatorSet::new(members.to_vec()).expect("every scheduled set is valid");
+        assert!(
+            self.changes.last().is_none_or(|(last, _)| *last < height) && height > 1,
+            "activation heights ascend"
+        );
+        if !self.description.is_empty() {
+            self.description.push_str(", ");
+        }
+        self.description
+            .push_str(&format!("h{height}: {}", notes.join(" ")));
+        notes.clear();
+        self.changes.push((height, set));
+    }
+
+    /// The set that signs `height`.
+    pub fn set_at(&self, height: u64) -> &ValidatorSet {
+        self.changes
+            .iter()
+            .rev()
+            .find(|(activation, _)| *activation <= height)
+            .map_or(&self.genesis, |(_, set)| set)
+    }
+
+    /// The last activation height (0 for a fixed set).
+    fn last_change(&self) -> u64 {
+        self.changes.last().map_or(0, |(height, _)| *height)
+    }
+
+    /// Whether `faulty` keys hold less than a third of the power of every set.
+    fn tolerates(&self, faulty: &[PublicKey]) -> bool {
+        std::iter::once(&self.genesis)
+            .chain(self.changes.iter().map(|(_, set)| set))
+            .all(|set| {
+                let power: u64 = set
+                    .validators()
+                    .iter()
+                    .filter(|v| faulty.contains(&v.public_key))
+                    .map(|v| v.voting_power)
+                    .sum();
+                power * 3 < set.total_power()
+            })
+    }
+}
+
 /// How a process behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Behaviour {
@@ -191,13 +385,21 @@ enum Event {
     Restart {
         node: usize,
     },
+    /// A follower asks a peer for its next block.
+    Follow {
+        node: usize,
+        epoch: u64,
+    },
 }
 
 struct Process {
     key: SigningKey,
     behaviour: Behaviour,
+    /// False while crashed. An up process without a machine is a follower.
+    up: bool,
     machine: Option<Consensus>,
-    /// Bumped at every crash, so events of a previous life are ignored.
+    /// Bumped at every crash and whenever the process turns follower, so events of a previous
+    /// life or machine are ignored.
     epoch: u64,
     // Durable state: survives crashes.
     wal: Vec<WalEntry>,
@@ -237,6 +439,8 @@ pub struct SimConfig {
     pub mix: FaultMix,
     /// After the network heals, every honest node must commit this many more heights.
     pub heights_after_heal: u64,
+    /// Whether the validator set changes during the run.
+    pub set_changes: SetChanges,
 }
 
 impl SimConfig {
@@ -244,10 +448,12 @@ impl SimConfig {
     pub fn replay_command(&self) -> String {
         format!(
             "COURTLEDGER_SIM_SEED={} COURTLEDGER_SIM_VALIDATORS={} COURTLEDGER_SIM_MIX={} \
+             COURTLEDGER_SIM_SET_CHANGES={} \
              cargo test -p courtledger-consensus --test simulation replay -- --ignored --nocapture",
             self.seed,
             self.validators,
-            self.mix.name()
+            self.mix.name(),
+            self.set_changes.name()
         )
     }
 }
@@ -261,6 +467,15 @@ pub struct SimReport {
     pub events: u64,
     pub end_ms: u64,
     pub evidence: usize,
+    /// The validator-set schedule followed.
+    pub schedule: String,
+    /// Blocks honest followers committed by sync (verified with the set of their height).
+    pub follower_commits: u64,
+    /// Heights at or after a joiner's first height where an honest node's certificate carries
+    /// the joiner's precommit (summed over joiners).
+    pub joiner_certificates: u64,
+    /// Heights a removed Byzantine validator decided while still signing with its old set.
+    pub zombie_commits: u64,
 }
 
 impl fmt::Display for SimReport {
@@ -273,7 +488,15 @@ impl fmt::Display for SimReport {
             self.heights_committed,
             self.evidence,
             self.violations.len()
-        )
+        )?;
+        if !self.schedule.is_empty() {
+            write!(
+                f,
+                "; sets [{}], {} follower commits, {} heights signed by joiners, {} zombie commits",
+                self.schedule, self.follower_commits, self.joiner_certificates, self.zombie_commits
+            )?;
+        }
+        Ok(())
     }
 }
 
@@ -289,12 +512,16 @@ const HEAL_MS: u64 = 3_000;
 const LIVENESS_BOUND_MS: u64 = 30_000;
 /// How long a proposer takes to build a block (the block interval, in effect).
 const BUILD_MS: (u64, u64) = (20, 120);
+/// How often a follower asks a random peer for its next block.
+const FOLLOW_MS: u64 = 100;
 
 struct Sim {
     config: SimConfig,
     rng: Rng,
     chain_id: ChainId,
-    validators: ValidatorSet,
+    sets: SetSchedule,
+    /// Key holders: the initial validators, then the joiners (twins come after).
+    universe: usize,
     processes: Vec<Process>,
     queue: BinaryHeap<Reverse<(u64, u64)>>,
     events: BTreeMap<u64, Event>,
@@ -305,6 +532,14 @@ struct Sim {
     duplicate_percent: u64,
     /// The first honest commit of each height.
     decided: BTreeMap<u64, BlockId>,
+    /// Heights of the certificates committed by honest nodes that carry each key's precommit.
+    signed: BTreeMap<PublicKey, BTreeSet<u64>>,
+    /// Precommit signatures the checker already verified: `(height, round, block, signer,
+    /// signature)`. Every node's certificate of a height repeats most of them.
+    verified: BTreeSet<(u64, u32, BlockId, PublicKey, [u8; 64])>,
+    /// Certificate signatures already found not to be a removed validator's precommit:
+    /// `(removed key, height, round, block, signature)`. Nodes share most signatures of a height.
+    not_removed: BTreeSet<(usize, u64, u32, BlockId, [u8; 64])>,
     /// Set when the network heals: the height every honest node must pass.
     target_height: Option<u64>,
     report: SimReport,
@@ -314,7 +549,9 @@ struct Sim {
 impl Sim {
     fn new(config: SimConfig) -> Self {
         let mut rng = Rng::new(config.seed);
-        let keys: Vec<SigningKey> = (0..config.validators)
+        let n = config.validators;
+        let universe = n + config.set_changes.joiners(n);
+        let keys: Vec<SigningKey> = (0..universe)
             .map(|i| {
                 let mut seed = [0u8; 32];
                 seed[..8].copy_from_slice(&config.seed.to_be_bytes());
@@ -322,8 +559,9 @@ impl Sim {
                 SigningKey::from_seed(&sha256(&seed).0)
             })
             .collect();
-        let validators = ValidatorSet::new(
-            keys.iter()
+        let genesis = ValidatorSet::new(
+            keys[..n]
+                .iter()
                 .map(|k| Validator {
                     public_key: k.public_key(),
                     voting_power: 1,
@@ -332,10 +570,27 @@ impl Sim {
         )
         .unwrap();
         let chain_id = ChainId(sha256(b"courtledger-simulation"));
-        let n = config.validators;
-        let mut behaviours = vec![Behaviour::Honest; n];
+        let public_keys: Vec<PublicKey> = keys.iter().map(SigningKey::public_key).collect();
+        let sets = if config.set_changes.enabled() {
+            SetSchedule::seeded(&mut rng, genesis, &public_keys, n)
+        } else {
+            SetSchedule::fixed(genesis)
+        };
+        let mut behaviours = vec![Behaviour::Honest; universe];
         let mut twins: Vec<usize> = Vec::new();
-        let byzantine = rng.pick(n);
+        let byzantine = if config.set_changes.enabled() {
+            // The one Byzantine key must hold less than a third of every set's power. A third
+            // of the time it is the removed validator's, which then keeps signing (a zombie).
+            let candidates: Vec<usize> = (0..universe)
+                .filter(|i| sets.tolerates(&public_keys[*i..=*i]))
+                .collect();
+            match sets.removals.first() {
+                Some((removed, _)) if rng.chance(33) && candidates.contains(removed) => *removed,
+                _ => candidates[rng.pick(candidates.len())],
+            }
+        } else {
+            rng.pick(n)
+        };
         match config.mix {
             FaultMix::Equivocator => behaviours[byzantine] = Behaviour::Equivocator,
             FaultMix::DoubleVoter => behaviours[byzantine] = Behaviour::DoubleVoter,
@@ -352,7 +607,7 @@ impl Sim {
                 twins.push(byzantine);
             }
             FaultMix::TooManyTwins => {
-                let second = (byzantine + 1 + rng.pick(n - 1)) % n;
+                let second = (byzantine + 1 + rng.pick(universe - 1)) % universe;
                 for index in [byzantine, second] {
                     behaviours[index] = Behaviour::Twin;
                     twins.push(index);
@@ -372,7 +627,8 @@ impl Sim {
             config,
             rng,
             chain_id,
-            validators,
+            sets,
+            universe,
             processes,
             queue: BinaryHeap::new(),
             events: BTreeMap::new(),
@@ -382,6 +638,9 @@ impl Sim {
             drop_percent: 0,
             duplicate_percent: 0,
             decided: BTreeMap::new(),
+            signed: BTreeMap::new(),
+            not_removed: BTreeSet::new(),
+            verified: BTreeSet::new(),
             target_height: None,
             report: SimReport::default(),
             trace: Sha256Hasher::new(),
@@ -441,7 +700,7 @@ impl Sim {
         if self.config.mix.crashes() {
             let crashes = self.rng.range(1, 4);
             for _ in 0..crashes {
-                let node = self.rng.pick(self.config.validators);
+                let node = self.rng.pick(self.universe);
                 if !self.processes[node].is_honest() {
                     continue;
                 }
@@ -498,25 +757,129 @@ impl Sim {
         }
     }
 
-    fn config_for(&self, node: usize) -> ConsensusConfig {
+    fn config_for(&self, node: usize, validators: ValidatorSet) -> ConsensusConfig {
         ConsensusConfig {
             chain_id: self.chain_id,
             key: self.processes[node].key.clone(),
-            validators: self.validators.clone(),
+            validators,
             timeouts: TIMEOUTS,
         }
     }
 
+    /// Whether `node`'s key is in the set of `height`.
+    fn is_member(&self, node: usize, height: u64) -> bool {
+        self.sets
+            .set_at(height)
+            .index_of(&self.processes[node].key.public_key())
+            .is_some()
+    }
+
+    /// The set a Byzantine process keeps using at `height` after its key was removed: the
+    /// last set that held it. Such a zombie keeps proposing and voting with a key no longer in
+    /// the set; honest nodes must ignore it. `None` for honest processes and twins (they
+    /// follow), and for members.
+    fn zombie_set(&self, node: usize, height: u64) -> Option<ValidatorSet> {
+        if !matches!(
+            self.processes[node].behaviour,
+            Behaviour::Equivocator | Behaviour::DoubleVoter | Behaviour::Silent
+        ) || self.is_member(node, height)
+        {
+            return None;
+        }
+        let key = self.processes[node].key.public_key();
+        (1..height)
+            .rev()
+            .map(|h| self.sets.set_at(h))
+            .find(|set| set.index_of(&key).is_some())
+            .cloned()
+    }
+
+    /// Starts (or restarts) `node` at the height after its last commit: a machine built with
+    /// that height's set if the set includes it, a follower otherwise.
     fn start_node(&mut self, node: usize) {
+        self.processes[node].up = true;
         let height = self.processes[node].height();
+        if let Some(stale) = self.zombie_set(node, height) {
+            self.start_machine(node, height, stale);
+        } else if self.is_member(node, height) {
+            let validators = self.sets.set_at(height).clone();
+            self.start_machine(node, height, validators);
+        } else {
+            self.become_follower(node);
+        }
+    }
+
+    fn start_machine(&mut self, node: usize, height: u64, validators: ValidatorSet) {
         let wal = self.processes[node].wal.clone();
-        let config = self.config_for(node);
+        let config = self.config_for(node, validators);
         match Consensus::new(config, height, &wal, self.now_ms) {
             Ok((machine, actions)) => {
                 self.processes[node].machine = Some(machine);
                 self.execute(node, actions);
             }
             Err(error) => self.violation(format!("node {node} failed to start: {error}")),
+        }
+    }
+
+    /// Drops `node`'s machine (if any): it follows the chain by sync from now on.
+    fn become_follower(&mut self, node: usize) {
+        let process = &mut self.processes[node];
+        process.machine = None;
+        process.epoch += 1;
+        process.timers.clear();
+        let epoch = process.epoch;
+        self.schedule(self.now_ms + FOLLOW_MS, Event::Follow { node, epoch });
+    }
+
+    /// A follower asks a random peer for its next block, and asks again later.
+    fn follow_tick(&mut self, node: usize, epoch: u64) {
+        let process = &self.processes[node];
+        if !process.up || process.epoch != epoch || process.machine.is_some() {
+            return;
+        }
+        let height = process.height();
+        let mut peer = self.rng.pick(self.processes.len() - 1);
+        if peer >= node {
+            peer += 1;
+        }
+        self.processes[node].last_sync_request_ms = self.now_ms;
+        self.send(node, peer, NetMessage::SyncRequest { height });
+        self.schedule(self.now_ms + FOLLOW_MS, Event::Follow { node, epoch });
+    }
+
+    /// A follower (or a zombie) checks a synced block's certificate with the set of its height
+    /// and commits it; at the first height whose set includes it, it builds a machine with
+    /// that set.
+    fn follow(&mut self, node: usize, block: SimBlock, certificate: CommitCertificate) {
+        let height = certificate.height;
+        let set = match self.config.set_changes {
+            // The planted bug: the set the follower started with, whatever the height.
+            SetChanges::GenesisFollowers => &self.sets.genesis,
+            SetChanges::Off | SetChanges::On => self.sets.set_at(height),
+        };
+        if certificate
+            .verify(&self.chain_id, set, height, &block.id)
+            .is_err()
+        {
+            return;
+        }
+        self.commit(node, height, block.id, certificate);
+        if self.processes[node].is_honest() {
+            self.report.follower_commits += 1;
+        }
+        let next = height + 1;
+        self.processes[node]
+            .wal
+            .retain(|entry| entry.height() >= next);
+        if let Some(stale) = self.zombie_set(node, next) {
+            // A zombie keeps up with the chain, and signs at its tip with its old set.
+            let process = &mut self.processes[node];
+            process.epoch += 1;
+            process.timers.clear();
+            self.start_machine(node, next, stale);
+        } else if self.is_member(node, next) {
+            let validators = self.sets.set_at(next).clone();
+            self.start_machine(node, next, validators);
         }
     }
 
@@ -543,6 +906,7 @@ impl Sim {
 
     fn crash(&mut self, node: usize) {
         let process = &mut self.processes[node];
+        process.up = false;
         process.machine = None;
         process.epoch += 1;
         process.timers.clear();
@@ -571,10 +935,17 @@ impl Sim {
                 return;
             }
         }
-        // Once the decided block is committed, the next height starts with its set.
+        // Once the decided block is committed, the next height starts with its set, or the
+        // machine stops if that set excludes this node.
         if let Some(height) = start {
-            let validators = self.validators.clone();
-            self.feed(node, Input::StartHeight { height, validators });
+            if let Some(validators) = self.zombie_set(node, height) {
+                self.feed(node, Input::StartHeight { height, validators });
+            } else if self.is_member(node, height) {
+                let validators = self.sets.set_at(height).clone();
+                self.feed(node, Input::StartHeight { height, validators });
+            } else {
+                self.become_follower(node);
+            }
         }
     }
 
@@ -654,12 +1025,33 @@ impl Sim {
         block_id: BlockId,
         certificate: CommitCertificate,
     ) {
-        if let Err(error) = certificate.verify(&self.chain_id, &self.validators, height, &block_id)
-        {
+        if self.zombie_set(node, height).is_some() {
+            // A zombie decides with its stale set: its certificates need not verify (honest
+            // nodes that sync from it must refuse them).
+            self.processes[node]
+                .committed
+                .insert(height, (block_id, certificate));
+            self.report.zombie_commits += 1;
+            return;
+        }
+        // Every certificate is checked with the set of its own height.
+        let verified = self.verify_certificate(height, &block_id, &certificate);
+        let set = self.sets.set_at(height);
+        if let Err(error) = verified {
             self.violation(format!(
                 "node {node} committed h{height} with a bad certificate: {error}"
             ));
+        } else if self.processes[node].is_honest() {
+            for signature in &certificate.signatures {
+                if let Some(signer) = set.get(signature.validator_index) {
+                    self.signed
+                        .entry(signer.public_key)
+                        .or_default()
+                        .insert(height);
+                }
+            }
         }
+        self.check_no_removed_signer(node, height, &certificate);
         if !self.processes[node].blocks.contains_key(&block_id) {
             self.violation(format!(
                 "node {node} committed h{height} without holding the block"
@@ -697,6 +1089,123 @@ impl Sim {
                 }
             } else {
                 self.decided.insert(height, block_id);
+            }
+        }
+    }
+
+    /// [`CommitCertificate::verify`] with the set of `height`, each signature verified once per
+    /// run: the same checks (height, block, ascending indices inside the set, valid signatures,
+    /// more than two thirds of the power), at a fraction of the cost.
+    fn verify_certificate(
+        &mut self,
+        height: u64,
+        block_id: &BlockId,
+        certificate: &CommitCertificate,
+    ) -> Result<(), CertificateError> {
+        let set = self.sets.set_at(height);
+        let (precommits, signed_power) = certificate.signed_precommits(set, height, block_id)?;
+        for precommit in precommits {
+            let checked = (
+                height,
+                certificate.round,
+                *block_id,
+                precommit.public_key,
+                precommit.signature.0,
+            );
+            if self.verified.contains(&checked) {
+                continue;
+            }
+            verify(
+                &precommit.public_key,
+                Domain::Vote,
+                &self.chain_id,
+                &precommit.message,
+                &precommit.signature,
+            )
+            .map_err(|error| CertificateError::BadSignature {
+                index: precommit.validator_index,
+                error,
+            })?;
+            self.verified.insert(checked);
+        }
+        if !set.is_quorum(signed_power) {
+            return Err(CertificateError::NoQuorum {
+                signed: signed_power,
+                total: set.total_power(),
+            });
+        }
+        Ok(())
+    }
+
+    /// No signature of a certificate at or after a removal height is the removed validator's
+    /// precommit. Checked by signature, not through the set's indices, so a certificate built
+    /// or read with a stale set is caught too.
+    fn check_no_removed_signer(
+        &mut self,
+        node: usize,
+        height: u64,
+        certificate: &CommitCertificate,
+    ) {
+        let removed: Vec<usize> = self
+            .sets
+            .removals
+            .iter()
+            .filter(|(_, from)| height >= *from)
+            .map(|(key, _)| *key)
+            .collect();
+        for key in removed {
+            let precommit = Vote {
+                height,
+                round: certificate.round,
+                kind: VoteKind::Precommit,
+                block_id: Some(certificate.block_id),
+                validator: self.processes[key].key.public_key(),
+            };
+            let mut signed_by_removed = false;
+            for entry in &certificate.signatures {
+                let checked = (
+                    key,
+                    height,
+                    certificate.round,
+                    certificate.block_id,
+                    entry.signature.0,
+                );
+                if self.not_removed.contains(&checked) {
+                    continue;
+                }
+                if precommit.verify(&self.chain_id, &entry.signature).is_ok() {
+                    signed_by_removed = true;
+                } else {
+                    self.not_removed.insert(checked);
+                }
+            }
+            if signed_by_removed {
+                self.violation(format!(
+                    "REMOVED: node {node} committed h{height} with a precommit of k{key}, removed from the set before it"
+                ));
+            }
+        }
+    }
+
+    /// Every honest joiner's precommit is in some honest node's certificate at or after the
+    /// height it joined at: it took part, it did not merely follow.
+    fn check_joiners_signed(&mut self) {
+        let joins = self.sets.joins.clone();
+        for (key, from) in joins {
+            if !self.processes[key].is_honest() {
+                continue;
+            }
+            let public_key = self.processes[key].key.public_key();
+            let signed = self
+                .signed
+                .get(&public_key)
+                .map_or(0, |heights| heights.range(from..).count());
+            self.report.joiner_certificates += signed as u64;
+            if signed == 0 {
+                let reached = self.processes[key].height() - 1;
+                self.violation(format!(
+                    "JOINER: k{key} joined at h{from} but its precommit is in no honest certificate (it committed up to h{reached})"
+                ));
             }
         }
     }
@@ -763,6 +1272,19 @@ impl Sim {
     fn broadcast_consensus(&mut self, node: usize, message: ConsensusMessage) {
         let behaviour = self.processes[node].behaviour;
         let own = self.processes[node].key.public_key();
+        let signer = match &message {
+            ConsensusMessage::Vote(vote) => Some(vote.vote.validator),
+            ConsensusMessage::Proposal(proposal) => Some(proposal.proposal.proposer),
+            ConsensusMessage::Polka(_) | ConsensusMessage::Round(_) => None,
+        };
+        let height = message.height();
+        if self.processes[node].is_honest()
+            && signer.is_some_and(|key| self.sets.set_at(height).index_of(&key).is_none())
+        {
+            self.violation(format!(
+                "NON-MEMBER: node {node} signed a vote or proposal at h{height}, whose set excludes it"
+            ));
+        }
         let bytes = message.to_bytes();
         match (&message, behaviour) {
             (ConsensusMessage::Proposal(proposal), Behaviour::Equivocator)
@@ -815,9 +1337,11 @@ impl Sim {
     }
 
     fn deliver(&mut self, to: usize, from: usize, message: NetMessage) {
-        if self.processes[to].machine.is_none() {
+        if !self.processes[to].up {
             return;
         }
+        // A follower only syncs: consensus traffic tells it how far the chain is.
+        let follower = self.processes[to].machine.is_none();
         match message {
             NetMessage::Consensus(bytes) => {
                 let message = match ConsensusMessage::decode(&bytes) {
@@ -828,7 +1352,9 @@ impl Sim {
                     }
                 };
                 self.maybe_request_sync(to, from, message.height());
-                self.feed(to, Input::Message(message));
+                if !follower {
+                    self.feed(to, Input::Message(message));
+                }
             }
             NetMessage::Block {
                 block,
@@ -841,7 +1367,7 @@ impl Sim {
                     .as_ref()
                     .map_or(0, Consensus::height);
                 self.maybe_request_sync(to, from, block.height);
-                if block.height >= height {
+                if !follower && block.height >= height {
                     self.feed(
                         to,
                         Input::BlockReceived(ProposedBlock {
@@ -877,27 +1403,30 @@ impl Sim {
                 certificate,
                 peer_height,
             } => {
-                let height = self.processes[to]
-                    .machine
-                    .as_ref()
-                    .map_or(0, Consensus::height);
+                let height = match &self.processes[to].machine {
+                    Some(machine) => machine.height(),
+                    None => self.processes[to].height(),
+                };
                 if block.id != certificate.block_id || block.height != certificate.height {
                     return;
                 }
                 self.processes[to].blocks.insert(block.id, block);
                 if certificate.height == height {
-                    self.feed(
-                        to,
-                        Input::SyncedBlock {
-                            certificate,
-                            proposer: block.proposer,
-                        },
-                    );
-                    let now_height = self.processes[to]
-                        .machine
-                        .as_ref()
-                        .map_or(0, Consensus::height);
-                    if peer_height >= now_height && now_height > height {
+                    if follower || self.zombie_set(to, height).is_some() {
+                        self.follow(to, block, certificate);
+                    } else {
+                        self.feed(
+                            to,
+                            Input::SyncedBlock {
+                                certificate,
+                                proposer: block.proposer,
+                            },
+                        );
+                    }
+                    // Whether it still follows or now runs a machine, it commits one height at
+                    // a time: ask the same peer for the next one.
+                    let now_height = self.processes[to].height();
+                    if self.processes[to].up && peer_height >= now_height && now_height > height {
                         self.send(to, from, NetMessage::SyncRequest { height: now_height });
                     }
                 }
@@ -906,10 +1435,11 @@ impl Sim {
     }
 
     fn maybe_request_sync(&mut self, node: usize, peer: usize, message_height: u64) {
-        let Some(height) = self.processes[node].machine.as_ref().map(Consensus::height) else {
-            return;
-        };
         let process = &mut self.processes[node];
+        let height = match &process.machine {
+            Some(machine) => machine.height(),
+            None => process.height(),
+        };
         if message_height > height && self.now_ms >= process.last_sync_request_ms + 100 {
             process.last_sync_request_ms = self.now_ms;
             self.send(node, peer, NetMessage::SyncRequest { height });
@@ -928,12 +1458,14 @@ impl Sim {
     /// Faults end: every crashed process comes back, and the liveness target is set.
     fn heal(&mut self) {
         for node in 0..self.processes.len() {
-            if self.processes[node].machine.is_none() {
+            if !self.processes[node].up {
                 self.start_node(node);
             }
         }
+        // Every scheduled set change is passed, and the sets it made run for a while.
         let highest = self.decided.keys().next_back().copied().unwrap_or(0);
-        self.target_height = Some(highest + self.config.heights_after_heal);
+        let floor = highest.max(self.sets.last_change());
+        self.target_height = Some(floor + self.config.heights_after_heal);
     }
 
     fn trace_event(&mut self, seq: u64, event: &Event) {
@@ -962,6 +1494,7 @@ impl Sim {
             }
             Event::Crash { node } => line.push_str(&format!("crash {node}")),
             Event::Restart { node } => line.push_str(&format!("restart {node}")),
+            Event::Follow { node, .. } => line.push_str(&format!("follow {node}")),
         }
         self.trace.update(line.as_bytes());
     }
@@ -1015,10 +1548,11 @@ impl Sim {
                 }
                 Event::Crash { node } => self.crash(node),
                 Event::Restart { node } => {
-                    if self.processes[node].machine.is_none() {
+                    if !self.processes[node].up {
                         self.start_node(node);
                     }
                 }
+                Event::Follow { node, epoch } => self.follow_tick(node, epoch),
             }
         }
         let target = self.target_height.unwrap_or(0);
@@ -1033,6 +1567,12 @@ impl Sim {
             self.violation(format!(
                 "LIVENESS: honest nodes did not pass height {target} within {LIVENESS_BOUND_MS} ms of the network healing: their next heights are {laggards:?}"
             ));
+        }
+        if self.config.mix != FaultMix::TooManyTwins {
+            self.check_joiners_signed();
+        }
+        if self.config.set_changes.enabled() {
+            self.report.schedule = self.sets.description.clone();
         }
         self.report.end_ms = self.now_ms;
         self.report.heights_committed = self.decided.len() as u64;
@@ -1055,6 +1595,7 @@ impl Process {
         Self {
             key,
             behaviour,
+            up: false,
             machine: None,
             epoch: 0,
             wal: Vec::new(),
