@@ -232,7 +232,7 @@ impl Mempool {
     ///
     /// Refused before any signature is checked: a transaction pending or earlier in `txs`
     /// ([`MempoolError::Duplicate`]), committed (`is_committed`, [`MempoolError::Committed`]),
-    /// failing [`check_pending_tx`] on `state` ([`MempoolError::Invalid`], e.g. a stale nonce), too
+    /// failing [`check_pending_tx`](crate::check_pending_tx) on `state` ([`MempoolError::Invalid`], e.g. a stale nonce), too
     /// large for the pool, a taken nonce, or arriving while the pool is full. If the batch fails,
     /// the signatures are checked one by one, so a bad signature refuses only its own
     /// transaction ([`MempoolError::BadSignature`]).
@@ -376,7 +376,7 @@ impl Mempool {
             .count()
     }
 
-    /// Removes every transaction that [`check_pending_tx`] now rejects on `state` (after a commit:
+    /// Removes every transaction that [`check_pending_tx`](crate::check_pending_tx) now rejects on `state` (after a commit:
     /// those whose nonce is at or below their signer's highest committed nonce, and all of a
     /// signer that may no longer sign, e.g. revoked); returns their ids.
     pub fn prune(&mut self, state: &dyn StateRead) -> Vec<TxId> {

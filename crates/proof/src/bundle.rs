@@ -207,14 +207,14 @@ impl ProofBundle {
     }
 
     /// The same bundle with `checkpoint` (replacing any it had): version 2. Checked only by
-    /// [`crate::verify`].
+    /// [`crate::verify()`].
     pub fn with_checkpoint(mut self, checkpoint: Checkpoint) -> Self {
         self.checkpoint = Some(checkpoint);
         self
     }
 
     /// The same bundle with `links` (replacing any it had): version 3 unless `links` is empty.
-    /// Checked only by [`crate::verify`].
+    /// Checked only by [`crate::verify()`].
     pub fn with_links(mut self, links: Vec<SetLink>) -> Self {
         self.links = links;
         self

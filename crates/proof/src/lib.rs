@@ -12,7 +12,7 @@
 //! validator-set changes: each link a signed change approved by the set before it, and the
 //! certified last block of that set, which names the new set as the next one.
 //!
-//! [`verify`] runs the checks in a fixed order and stops at the first that fails, naming it
+//! [`verify()`] runs the checks in a fixed order and stops at the first that fails, naming it
 //! ([`ProofError::check`]):
 //!
 //! 1. the bundle is well-formed: magic, version, bounds, no trailing bytes

@@ -25,7 +25,7 @@ use crate::verify::Signer;
 use crate::ProofError;
 
 /// Most links in a bundle or checkpoint file
-/// ([`MAX_PROOF_SET_LINKS`](courtledger_types::limits::MAX_PROOF_SET_LINKS)).
+/// ([`courtledger_types::limits::MAX_PROOF_SET_LINKS`]).
 pub const MAX_SET_LINKS: u32 = MAX_PROOF_SET_LINKS;
 
 /// Largest encoded [`SignedSetChange`]: the replaced set's hash (32), the activation height (8),
