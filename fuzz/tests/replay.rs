@@ -40,5 +40,10 @@ replay_tests!(
     consensus_message,
     proof_bundle,
     genesis_json,
-    ledger_exec
+    ledger_exec,
+    network_frame,
+    node_wire,
+    storage_record,
+    key_file,
+    node_config
 );

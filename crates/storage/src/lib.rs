@@ -15,7 +15,7 @@ use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt,
 pub use crate::error::{Corruption, LogError, StorageError};
 pub use crate::layout::{TxLocation, MAX_STATE_SCAN, SCHEMA_VERSION};
 pub use crate::log::LogView;
-pub use crate::memory::MemoryStore;
+pub use crate::memory::{MemoryStore, RawRecord};
 pub use crate::rocks::RocksStore;
 
 /// A decided block with everything stored with it.

@@ -30,6 +30,56 @@ impl MemoryStore {
     }
 }
 
+impl MemoryStore {
+    /// Every record of the store as a database holds it: column family name (the crate
+    /// documentation lists them and their layouts), key and value, in column then key order.
+    /// With [`MemoryStore::from_records`], this lets a test or fuzzer damage a store the way a
+    /// disk can: a torn, flipped, missing or stray record.
+    pub fn records(&self) -> Vec<RawRecord> {
+        let backend = self.engine.backend();
+        Column::ALL
+            .into_iter()
+            .flat_map(|column| {
+                backend
+                    .column(column)
+                    .into_iter()
+                    .flatten()
+                    .map(move |(key, value)| (column.name().to_owned(), key.clone(), value.clone()))
+            })
+            .collect()
+    }
+
+    /// Opens a store over `records` (as [`MemoryStore::records`] lists them) for `chain_id`,
+    /// with the checks and reads that opening a database on disk makes, so arbitrary records give
+    /// a [`StorageError`], never a panic: [`StorageError::UnknownColumnFamily`] for a name that
+    /// is not one of the store's column families, [`StorageError::SchemaVersion`],
+    /// [`StorageError::ChainIdMismatch`], [`StorageError::Corrupt`]. No records at all is an
+    /// empty store.
+    pub fn from_records(
+        chain_id: ChainId,
+        records: impl IntoIterator<Item = RawRecord>,
+    ) -> Result<Self, StorageError> {
+        let mut backend = MemoryBackend::default();
+        for (name, key, value) in records {
+            let column = Column::ALL
+                .into_iter()
+                .find(|column| column.name() == name)
+                .ok_or(StorageError::UnknownColumnFamily { name })?;
+            backend
+                .columns
+                .entry(column)
+                .or_default()
+                .insert(key, value);
+        }
+        Ok(Self {
+            engine: Engine::open(backend, chain_id)?,
+        })
+    }
+}
+
+/// A record as it lies in a database: column family name, key, value.
+pub type RawRecord = (String, Vec<u8>, Vec<u8>);
+
 crate::engine::delegate_store!(MemoryStore);
 
 /// Ordered maps, one per column.
@@ -114,5 +164,56 @@ impl Backend for MemoryBackend {
 
     fn is_empty(&self, column: Column) -> Result<bool, StorageError> {
         Ok(self.column(column).is_none_or(BTreeMap::is_empty))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use courtledger_crypto::sha256;
+
+    use super::*;
+    use crate::error::Corruption;
+    use crate::Store as _;
+
+    #[test]
+    fn records_reopen_to_the_same_store_and_damage_is_an_error() {
+        let chain_id = ChainId(sha256(b"records"));
+        let mut store = MemoryStore::new(chain_id);
+        store.consensus_put(b"vote", b"1").unwrap();
+        let records = store.records();
+        assert_eq!(
+            records.first().map(|(name, _, _)| name.as_str()),
+            Some("consensus")
+        );
+        let reopened = MemoryStore::from_records(chain_id, records.clone()).unwrap();
+        assert_eq!(reopened.records(), records);
+        assert_eq!(reopened.consensus_get(b"vote"), Ok(Some(b"1".to_vec())));
+
+        let torn: Vec<RawRecord> = records
+            .iter()
+            .cloned()
+            .map(|(name, key, mut value)| {
+                if key == b"last_height" {
+                    value.truncate(3);
+                }
+                (name, key, value)
+            })
+            .collect();
+        assert!(matches!(
+            MemoryStore::from_records(chain_id, torn),
+            Err(StorageError::Corrupt {
+                what: "last height",
+                reason: Corruption::Decode(_),
+                ..
+            })
+        ));
+        let mut stray = records;
+        stray.push(("default".to_owned(), b"k".to_vec(), b"v".to_vec()));
+        assert_eq!(
+            MemoryStore::from_records(chain_id, stray).unwrap_err(),
+            StorageError::UnknownColumnFamily {
+                name: "default".to_owned()
+            }
+        );
     }
 }
