@@ -101,7 +101,7 @@ pub fn check_tx_stateless(app: &dyn Application, tx: &SignedTransaction) -> Resu
 
 /// Admission of the payload on `state`: a validator-set change by [`SetState::admit`], any
 /// other payload by the application (on state as block 1 sees it when before block 1).
-fn admit_payload(
+pub(crate) fn admit_payload(
     rules: &Rules<'_>,
     state: &dyn StateRead,
     before_first_block: bool,
@@ -212,15 +212,6 @@ pub(crate) fn check_pending_tx_at(
     check_tx_size(tx)?;
     SignerState::load(state, &tx.tx.signer)?.admits_later(tx.tx.nonce)?;
     admit_payload(rules, state, before_first_block, tx)
-}
-
-/// The payload's admission alone (no size or nonce checks), for pruning a pool.
-pub(crate) fn admit_payload_now(
-    rules: &Rules<'_>,
-    state: &dyn StateRead,
-    tx: &SignedTransaction,
-) -> Result<(), TxReject> {
-    admit_payload(rules, state, before_first_block(state), tx)
 }
 
 /// A signer's records in state.
@@ -448,9 +439,21 @@ impl<'a> Executor<'a> {
         } else {
             Overlay::new(state)
         };
+        let sets = SetState::load(state, ctx.validators).map_err(ExecError::CorruptState)?;
+        // Activation happens after block A − 1, so no pending change may reach block A.
+        if sets
+            .pending
+            .as_ref()
+            .is_some_and(|pending| pending.change.activation_height <= height)
+        {
+            return Err(ExecError::CorruptState(StateError {
+                key: keys::VALIDATORS_PENDING.to_vec(),
+                reason: "a pending validator-set change outlived its activation height",
+            }));
+        }
         Ok(Self {
             app: ctx.app,
-            sets: SetState::load(state, ctx.validators).map_err(ExecError::CorruptState)?,
+            sets,
             chain_id: ctx.chain_id,
             log: log_frontier(state).map_err(ExecError::CorruptState)?,
             log_nodes: Vec::new(),

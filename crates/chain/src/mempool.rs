@@ -9,7 +9,7 @@ use thiserror::Error;
 
 use crate::app::Application;
 use crate::exec::{
-    admit_payload_now, before_first_block, check_pending_tx_at, check_tx_stateless, encoded_tx_len,
+    admit_payload, before_first_block, check_pending_tx_at, check_tx_stateless, encoded_tx_len,
     Rules, SignerState, TxReject,
 };
 use crate::limits::TX_OVERHEAD_BYTES;
@@ -381,12 +381,17 @@ impl Mempool {
     /// signer that may no longer sign, e.g. revoked); returns their ids.
     pub fn prune(&mut self, state: &dyn StateRead) -> Vec<TxId> {
         let mut stale = Vec::new();
+        // One read for the whole pool, not one per signer.
+        let before_first_block = before_first_block(state);
+        let rules = self.rules();
         for (signer, nonces) in &self.by_signer {
             let admitted = nonces
                 .values()
                 .next()
                 .and_then(|id| self.entries.get(id))
-                .is_some_and(|entry| admit_payload_now(&self.rules(), state, &entry.tx).is_ok());
+                .is_some_and(|entry| {
+                    admit_payload(&rules, state, before_first_block, &entry.tx).is_ok()
+                });
             if !admitted {
                 stale.extend(nonces.values().copied());
                 continue;

@@ -271,3 +271,30 @@ fn a_chain_of_changes_follows_each_set_in_turn() {
         vec![first, second]
     );
 }
+
+#[test]
+fn a_pending_change_past_its_activation_height_is_damaged_state() {
+    let fixture = Fixture::new();
+    let genesis = fixture.validators.clone();
+    let mut chain = Chain::new(&fixture);
+    chain.extend(Vec::new());
+    chain.extend(Vec::new());
+    // Written as if activation had been skipped: the next block is 3, the change names 2.
+    let stale = change(&genesis, &[1, 2, 3, 4, 5], 2, &[0, 1, 2]);
+    chain.state.apply(&[courtledger_chain::StateChange {
+        key: courtledger_chain::keys::VALIDATORS_PENDING.to_vec(),
+        value: Some(courtledger_codec::Encode::to_bytes(&stale)),
+    }]);
+    let built = courtledger_chain::try_build_block(
+        &fixture.ctx(),
+        &chain.parent,
+        &chain.state,
+        Vec::new(),
+        key(1).public_key(),
+        chain.next_time(),
+    );
+    assert!(matches!(
+        built,
+        Err(courtledger_chain::ExecError::CorruptState(_))
+    ));
+}
