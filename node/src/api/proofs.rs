@@ -25,9 +25,24 @@ use super::ApiState;
 
 /// The store's committed state as the chain reads it; a failed read is remembered, so that it
 /// is reported instead of being taken for an absent key.
-struct StoreState<'a> {
+pub(super) struct StoreState<'a> {
     store: &'a dyn Store,
     failed: Cell<bool>,
+}
+
+impl<'a> StoreState<'a> {
+    /// A view of `store`'s state.
+    pub(super) fn new(store: &'a dyn Store) -> Self {
+        Self {
+            store,
+            failed: Cell::new(false),
+        }
+    }
+
+    /// Whether a read failed (its key was then reported absent).
+    pub(super) fn failed(&self) -> bool {
+        self.failed.get()
+    }
 }
 
 impl StateRead for StoreState<'_> {
@@ -45,13 +60,10 @@ impl StateRead for StoreState<'_> {
 /// the genesis set signed every block up to `height`. More than [`MAX_SET_LINKS`] is refused
 /// (422 `too_many_set_changes`): no bundle may carry them.
 pub(super) fn set_links(store: &dyn Store, height: u64) -> Result<Vec<SetLink>, ApiError> {
-    let view = StoreState {
-        store,
-        failed: Cell::new(false),
-    };
+    let view = StoreState::new(store);
     let changes = activated_changes(&view)
         .map_err(|error| ApiError::internal(format!("the validator-set records: {error}")))?;
-    if view.failed.get() {
+    if view.failed() {
         return Err(ApiError::internal(
             "a state read of the validator-set records failed",
         ));

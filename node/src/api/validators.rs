@@ -4,26 +4,12 @@
 use axum::extract::State;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use courtledger_chain::{activated_changes, SetState, StateRead};
+use courtledger_chain::{activated_changes, SetState};
 use courtledger_types::{SetMember, SignedSetChange, ValidatorSet};
 use serde_json::{json, Value};
 
+use super::proofs::StoreState;
 use super::{ApiError, ApiState};
-
-/// The store's state as the chain reads it; a read failure is remembered and reported as a 500.
-struct View<'a> {
-    store: &'a (dyn courtledger_storage::Store + Send + Sync),
-    failed: std::cell::Cell<bool>,
-}
-
-impl StateRead for View<'_> {
-    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
-        self.store.state_get(key).unwrap_or_else(|_| {
-            self.failed.set(true);
-            None
-        })
-    }
-}
 
 fn member_json(member: &SetMember) -> Value {
     json!({
@@ -67,13 +53,10 @@ pub async fn validators(State(state): State<ApiState>) -> Result<Response, ApiEr
         .ok_or_else(|| ApiError::internal("this API was started without its genesis"))?;
     let (sets, changes, next_height) = {
         let store = state.store()?;
-        let view = View {
-            store: &*store,
-            failed: std::cell::Cell::new(false),
-        };
+        let view = StoreState::new(&*store);
         let sets = SetState::load(&view, genesis.validator_set()).map_err(ApiError::internal)?;
         let changes = activated_changes(&view).map_err(ApiError::internal)?;
-        if view.failed.get() {
+        if view.failed() {
             return Err(ApiError::internal("a state read failed"));
         }
         (sets, changes, store.last_height().saturating_add(1))
