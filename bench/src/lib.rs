@@ -23,11 +23,7 @@ use courtledger_chain::{
 };
 use courtledger_codec::Encode;
 use courtledger_crypto::{sha256, ChainId, SigningKey};
-use courtledger_ledger::act::{Attachment, FileCase, RegisterIdentity};
-use courtledger_ledger::{
-    identity_commitment, sign_possession, Act, AttachmentKind, CaseKind, IdentityId, PartyRef,
-    Possession, Role,
-};
+use courtledger_ledger::{Act, IdentityId};
 use courtledger_proof::ProofBundle;
 use courtledger_types::peer_id::peer_id_of;
 use courtledger_types::{Block, CourtCode, Genesis, SignedTransaction, Transaction};
@@ -128,123 +124,15 @@ pub fn sign(key: &SigningKey, nonce: u64, act: &Act, chain_id: &ChainId) -> Sign
     .sign(key, chain_id)
 }
 
-/// A plausible 18-digit resident ID number.
-fn id_number(seed: &[u8; 32]) -> String {
-    let n = |i: usize| u32::from(seed[i]);
-    format!(
-        "110{:03}{}{:02}{:02}{:03}{}",
-        n(0) % 120,
-        1950 + n(1) % 55,
-        1 + n(2) % 12,
-        1 + n(3) % 28,
-        n(4) % 1000,
-        ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "X"][usize::from(seed[5] % 11)],
-    )
-}
-
-fn person_name(seed: &[u8; 32]) -> String {
-    const SURNAMES: [&str; 8] = ["王", "李", "张", "刘", "陈", "杨", "赵", "黄"];
-    const GIVEN: [&str; 8] = ["伟", "芳", "娜", "敏", "静", "磊", "洋", "勇"];
-    format!(
-        "{}{}{}",
-        SURNAMES[usize::from(seed[6] % 8)],
-        GIVEN[usize::from(seed[7] % 8)],
-        GIVEN[usize::from(seed[8] % 8)]
-    )
-}
-
-/// The registrar's registration of the party with `key` (salted commitment, the party's own
-/// possession signature).
+/// The registrar's registration of the party with `key`: `courtledger bench`'s registration,
+/// with the person drawn from `n` so that fixtures are deterministic.
 pub fn registration(key: &SigningKey, n: u64, chain_id: &ChainId) -> Act {
     let salt = sha256(&[b"salt".as_slice(), &n.to_be_bytes()].concat()).0;
-    let person = sha256(&salt).0;
-    let commitment = identity_commitment(
-        &salt,
-        "resident_id_card",
-        &id_number(&person),
-        &person_name(&person),
-    );
-    let public_key = key.public_key();
-    let possession = sign_possession(
-        key,
-        chain_id,
-        &Possession::Registration {
-            key: &public_key,
-            role: Role::Party,
-            court: None,
-            commitment: &commitment,
-        },
-    );
-    Act::from(RegisterIdentity {
-        key: public_key,
-        role: Role::Party,
-        court: None,
-        commitment,
-        possession,
-    })
+    courtledger_client::bench::registration(key, salt, chain_id)
 }
 
-/// A civil case filed by the registered party `plaintiff` at `court`, against one or two
-/// unregistered defendants, with one to three attachments; `seed` makes it unique. The same
-/// shape as `courtledger bench`'s load.
-pub fn filing(plaintiff: IdentityId, court: &CourtCode, seed: &[u8; 32]) -> Act {
-    let size = |i: usize, base: u64, span: u64| {
-        base + u64::from_be_bytes([0, 0, 0, 0, seed[i], seed[i + 1], seed[i + 2], seed[i + 3]])
-            % span
-    };
-    let defendants = (0..1 + usize::from(seed[0].is_multiple_of(4)))
-        .map(|d| {
-            let person = sha256(
-                &[
-                    seed.as_slice(),
-                    b"defendant",
-                    &[u8::try_from(d).unwrap_or(0)],
-                ]
-                .concat(),
-            )
-            .0;
-            PartyRef::Unregistered(identity_commitment(
-                &person,
-                "resident_id_card",
-                &id_number(&person),
-                &person_name(&person),
-            ))
-        })
-        .collect();
-    const KINDS: [AttachmentKind; 4] = [
-        AttachmentKind::IdDocument,
-        AttachmentKind::Evidence,
-        AttachmentKind::Evidence,
-        AttachmentKind::Other,
-    ];
-    let attachments = (0..1 + usize::from(seed[1] % 3))
-        .map(|a| Attachment {
-            kind: KINDS[(usize::from(seed[2]) + a) % KINDS.len()],
-            sha256: sha256(
-                &[
-                    seed.as_slice(),
-                    b"attachment",
-                    &[u8::try_from(a).unwrap_or(0)],
-                ]
-                .concat(),
-            ),
-            // Scans and photos: 40 KB to 8 MB.
-            size: size(4 + 4 * a, 40_000, 8_000_000),
-        })
-        .collect();
-    Act::from(FileCase {
-        court: court.clone(),
-        receiving_court: None,
-        kind: CaseKind::Civil,
-        plaintiffs: vec![PartyRef::Registered(plaintiff)],
-        defendants,
-        claim_summary: sha256(&[seed.as_slice(), b"claim summary"].concat()),
-        complaint: sha256(&[seed.as_slice(), b"complaint"].concat()),
-        attachments,
-        principal: None,
-        power_of_attorney: None,
-    })
-}
+/// A civil case filing: `courtledger bench`'s load.
+pub use courtledger_client::bench::filing;
 
 /// One signed case filing (its signer need not be registered: for the signature, id and
 /// decoding benches).

@@ -199,6 +199,13 @@ fn new_party(chain_id: &ChainId) -> (SigningKey, Act) {
     let key = SigningKey::generate(&mut OsRng);
     let mut salt = [0u8; 32];
     OsRng.fill_bytes(&mut salt);
+    let act = registration(&key, salt, chain_id);
+    (key, act)
+}
+
+/// The registrar's registration of the party holding `key`: a salted commitment to a
+/// plausible person drawn from `salt`, and the party's own possession signature.
+pub fn registration(key: &SigningKey, salt: [u8; 32], chain_id: &ChainId) -> Act {
     let person = sha256(&salt).0;
     let commitment = identity_commitment(
         &salt,
@@ -208,7 +215,7 @@ fn new_party(chain_id: &ChainId) -> (SigningKey, Act) {
     );
     let public_key = key.public_key();
     let possession = sign_possession(
-        &key,
+        key,
         chain_id,
         &Possession::Registration {
             key: &public_key,
@@ -217,14 +224,13 @@ fn new_party(chain_id: &ChainId) -> (SigningKey, Act) {
             commitment: &commitment,
         },
     );
-    let act = Act::from(RegisterIdentity {
+    Act::from(RegisterIdentity {
         key: public_key,
         role: Role::Party,
         court: None,
         commitment,
         possession,
-    });
-    (key, act)
+    })
 }
 
 /// Set-up: the registrar registers `count` parties, batch after batch, each batch waited for;
@@ -308,9 +314,10 @@ struct Load {
     bytes: usize,
 }
 
-/// A filing by `party` (its `nonce`-th transaction) at `court`, against one or two
-/// unregistered defendants, with one to three attachments. `seed` makes it unique.
-fn filing(party: &Party, court: &CourtCode, seed: &[u8; 32]) -> Act {
+/// A civil case filed by the registered party `plaintiff` at `court`, against one or two
+/// unregistered defendants, with one to three attachments. `seed` makes it unique. The load of
+/// `courtledger bench` and of the micro-benchmarks (crate `courtledger-bench`).
+pub fn filing(plaintiff: IdentityId, court: &CourtCode, seed: &[u8; 32]) -> Act {
     let pick = |i: usize| u64::from(seed[i]);
     let size = |i: usize, base: u64, span: u64| {
         base + u64::from_be_bytes([0, 0, 0, 0, seed[i], seed[i + 1], seed[i + 2], seed[i + 3]])
@@ -363,7 +370,7 @@ fn filing(party: &Party, court: &CourtCode, seed: &[u8; 32]) -> Act {
         court: court.clone(),
         receiving_court: None,
         kind: CaseKind::Civil,
-        plaintiffs: vec![PartyRef::Registered(party.id)],
+        plaintiffs: vec![PartyRef::Registered(plaintiff)],
         defendants,
         claim_summary: sha256(&[seed.as_slice(), b"claim summary"].concat()),
         complaint: sha256(&[seed.as_slice(), b"complaint"].concat()),
@@ -401,7 +408,7 @@ fn sign_load(genesis: &Genesis, parties: &[Party], txs: usize) -> anyhow::Result
             let nonce = 1 + u64::try_from(n / parties.len()).unwrap_or(u64::MAX - 1);
             let seed =
                 sha256(&[run.as_slice(), &u64::try_from(n).unwrap_or(0).to_be_bytes()].concat()).0;
-            let act = filing(&parties[party], &courts[n % courts.len()], &seed);
+            let act = filing(parties[party].id, &courts[n % courts.len()], &seed);
             let tx = sign_act(&parties[party].key, &chain_id, nonce, &act)?;
             let bytes = tx.to_bytes().len();
             Ok(Load {
