@@ -1,4 +1,4 @@
-//! ed25519 (courtledger_crypto: the strict rule of ADR 0002) and SHA-256.
+//! ed25519 (courtledger_crypto: the rule of ADR 0005) and SHA-256.
 //!
 //! The bound they set: each validator verifies every transaction's signature once (on mempool
 //! entry), so one core commits at most `1 / verify` transactions per second per validator.

@@ -2,8 +2,10 @@
 //! (so one core) in a few seconds, printed as one JSON object for `scripts/bench`:
 //!
 //! - `ed25519_verify_per_s`: single signature verifications of a case filing
-//!   (`courtledger_crypto::verify`, the strict rule every validator applies to every
-//!   transaction), and `ed25519_sign_per_s`;
+//!   (`courtledger_crypto::verify`, the rule every validator applies to every transaction),
+//!   `ed25519_verify_batch_per_s`: signatures per second verified in batches of
+//!   [`BATCH`] filings by as many signers (`courtledger_crypto::verify_batch`, how a validator
+//!   checks a submission or a gossiped batch), and `ed25519_sign_per_s`;
 //! - `sha256_mb_per_s`: SHA-256 over 1 MiB buffers, in MB (10^6 bytes) per second;
 //! - `bundles`: per checked-in proof bundle (one of version 1, one of version 2), verifications
 //!   per second (`courtledger_proof::verify` on the decoded bundle), the ed25519 signatures one
@@ -25,8 +27,12 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use courtledger_bench::{genesis, key, sample_filing, Vector, VECTOR_V1, VECTOR_V2};
-use courtledger_crypto::{sha256, verify, Domain};
+use courtledger_crypto::{sha256, verify, verify_batch, BatchItem, Domain};
 use serde_json::{json, Value};
+
+/// Filings per batch in the batch-verification measurement (the load generator submits 64 per
+/// request).
+const BATCH: usize = 64;
 
 /// Length of one slice of one measurement.
 const SLICE: Duration = Duration::from_millis(100);
@@ -134,6 +140,23 @@ fn main() -> ExitCode {
     let tx = sample_filing();
     let message = tx.signed_bytes();
     let signer = key("party", 0);
+    let batch_txs: Vec<_> = (0..BATCH)
+        .map(|i| {
+            let party = key("party", u64::try_from(i).unwrap_or(u64::MAX));
+            courtledger_types::Transaction {
+                signer: party.public_key(),
+                nonce: 1,
+                payload: tx.tx.payload.clone(),
+            }
+            .sign(&party, &chain_id)
+        })
+        .collect();
+    let batch_messages: Vec<Vec<u8>> = batch_txs.iter().map(|tx| tx.signed_bytes()).collect();
+    let batch_items: Vec<BatchItem<'_>> = batch_txs
+        .iter()
+        .zip(&batch_messages)
+        .map(|(tx, message)| tx.batch_item(&chain_id, message))
+        .collect();
     let mib = vec![0x5a_u8; 1 << 20];
     let mut meters = vec![
         meter(
@@ -147,6 +170,13 @@ fn main() -> ExitCode {
                     black_box(&tx.signature),
                 );
                 assert!(ok.is_ok(), "the sample signature verifies");
+            }),
+        ),
+        meter(
+            "ed25519_verify_batch",
+            Box::new(|| {
+                let ok = verify_batch(black_box(&batch_items));
+                assert!(ok.is_ok(), "the sample batch verifies");
             }),
         ),
         meter(
@@ -220,6 +250,8 @@ fn main() -> ExitCode {
         "clock": if meters.iter().all(|m| m.cpu_ns.is_some()) { "thread_cpu" } else { "wall" },
         "seconds_each": rounds as f64 * SLICE.as_secs_f64(),
         "ed25519_verify_per_s": verify_per_s,
+        "ed25519_verify_batch_per_s": per_s("ed25519_verify_batch") * BATCH as f64,
+        "batch_size": BATCH,
         "ed25519_sign_per_s": per_s("ed25519_sign"),
         "sha256_mb_per_s": per_s("sha256_1mib") * (1 << 20) as f64 / 1e6,
         "bundles": bundles,

@@ -1,12 +1,12 @@
-//! SHA-256 digests and domain-separated ed25519 signatures whose single and batch verification
-//! agree exactly.
+//! SHA-256 digests and domain-separated ed25519 signatures, verified one at a time or in batches
+//! under one rule.
 //!
 //! Every validator verifies every signature, some one at a time ([`verify`]) and some in batches
 //! ([`verify_batch`]). If the two could disagree on any input, an attacker could craft a signature
 //! that some validators accept and others reject, and split consensus. ed25519 implementations
 //! notoriously disagree on edge cases (Chalkias, Garillot, Nikolaenko, "Taming the many EdDSAs",
 //! SSR 2020), and ed25519-dalek's own `verify_strict` and `verify_batch` do too. This crate fixes
-//! one rule and checks it the same way on both paths.
+//! one rule and checks it on both paths.
 //!
 //! # What is signed
 //!
@@ -24,54 +24,60 @@
 //! 1. `S`, read little-endian, is less than `l`;
 //! 2. `R` decodes to a point of the curve, and the bytes are that point's canonical encoding
 //!    (`y < p`, and the sign bit clear when `x = 0`);
-//! 3. `R` is not of small order (the identity included) and has no torsion component
-//!    (`[l]R` is the identity): it is a non-identity point of the prime-order subgroup;
-//! 4. `A` satisfies 2 and 3, which [`PublicKey::from_bytes`] guarantees for every [`PublicKey`];
-//! 5. the *cofactorless* equation `[S]B = R + [k]A` holds, where
-//!    `k = SHA-512(R || A || M) mod l` over the bytes of `R` and `A` as given (canonical by 2
-//!    and 4).
+//! 3. `R` is not of small order (the identity included);
+//! 4. `A` is the canonical encoding of a point of the prime-order subgroup other than the
+//!    identity, which [`PublicKey::from_bytes`] guarantees for every [`PublicKey`];
+//! 5. the *cofactored* equation `[8]([S]B - R - [k]A) = 0` holds, where
+//!    `k = SHA-512(R || A || M) mod l` over the bytes of `R` and `A` as given.
 //!
-//! Where the rule stands among the variants: it is ed25519-dalek's `verify_strict` plus
-//! canonical encodings and prime-order-subgroup membership of `A` and `R`. `verify_strict` by
-//! itself rejects small-order `A` and `R` and (implicitly, see below) non-canonical or
-//! mixed-order `R`, but accepts a mixed-order `A` and a non-canonical encoding of `A`
-//! (`VerifyingKey::from_bytes` takes both; vector 3 of the twelve below is such a signature),
-//! hence the checks in [`PublicKey::from_bytes`]. The rule rejects every one of the twelve
-//! "Taming the many EdDSAs" vectors (their keys are small, mixed-order or non-canonical, or their
-//! `S` is not reduced). Signatures by honest signers always pass it.
+//! This is RFC 8032's verification (which allows the cofactored equation) with canonical
+//! encodings required, small-order `R` refused and the strict key checks of
+//! [`PublicKey::from_bytes`]; it accepts a subset of what ZIP-215 accepts (ZIP-215 also takes
+//! non-canonical encodings and small-order keys). ADR 0005 (`docs/adr/`) records why it replaced
+//! the cofactorless rule of ADR 0002 in session 4: only a cofactored equation lets a batch check
+//! agree with the single check without a scalar multiplication per `R`.
+//!
+//! What it means for the signatures accepted: every signature that an honest signer makes passes
+//! (its `R = [r]B` has no torsion component), and so does every signature that the former
+//! cofactorless rule accepted, since `[S]B - R - [k]A = 0` implies the cofactored equation. In
+//! addition, a signer may make signatures whose `R` carries a torsion component (`R = [r]B + T`,
+//! `S = r + k a`); they are valid here and were not under ADR 0002. Nobody else can: changing
+//! `R`'s bytes changes `k`, so a signature cannot be altered into another valid one without the
+//! secret key (the cofactored, canonical-`S` scheme is strongly unforgeable: Brendel, Cremers,
+//! Jackson and Zhao, "The provable security of Ed25519: theory and practice", IEEE S&P 2021),
+//! and with small-order keys refused a signature binds its key and its message (same paper). The twelve
+//! "Taming the many EdDSAs" vectors (Chalkias, Garillot, Nikolaenko, SSR 2020) are all still
+//! rejected: their keys are small, mixed-order or non-canonical, or their `S` is not reduced.
 //!
 //! # How each path checks it
 //!
-//! [`verify`] checks that `S` is canonical, computes `R' = [S]B - [k]A` with one variable-time
-//! double-base multiplication (`A` is already decoded and validated, and cached: see
-//! [`PublicKey::from_bytes`]), and accepts exactly when `R'` is not the identity and compresses
-//! to the bytes of `R`. That is the rule above, not an approximation of it: `A` and `B` are in
-//! the prime-order subgroup, so `R'` is too, and bytes that `R'` compresses to are a canonical
-//! encoding of a point with no torsion component, of small order only if it is the identity;
-//! conversely, when the rule accepts, `R = R'`. So `R` is never decompressed on the way to
-//! acceptance. When the check fails, the rule is walked step by step (`S`; `R` on the curve,
-//! canonical, not of small order; ed25519-dalek's `verify_strict`; the torsion of `R`) only to
-//! name the first rule broken, as a [`SignatureError`].
+//! [`verify`] checks that `S` is canonical and computes `R' = [S]B - [k]A` with one
+//! variable-time double-base multiplication (`A` is already decoded and validated, and cached:
+//! see [`PublicKey::from_bytes`]). An honest signature has `R = R'`: when `R'` is not the
+//! identity and compresses to exactly the bytes of `R`, every check of the rule passes (`R'` is in
+//! the prime-order subgroup, as `A` and `B` are, so the bytes are canonical and not of small
+//! order, and the equation holds with nothing left over), and `R` is never decompressed.
+//! Otherwise `R` is decoded with checks 2 and 3 and `[8](R' - R) = 0` decides.
 //!
-//! [`verify_batch`] runs that same check on every item and reports the lowest failing index
-//! with [`verify`]'s error, so single and batch verification accept exactly the same
-//! signatures by construction. It does not use ed25519-dalek's batch equation. That equation
-//! (`sum z_i (R_i + [k_i]A_i - [S_i]B) = 0`, with deterministic 128-bit `z_i` from a Merlin
-//! transcript) is cofactorless and, by itself, accepts non-canonical encodings of `R`,
-//! small-order `R`, and `R` with a torsion component `T` whenever `z_i` is a multiple of `T`'s
-//! order (half of the time for order 2): each would be a signature the batch accepts and the
-//! single check refuses. Excluding them takes a torsion check of every `R` (a variable-base
-//! scalar multiplication, about 23 µs) before the equation, which makes the batch slower than
-//! checking the items one by one.
+//! [`verify_batch`] checks `[8] sum_i z_i ([S_i]B - R_i - [k_i]A_i) = 0` with one multiscalar
+//! multiplication, after checks 1-3 on every item, with 128-bit coefficients `z_i` derived by
+//! SHA-512 from the whole batch (deterministic: every validator reaches the same verdict). If
+//! every item passes the single check, each term is the identity and so is the sum: the batch is
+//! accepted. If some item does not, its term is a point of order `l` and the sum is the identity
+//! for at most one of the 2^127 possible values of its coefficient: the batch is refused except
+//! with probability 2^-127, and then the items are checked one by one, so the reported failure
+//! is [`verify`]'s error for the lowest failing index. Single and batch verification therefore
+//! accept the same signatures, up to that probability, which no signer can raise without
+//! 2^127 SHA-512 evaluations. (ed25519-dalek's own `verify_batch` is not used: its equation is
+//! cofactorless, so its verdict on a torsion component of `R` depends on the coefficients, which
+//! is exactly the disagreement this crate exists to prevent.)
 //!
 //! Cost, measured on the 2-core development machine (release, per signature;
 //! `cargo test --release -p courtledger-crypto --lib timing -- --ignored --nocapture`):
-//! [`verify`] about 35 µs (ed25519-dalek's `verify_strict`: 39 µs; the former batch path, the
-//! torsion checks and ed25519-dalek's batch equation: 43-48 µs for batches of 64 to 256).
+//! [`verify`] about 35 µs, [`verify_batch`] about 19 µs from 16 items up (`R`'s decompression
+//! and the multiscalar multiplication), ed25519-dalek's `verify_strict` about 39 µs.
 //! Validating a public key costs about 30 µs when it is not in the cache, 0.03 µs when it is.
-//! The way to a real batch speed-up is a cofactored rule for both paths (ADR 0002), which
-//! changes which signatures are valid.
-//!
+
 //! # No IO, no clock, no randomness
 //!
 //! [`SigningKey::generate`] takes the random generator as an argument; nothing else here reads

@@ -168,20 +168,28 @@ pub(crate) fn raw_dalek_strict(item: &Signed) -> bool {
 }
 
 /// The verification rule of the crate documentation, checked step by step with
-/// curve25519-dalek's constant-time operations and ed25519-dalek's `verify_strict`: the oracle
-/// that `verify`'s computation (which never decompresses `R` on success) is compared with.
+/// curve25519-dalek's constant-time operations: the oracle that `verify`'s computation (which
+/// never decompresses `R` on success) and the batch equation are compared with.
 pub(crate) fn reference_rule(item: &Signed) -> bool {
     let mut r = [0u8; 32];
     r.copy_from_slice(&item.signature.0[..32]);
     let mut s = [0u8; 32];
     s.copy_from_slice(&item.signature.0[32..]);
-    let s_canonical = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)).is_some();
-    let r_ok = curve25519_dalek::edwards::CompressedEdwardsY(r)
+    let Some(s) = Option::<Scalar>::from(Scalar::from_canonical_bytes(s)) else {
+        return false;
+    };
+    let Some(r_point) = curve25519_dalek::edwards::CompressedEdwardsY(r).decompress() else {
+        return false;
+    };
+    if r_point.compress().to_bytes() != r || r_point.is_small_order() {
+        return false;
+    }
+    let a_point = curve25519_dalek::edwards::CompressedEdwardsY(item.public_key.to_bytes())
         .decompress()
-        .is_some_and(|point| {
-            point.compress().to_bytes() == r && !point.is_small_order() && point.is_torsion_free()
-        });
-    s_canonical && r_ok && raw_dalek_strict(item)
+        .expect("a validated key decodes");
+    let k = challenge(&r, item.public_key.as_bytes(), &item.message);
+    let residue = EdwardsPoint::mul_base(&s) - r_point - k * a_point;
+    curve25519_dalek::traits::IsIdentity::is_identity(&residue.mul_by_cofactor())
 }
 
 /// `count` valid signatures by different keys over different messages.

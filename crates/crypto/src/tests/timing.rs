@@ -54,7 +54,7 @@ fn verification_timings() {
         per_item_micros(count, started.elapsed())
     );
 
-    for batch in [64, 256] {
+    for batch in [16, 64, 256, 1024] {
         let items: Vec<SignedBytes<'_>> = signed
             .iter()
             .zip(&messages)

@@ -713,7 +713,7 @@ const ELL: [u8; 32] = [
 ];
 
 /// The same signature with `S + ℓ` instead of `S`: it satisfies the verification equation, but
-/// `S` is not reduced, which the strict rule refuses.
+/// `S` is not reduced, which the verification rule refuses.
 fn unreduced(signature: &mut Signature) {
     let mut carry = 0u16;
     for (i, ell) in ELL.iter().enumerate() {
