@@ -2,12 +2,12 @@
 //! each failure with its own [`ProofError`] variant and check name.
 
 use courtledger_codec::{DecodeError, Encode};
-use courtledger_crypto::{ChainId, Digest, PublicKey, SignatureError};
+use courtledger_crypto::{verify_batch, BatchItem, ChainId, Digest, PublicKey, SignatureError};
 use courtledger_ledger::Code;
 use courtledger_merkle as merkle;
 use courtledger_types::{
-    BlockHeader, BlockId, CertificateError, CommitCertificate, CourtCode, Genesis, Receipt,
-    SetChangeError, SignedTransaction, TxId, ValidatorSet, CODE_OK,
+    BlockHeader, BlockId, CertificateError, CommitCertificate, CourtCode, Genesis, LeadingFailure,
+    Receipt, SetChangeError, SignedTransaction, TxId, ValidatorSet, CODE_OK,
 };
 
 use crate::bundle::{Checkpoint, ProofBundle};
@@ -590,6 +590,24 @@ impl CertificateCache {
         height: u64,
         block_id: &BlockId,
     ) -> Result<(), CertificateError> {
+        self.check_with_leading(None, certificate, chain_id, validators, height, block_id)
+            .map_err(|failure| match failure {
+                LeadingFailure::Certificate(error) => error,
+                LeadingFailure::Leading(_) => unreachable!("no leading signature was given"),
+            })
+    }
+
+    /// [`Self::check`], with `leading` verified first: in the certificate's batch when the
+    /// certificate is not in the cache, alone when it is.
+    fn check_with_leading(
+        &mut self,
+        leading: Option<BatchItem<'_>>,
+        certificate: &CommitCertificate,
+        chain_id: &ChainId,
+        validators: &ValidatorSet,
+        height: u64,
+        block_id: &BlockId,
+    ) -> Result<(), LeadingFailure> {
         let mut hasher = courtledger_crypto::Sha256Hasher::new();
         hasher.update(chain_id.as_bytes());
         hasher.update(validators.hash().as_bytes());
@@ -598,10 +616,20 @@ impl CertificateCache {
         hasher.update(&certificate.to_bytes());
         let key = hasher.finalize();
         if self.verified.contains(&key) {
+            if let Some(item) = leading {
+                verify_batch(&[item]).map_err(|failure| LeadingFailure::Leading(failure.error))?;
+            }
             self.hits += 1;
             return Ok(());
         }
-        certificate.verify(chain_id, validators, height, block_id)?;
+        match leading {
+            Some(item) => {
+                certificate.verify_with_leading(item, chain_id, validators, height, block_id)?;
+            }
+            None => certificate
+                .verify(chain_id, validators, height, block_id)
+                .map_err(LeadingFailure::Certificate)?,
+        }
         self.misses += 1;
         if self.verified.len() >= Self::CAPACITY {
             self.verified.clear();
@@ -619,11 +647,11 @@ pub fn verify_with(
     cache: &mut CertificateCache,
 ) -> Result<Verified, ProofError> {
     let ProofBundle {
-        links,
+        links: _,
         tx,
         receipt,
-        tx_proof,
-        receipt_proof,
+        tx_proof: _,
+        receipt_proof: _,
         header,
         certificate,
         checkpoint: _,
@@ -638,87 +666,35 @@ pub fn verify_with(
         });
     }
 
-    // 3. The signer's signature, under this chain's id.
-    tx.verify_signature(&chain_id)
-        .map_err(ProofError::TxSignature)?;
-
-    // 4. The act.
-    let act = crate::describe::Deed::decode(&tx.tx.payload).map_err(ProofError::Act)?;
-
-    // 5. The pieces name the same transaction, position, height and tree size.
-    let tx_id = tx.id();
-    if receipt.tx_id != tx_id {
-        return Err(ProofError::ReceiptTxId {
-            receipt: receipt.tx_id,
-            tx: tx_id,
-        });
-    }
-    if receipt.height != header.height {
-        return Err(ProofError::ReceiptHeight {
-            receipt: receipt.height,
-            header: header.height,
-        });
-    }
-    if tx_proof.leaf_index != u64::from(receipt.index) {
-        return Err(ProofError::TxProofIndex {
-            receipt: receipt.index,
-            proof: tx_proof.leaf_index,
-        });
-    }
-    if receipt_proof.leaf_index != u64::from(receipt.index) {
-        return Err(ProofError::ReceiptProofIndex {
-            receipt: receipt.index,
-            proof: receipt_proof.leaf_index,
-        });
-    }
-    if tx_proof.tree_size != u64::from(header.tx_count) {
-        return Err(ProofError::TxTreeSize {
-            proof: tx_proof.tree_size,
-            header: header.tx_count,
-        });
-    }
-    if receipt_proof.tree_size != u64::from(header.tx_count) {
-        return Err(ProofError::ReceiptTreeSize {
-            proof: receipt_proof.tree_size,
-            header: header.tx_count,
-        });
-    }
-
-    // 6. The transaction is in the block.
-    tx_proof
-        .verify(&merkle::leaf_hash(tx_id.as_bytes()), &header.tx_root.0)
-        .map_err(ProofError::TxInclusion)?;
-
-    // 7. The receipt is the block's.
-    receipt_proof
-        .verify(
-            &merkle::leaf_hash(&receipt.to_bytes()),
-            &header.results_root.0,
-        )
-        .map_err(ProofError::ReceiptInclusion)?;
-
-    // 8. The set links (version 3), from genesis up to the highest block the bundle proves;
-    // then the header names the set in force at its height.
-    let limit = bundle
-        .checkpoint
-        .as_ref()
-        .map_or(header.height, |c| c.header.height.max(header.height));
-    let sets = follow(links, genesis, limit)?;
+    // 3. The signer's signature, under this chain's id: checked in one batch with the block's
+    // certificate (step 9), which costs less than two checks. So that the verdict is that of
+    // checking it here, any failure of steps 4 to 8 first checks the signature alone and reports
+    // it if it is bad.
+    let tx_message = tx.signed_bytes();
+    let tx_item = tx.batch_item(&chain_id, &tx_message);
+    let signature_first = |error: ProofError| match tx.verify_signature(&chain_id) {
+        Err(signature) => ProofError::TxSignature(signature),
+        Ok(()) => error,
+    };
+    let Stage { act, tx_id, sets } = steps_4_to_8(bundle, genesis).map_err(signature_first)?;
     let roster = sets.at(header.height);
     let validators = &roster.set;
-    let expected = validators.hash();
-    if header.validators_hash != expected {
-        return Err(ProofError::ValidatorSet {
-            header: header.validators_hash,
-            expected,
-        });
-    }
 
     // 9. More than two thirds of that set's power precommitted this header.
     let block_id = header.id();
     cache
-        .check(certificate, &chain_id, validators, header.height, &block_id)
-        .map_err(ProofError::Certificate)?;
+        .check_with_leading(
+            Some(tx_item),
+            certificate,
+            &chain_id,
+            validators,
+            header.height,
+            &block_id,
+        )
+        .map_err(|failure| match failure {
+            LeadingFailure::Leading(error) => ProofError::TxSignature(error),
+            LeadingFailure::Certificate(error) => ProofError::Certificate(error),
+        })?;
 
     let (signers, signed_power) = signers_of(certificate, roster);
 
@@ -837,4 +813,98 @@ fn verify_checkpoint(
         total_power: validators.total_power(),
         leaf_index: log_proof.leaf_index,
     })
+}
+
+/// What steps 4 to 8 of [`verify_with`] establish.
+struct Stage {
+    act: crate::describe::Deed,
+    tx_id: TxId,
+    sets: SetChain,
+}
+
+/// Steps 4 to 8 of [`verify_with`]: the act, the pieces' agreement, the two inclusion proofs,
+/// the set links and the header's validator set.
+fn steps_4_to_8(bundle: &ProofBundle, genesis: &Genesis) -> Result<Stage, ProofError> {
+    let ProofBundle {
+        links,
+        tx,
+        receipt,
+        tx_proof,
+        receipt_proof,
+        header,
+        ..
+    } = bundle;
+    // 4. The act.
+    let act = crate::describe::Deed::decode(&tx.tx.payload).map_err(ProofError::Act)?;
+
+    // 5. The pieces name the same transaction, position, height and tree size.
+    let tx_id = tx.id();
+    if receipt.tx_id != tx_id {
+        return Err(ProofError::ReceiptTxId {
+            receipt: receipt.tx_id,
+            tx: tx_id,
+        });
+    }
+    if receipt.height != header.height {
+        return Err(ProofError::ReceiptHeight {
+            receipt: receipt.height,
+            header: header.height,
+        });
+    }
+    if tx_proof.leaf_index != u64::from(receipt.index) {
+        return Err(ProofError::TxProofIndex {
+            receipt: receipt.index,
+            proof: tx_proof.leaf_index,
+        });
+    }
+    if receipt_proof.leaf_index != u64::from(receipt.index) {
+        return Err(ProofError::ReceiptProofIndex {
+            receipt: receipt.index,
+            proof: receipt_proof.leaf_index,
+        });
+    }
+    if tx_proof.tree_size != u64::from(header.tx_count) {
+        return Err(ProofError::TxTreeSize {
+            proof: tx_proof.tree_size,
+            header: header.tx_count,
+        });
+    }
+    if receipt_proof.tree_size != u64::from(header.tx_count) {
+        return Err(ProofError::ReceiptTreeSize {
+            proof: receipt_proof.tree_size,
+            header: header.tx_count,
+        });
+    }
+
+    // 6. The transaction is in the block.
+    tx_proof
+        .verify(&merkle::leaf_hash(tx_id.as_bytes()), &header.tx_root.0)
+        .map_err(ProofError::TxInclusion)?;
+
+    // 7. The receipt is the block's.
+    receipt_proof
+        .verify(
+            &merkle::leaf_hash(&receipt.to_bytes()),
+            &header.results_root.0,
+        )
+        .map_err(ProofError::ReceiptInclusion)?;
+
+    // 8. The set links (version 3), from genesis up to the highest block the bundle proves;
+    // then the header names the set in force at its height.
+    let limit = bundle
+        .checkpoint
+        .as_ref()
+        .map_or(header.height, |c| c.header.height.max(header.height));
+    let sets = follow(links, genesis, limit)?;
+    let roster = sets.at(header.height);
+    let validators = &roster.set;
+    let expected = validators.hash();
+    if header.validators_hash != expected {
+        return Err(ProofError::ValidatorSet {
+            header: header.validators_hash,
+            expected,
+        });
+    }
+
+    Ok(Stage { act, tx_id, sets })
 }

@@ -18,7 +18,9 @@ pub mod validator;
 pub mod vote;
 
 pub use block::{Block, BlockHeader, BlockId};
-pub use certificate::{CertificateError, CommitCertificate, CommitSignature, SignedPrecommit};
+pub use certificate::{
+    CertificateError, CommitCertificate, CommitSignature, LeadingFailure, SignedPrecommit,
+};
 pub use court::{CourtCode, CourtLevel};
 pub use genesis::{Genesis, GenesisError, GenesisFile};
 pub use receipt::{Receipt, CODE_OK};
