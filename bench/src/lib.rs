@@ -9,7 +9,11 @@
 //!   block 1; [`Ledger::filings`] then signs case filings by those parties, built like the load
 //!   of `courtledger bench` (`client/src/bench.rs`): a civil case against one or two
 //!   unregistered defendants, with the SHA-256 of a complaint and a claim summary and one to
-//!   three attachments (300 to 600 bytes per transaction).
+//!   three attachments (300 to 600 bytes per transaction). [`Ledger::decide`] commits a block
+//!   of the next filings and advances the ledger, so successive blocks extend one chain; each
+//!   decided block comes as the node stores it ([`decided`]: a [`CommittedBlock`] with a
+//!   certificate of three of the four validators), and block 1 too ([`Ledger::block1`]), so
+//!   a store of the fixture chain can be filled from height 1.
 //! - [`Vector`]: a checked-in proof bundle of `crates/proof/tests/vectors/` and the genesis it
 //!   verifies against.
 //!
@@ -25,8 +29,12 @@ use courtledger_codec::Encode;
 use courtledger_crypto::{sha256, ChainId, SigningKey};
 use courtledger_ledger::{Act, IdentityId};
 use courtledger_proof::ProofBundle;
+use courtledger_storage::{CommittedBlock, StateChange};
 use courtledger_types::peer_id::peer_id_of;
-use courtledger_types::{Block, CourtCode, Genesis, SignedTransaction, Transaction};
+use courtledger_types::{
+    Block, BlockHeader, CommitCertificate, CommitSignature, CourtCode, Genesis, SignedTransaction,
+    Transaction, ValidatorSet,
+};
 
 /// Block 1's time: 2026-03-02T01:00:00Z.
 pub const T0: u64 = 1_772_413_200_000;
@@ -144,6 +152,58 @@ pub fn sample_filing() -> SignedTransaction {
     sign(&party, 1, &act, &chain_id)
 }
 
+/// A certificate for `header` in round 0, signed by the first three fixture validators in
+/// `validators`' order: three of four units of power, a quorum, as the node's certificates
+/// usually hold.
+///
+/// # Panics
+/// If fewer than three fixture validators are in `validators`.
+pub fn certificate(header: &BlockHeader, validators: &ValidatorSet) -> CommitCertificate {
+    let mut certificate = CommitCertificate {
+        height: header.height,
+        round: 0,
+        block_id: header.id(),
+        signatures: Vec::new(),
+    };
+    let mut signers: Vec<(u16, SigningKey)> = (0..4)
+        .map(validator_key)
+        .filter_map(|key| Some((validators.index_of(&key.public_key())?, key)))
+        .collect();
+    signers.sort_by_key(|(index, _)| *index);
+    assert!(signers.len() >= 3, "the fixture validators are in the set");
+    for (index, key) in signers.into_iter().take(3) {
+        let vote = certificate
+            .precommit(validators, index)
+            .expect("an index of the set");
+        certificate.signatures.push(CommitSignature {
+            validator_index: index,
+            signature: vote.sign(&key, &header.chain_id).signature,
+        });
+    }
+    certificate
+}
+
+/// A decided block as the node stores it (`node/src/driver.rs`): the block, a [`certificate`]
+/// of the validator set in force for it, and its execution's receipts, state changes and
+/// history-log nodes.
+pub fn decided(block: Block, execution: Execution) -> CommittedBlock {
+    let certificate = certificate(&block.header, &execution.validators);
+    CommittedBlock {
+        block,
+        certificate,
+        receipts: execution.receipts,
+        log_nodes: execution.log_nodes,
+        state_changes: execution
+            .changes
+            .into_iter()
+            .map(|change| StateChange {
+                key: change.key,
+                value: change.value,
+            })
+            .collect(),
+    }
+}
+
 /// A registered party of the fixture chain.
 #[derive(Debug, Clone)]
 pub struct Party {
@@ -153,19 +213,26 @@ pub struct Party {
     pub id: IdentityId,
 }
 
-/// The fixture chain after block 1, which registered the parties.
+/// The fixture chain after block 1, which registered the parties, and after the blocks of
+/// filings committed since by [`Ledger::decide`] (none on a new ledger).
 #[derive(Debug, Clone)]
 pub struct Ledger {
     /// Its genesis.
     pub genesis: Genesis,
     /// The judicial ledger of that genesis.
     pub app: LedgerApp,
-    /// The committed state after block 1.
+    /// The committed state after the last block.
     pub state: MemoryState,
-    /// Block 1.
+    /// The last block: block 1 on a new ledger.
     pub parent: Parent,
     /// The parties registered in block 1.
     pub parties: Vec<Party>,
+    /// Block 1 as the node stores it ([`decided`]): the first block appended to a store of
+    /// this chain.
+    pub block1: CommittedBlock,
+    /// How many filings of [`Ledger::filings`] the blocks committed by [`Ledger::decide`]
+    /// held: the next filings follow them (nonces and contents).
+    pub filed: usize,
 }
 
 impl Ledger {
@@ -212,6 +279,7 @@ impl Ledger {
         );
         state.apply(&execution.changes);
         let parent = Parent::of(&block.header);
+        let block1 = decided(block, execution);
         let parties = keys
             .into_iter()
             .zip(ids)
@@ -223,6 +291,8 @@ impl Ledger {
             state,
             parent,
             parties,
+            block1,
+            filed: 0,
         }
     }
 
@@ -231,12 +301,13 @@ impl Ledger {
         ChainContext::from_genesis(&self.genesis, &self.app)
     }
 
-    /// `count` case filings for the next block: filing `n` is party `n mod parties`'s, with
-    /// nonces 1, 2, 3, ... per party.
+    /// `count` case filings for the next block: the sequence's filings `filed ..`, where filing
+    /// `n` is party `n mod parties`'s, with nonces 1, 2, 3, ... per party in sequence order
+    /// (on a new ledger, filings `0 .. count`).
     pub fn filings(&self, count: usize) -> Vec<SignedTransaction> {
         let chain_id = self.genesis.chain_id();
         let court = CourtCode::new(FILING_COURT).expect("a court code");
-        (0..count)
+        (self.filed..self.filed + count)
             .map(|n| {
                 let party = &self.parties[n % self.parties.len()];
                 let nonce = 1 + u64::try_from(n / self.parties.len()).expect("a count");
@@ -252,12 +323,13 @@ impl Ledger {
             .collect()
     }
 
-    /// Block 2's time.
+    /// The next block's time (block 2's on a new ledger): a minute after the last block.
     pub fn next_time_ms(&self) -> u64 {
         self.parent.time_ms + 60_000
     }
 
-    /// Builds block 2 from `txs` (executing them) as validator 1 would propose it.
+    /// Builds the next block (block 2 on a new ledger) from `txs` (executing them) as
+    /// validator 1 would propose it. The ledger does not advance: see [`Ledger::decide`].
     pub fn build(&self, txs: Vec<SignedTransaction>) -> (Block, Execution) {
         build_block(
             &self.ctx(),
@@ -269,7 +341,7 @@ impl Ledger {
         )
     }
 
-    /// Validates `block` as block 2 (executing it again); with `signatures_verified`, as a
+    /// Validates `block` as the next block (executing it again); with `signatures_verified`, as a
     /// validator whose mempool already verified every signature (the node's common case),
     /// otherwise verifying them all as one batch.
     pub fn validate(
@@ -285,6 +357,30 @@ impl Ledger {
             self.next_time_ms(),
             &|_| signatures_verified,
         )
+    }
+
+    /// Builds the next block from the next `count` [`Ledger::filings`], commits it (applies
+    /// its state changes; it becomes the parent) and returns it as the node stores it.
+    ///
+    /// # Panics
+    /// If a filing is not admitted or fails: the fixture is broken.
+    pub fn decide(&mut self, count: usize) -> CommittedBlock {
+        let (block, execution) = self.build(self.filings(count));
+        assert_eq!(block.txs.len(), count, "every filing is admitted");
+        assert!(
+            execution.receipts.iter().all(|r| r.is_ok()),
+            "every filing succeeds"
+        );
+        self.state.apply(&execution.changes);
+        self.parent = Parent::of(&block.header);
+        self.filed += count;
+        decided(block, execution)
+    }
+
+    /// [`Ledger::decide`] `blocks` times: the next `blocks` blocks of `count` filings each, in
+    /// chain order.
+    pub fn decide_many(&mut self, blocks: usize, count: usize) -> Vec<CommittedBlock> {
+        (0..blocks).map(|_| self.decide(count)).collect()
     }
 }
 
@@ -355,6 +451,8 @@ impl Vector {
 
 #[cfg(test)]
 mod tests {
+    use courtledger_storage::{MemoryStore, Store};
+
     use super::*;
 
     #[test]
@@ -372,6 +470,30 @@ mod tests {
             let validated = ledger.validate(&block, verified).expect("valid block");
             assert_eq!(validated.changes, execution.changes);
         }
+    }
+
+    #[test]
+    fn decided_blocks_extend_a_store() {
+        let mut ledger = Ledger::new(8);
+        let chain_id = ledger.genesis.chain_id();
+        let mut store = MemoryStore::new(chain_id);
+        store.append_block(&ledger.block1).expect("block 1");
+        for committed in ledger.decide_many(3, 20) {
+            let header = &committed.block.header;
+            committed
+                .certificate
+                .verify(
+                    &chain_id,
+                    ledger.genesis.validator_set(),
+                    header.height,
+                    &header.id(),
+                )
+                .expect("a quorum certificate");
+            store.append_block(&committed).expect("the next block");
+        }
+        assert_eq!(store.last_height(), 4);
+        assert_eq!(store.log_size(), 8 + 3 * 20);
+        assert_eq!(ledger.filed, 60);
     }
 
     #[test]
