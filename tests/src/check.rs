@@ -12,6 +12,10 @@
 //! 5. Transactions never acknowledged are committed once or not at all (counted).
 //! 6. No node recorded equivocation evidence (run by [`equivocations`]): every validator is
 //!    honest here, so a double vote or proposal is one that signed twice, e.g. after a restart.
+//!    (Except a validator given a torn write, which lost a record it had synced: reported.)
+//! 7. No block's time is more than the genesis's `max_clock_drift_ms` ahead of the host's clock
+//!    at the moment the block was first seen committed ([`check_block_times`]): a quorum holds
+//!    validators on the real clock, each of which refuses a block further ahead of its clock.
 
 use std::collections::{BTreeMap, HashMap};
 use std::process::Command;
@@ -45,6 +49,8 @@ pub struct BlockView {
     pub id: String,
     /// Parent block id.
     pub parent_id: String,
+    /// The header's time (ms since the Unix epoch).
+    pub time_ms: u64,
     /// Transaction ids, in order.
     pub tx_ids: Vec<String>,
     /// Receipt codes, in order.
@@ -123,6 +129,7 @@ fn parse_block(block: &Value) -> Result<BlockView, String> {
         height,
         id: block["id"].as_str().unwrap_or_default().to_owned(),
         parent_id: block["parent_id"].as_str().unwrap_or_default().to_owned(),
+        time_ms: block["time_ms"].as_u64().ok_or("a block without time_ms")?,
         tx_ids: strings("tx_ids"),
         codes: block["receipt_codes"]
             .as_array()
@@ -153,6 +160,10 @@ pub struct Findings {
     pub unacked: (usize, usize),
     /// Signed but never sent (the workload stopped first).
     pub never_sent: usize,
+    /// Heights whose block time was checked against the host clock (property 7).
+    pub times_checked: usize,
+    /// Blocks further ahead of the host clock than the drift bound.
+    pub times_ahead: usize,
 }
 
 /// At most this many lines per kind of failure.
@@ -173,8 +184,15 @@ fn push(
     }
 }
 
-/// Checks properties 1, 2, 3 and 5 on every node's chain up to `top` (the lowest height).
-pub fn check(cluster: &Cluster, histories: &[History], top: u64) -> Findings {
+/// Checks properties 1, 2, 3, 5 and 7 on every node's chain up to `top` (the lowest height).
+/// `first_seen` and `drift_ms` are those of [`check_block_times`].
+pub fn check(
+    cluster: &Cluster,
+    histories: &[History],
+    top: u64,
+    first_seen: &[(u64, u64)],
+    drift_ms: u64,
+) -> Findings {
     let mut chains = Vec::with_capacity(cluster.n);
     for node in 0..cluster.n {
         match fetch_chain(cluster, node, top) {
@@ -188,7 +206,50 @@ pub fn check(cluster: &Cluster, histories: &[History], top: u64) -> Findings {
             }
         }
     }
-    check_chains(&chains, histories, top)
+    let mut found = check_chains(&chains, histories, top);
+    if let Some(reference) = chains.first() {
+        let (checked, ahead) = check_block_times(reference, first_seen, drift_ms);
+        found.times_checked = checked;
+        found.times_ahead = ahead.len();
+        let mut kinds = BTreeMap::new();
+        for line in ahead {
+            push(&mut found.failures, &mut kinds, "block time ahead", line);
+        }
+    }
+    found
+}
+
+/// Property 7: each block's time is at most `drift_ms` ahead of the host's wall clock when the
+/// block was first seen committed. `first_seen` holds `(height, wall ms)` pairs in order: every
+/// height up to `height` was committed by `wall ms` (the harness's samples). Blocks committed
+/// after the last sample are not checked. Returns how many blocks were checked, and a line per
+/// block too far ahead.
+pub fn check_block_times(
+    chain: &[BlockView],
+    first_seen: &[(u64, u64)],
+    drift_ms: u64,
+) -> (usize, Vec<String>) {
+    let mut checked = 0;
+    let mut ahead = Vec::new();
+    for block in chain {
+        let Some((_, seen_ms)) = first_seen.iter().find(|(h, _)| *h >= block.height) else {
+            continue;
+        };
+        checked += 1;
+        let bound = seen_ms.saturating_add(drift_ms);
+        if block.time_ms > bound {
+            ahead.push(format!(
+                "block {} ({}) has time {} ms, {} ms ahead of the host clock when it was first seen committed ({} ms), beyond the {} ms drift bound",
+                block.height,
+                block.id,
+                block.time_ms,
+                block.time_ms - seen_ms,
+                seen_ms,
+                drift_ms
+            ));
+        }
+    }
+    (checked, ahead)
 }
 
 /// The checks of [`check`] on chains already read (`chains[node]`, blocks 1..=`top`).
@@ -431,9 +492,18 @@ pub fn check_chains(chains: &[Vec<BlockView>], histories: &[History], top: u64) 
 /// is honest, so any is a validator that signed twice (for example after a restart). Read from
 /// `GET /v1/equivocations` (stored evidence) where the node serves it, else from its
 /// `courtledger_evidence_total` metric (since its last start). One line per record.
-pub fn equivocations(cluster: &Cluster, top: u64) -> Vec<String> {
+///
+/// Records whose offender is one of `excused` (public key as the API prints it, and why) are
+/// returned apart, as the second list: the validators given a torn write lost a record they
+/// had synced and may sign again what they signed before.
+pub fn equivocations(
+    cluster: &Cluster,
+    top: u64,
+    excused: &BTreeMap<String, String>,
+) -> (Vec<String>, Vec<String>) {
     let http = Http::new(Duration::from_secs(10));
     let mut failures = Vec::new();
+    let mut explained = Vec::new();
     for node in 0..cluster.n {
         let mut from = 1u64;
         loop {
@@ -441,10 +511,16 @@ pub fn equivocations(cluster: &Cluster, top: u64) -> Vec<String> {
             match http.get(&url) {
                 Ok((200, page)) => {
                     for item in page["equivocations"].as_array().into_iter().flatten() {
-                        failures.push(format!(
+                        let line = format!(
                             "equivocation recorded by node {node}: {} by validator {} at height {} round {} ({})",
                             item["kind"], item["offender"], item["height"], item["round"], item["hex"]
-                        ));
+                        );
+                        match item["offender"].as_str().and_then(|k| excused.get(k)) {
+                            Some(why) => explained.push(format!(
+                                "{line}: by {why}, which lost a synced record (expected, at most f such validators)"
+                            )),
+                            None => failures.push(line),
+                        }
                     }
                     match page["next_from"].as_u64() {
                         Some(next) if next > from && next <= top => from = next,
@@ -467,7 +543,7 @@ pub fn equivocations(cluster: &Cluster, top: u64) -> Vec<String> {
             }
         }
     }
-    failures
+    (failures, explained)
 }
 
 /// A Prometheus metric's value from `GET /metrics`.
@@ -548,6 +624,7 @@ mod tests {
             height,
             id: id.to_owned(),
             parent_id: parent.to_owned(),
+            time_ms: 1_000 * height,
             tx_ids: txs.iter().map(|t| t.id.clone()).collect(),
             codes: txs.iter().map(|_| 0).collect(),
             txs,
@@ -691,5 +768,22 @@ mod tests {
         assert_eq!(found, ["broken parent link"]);
         let found = kinds(&[chain.clone(), chain[..1].to_vec()], &histories);
         assert!(found.contains(&"unreadable chain".to_owned()), "{found:?}");
+    }
+
+    #[test]
+    fn a_block_too_far_ahead_of_the_clock_is_found() {
+        // Blocks 1 and 2 at 1000 and 2000 ms; 1 seen committed by 0 ms, 2 by 500 ms.
+        let chain = good_chain();
+        let (checked, ahead) = check_block_times(&chain, &[(1, 0), (2, 500)], 2_000);
+        assert_eq!((checked, ahead.len()), (2, 0), "{ahead:?}");
+        let (checked, ahead) = check_block_times(&chain, &[(2, 0)], 1_500);
+        assert_eq!(checked, 2);
+        assert_eq!(ahead.len(), 1, "{ahead:?}");
+        assert!(ahead[0].starts_with("block 2 (b2)"), "{ahead:?}");
+        // Heights committed after the last sample are not checked.
+        let (checked, ahead) = check_block_times(&chain, &[(1, 0)], 0);
+        assert_eq!(checked, 1);
+        assert_eq!(ahead.len(), 1, "{ahead:?}");
+        assert_eq!(check_block_times(&chain, &[], 0).0, 0);
     }
 }

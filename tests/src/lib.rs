@@ -1,8 +1,9 @@
 //! Tests that span crates and processes. This library is the **nemesis harness** (issue #8): it
 //! runs a real network of `courtledger-node` validators on 127.0.0.1, drives a workload of real
 //! signed acts against their HTTP APIs, injects faults from a seeded schedule (kill -9 and
-//! restart, SIGSTOP/SIGCONT, partitions, one-way loss and delays through per-link TCP proxies),
-//! then heals everything and checks the recorded history against every node's chain. See
+//! restart, SIGSTOP/SIGCONT, partitions, one-way loss and delays through per-link TCP proxies,
+//! a full disk, a torn last write of the write-ahead log, a skewed clock), then heals
+//! everything and checks the recorded history against every node's chain. See
 //! `docs/nemesis.md`; `tests/nemesis.rs` runs it (a CI-sized run, and the `#[ignore]`d soak that
 //! `scripts/soak` starts).
 //!
@@ -11,8 +12,11 @@
 //! report repeats it, with the fault schedule as executed and the tail of each node's log.
 
 pub mod check;
+pub mod clock;
 pub mod cluster;
+pub mod disk;
 pub mod http;
+pub mod outcome;
 pub mod proxy;
 pub mod rng;
 pub mod schedule;
@@ -31,8 +35,9 @@ use courtledger_types::CourtLevel;
 
 use crate::check::Findings;
 use crate::cluster::Cluster;
+use crate::outcome::Tracker;
 use crate::rng::Rng;
-use crate::schedule::{Fault, Plan, Planned, RECOVERY_GRACE_MS};
+use crate::schedule::{Fault, Kinds, Plan, Planned, RECOVERY_GRACE_MS};
 use crate::workload::{Ctx, History, Settled, Signer, SignerRole};
 
 /// What to run.
@@ -155,6 +160,10 @@ pub struct Report {
     pub rejoin: BTreeMap<&'static str, (Vec<u64>, usize)>,
     /// Whether each node stopped with status 0 on SIGTERM at the end.
     pub clean_stop: Vec<bool>,
+    /// What became of each disk-full, torn-write and clock-skew fault, one line each.
+    pub fault_notes: Vec<String>,
+    /// Fault kinds this machine cannot make, and why (left out of the schedule).
+    pub left_out: Vec<String>,
     /// Things worth knowing that violate no property.
     pub warnings: Vec<String>,
     /// Violated properties and harness errors.
@@ -201,6 +210,9 @@ impl Report {
             self.faults.get("over-f").copied().unwrap_or(0),
             self.planned.len()
         );
+        for left in &self.left_out {
+            let _ = writeln!(out, "  left out of the schedule: {left}");
+        }
         let _ = writeln!(
             out,
             "  transactions: {} acknowledged ({} by the wait answer, {} by a lookup after an uncertain attempt), lost {}; never acknowledged: {} committed once, {} not committed; {} signed but never sent",
@@ -224,12 +236,14 @@ impl Report {
             .collect();
         let _ = writeln!(
             out,
-            "  chain: heights reached [{}], compared up to {}: {} transactions committed, forks {}, duplicates {}",
+            "  chain: heights reached [{}], compared up to {}: {} transactions committed, forks {}, duplicates {}; block times checked against the host clock at {} heights, ahead of it beyond the drift bound {}",
             heights.join(", "),
             f.checked_height,
             f.committed,
             f.forks,
-            f.duplicates
+            f.duplicates,
+            f.times_checked,
+            f.times_ahead
         );
         let _ = writeln!(
             out,
@@ -264,6 +278,9 @@ impl Report {
                 "  back to the head after a heal: {}",
                 rejoin.join("; ")
             );
+        }
+        for note in &self.fault_notes {
+            let _ = writeln!(out, "  {note}");
         }
         let _ = writeln!(out, "  stopped cleanly on SIGTERM: {:?}", self.clean_stop);
         for warning in &self.warnings {
@@ -342,17 +359,52 @@ pub fn run(config: &Config) -> Report {
         config.fault_phase.as_secs(),
         if config.allow_over_f { "on" } else { "off" }
     );
+    // What this machine can do: a tmpfs per validator (root), libfaketime.
+    let mut left_out = Vec::new();
+    let tmpfs = match disk::tmpfs_available() {
+        Ok(()) => true,
+        Err(why) => {
+            left_out.push(format!("disk-full (cannot mount a tmpfs: {why})"));
+            false
+        }
+    };
+    let faketime = match clock::find_library() {
+        None => {
+            left_out.push(
+                "clock-skew (libfaketime.so.1 not found: apt-get install faketime)".to_owned(),
+            );
+            None
+        }
+        Some(library) => match clock::self_check(&library) {
+            Ok(()) => Some(library),
+            Err(why) => {
+                left_out.push(format!(
+                    "clock-skew (libfaketime does not work here: {why})"
+                ));
+                None
+            }
+        },
+    };
+    for left in &left_out {
+        eprintln!("nemesis: left out of the schedule (each becomes a kill): {left}");
+    }
+    let kinds = Kinds {
+        over_f: config.allow_over_f,
+        disk_full: tmpfs,
+        clock_skew: faketime.is_some(),
+    };
     let plan = schedule::plan(
         config.seed,
         config.validators,
         u64::try_from(config.fault_phase.as_millis()).unwrap_or(u64::MAX),
-        config.allow_over_f,
+        kinds,
     );
     let mut report = Report {
         seed: config.seed,
         validators: config.validators,
         fault_phase: config.fault_phase,
         planned: plan.faults.clone(),
+        left_out,
         ..Report::default()
     };
     let bin = match cluster::build_binaries() {
@@ -363,7 +415,8 @@ pub fn run(config: &Config) -> Report {
         }
     };
     report.build = started.elapsed();
-    let cluster = match Cluster::start(bin, config.validators, config.seed) {
+    let options = cluster::Options { tmpfs, faketime };
+    let cluster = match Cluster::start(bin, config.validators, config.seed, options) {
         Ok(cluster) => cluster,
         Err(error) => {
             report
@@ -373,9 +426,15 @@ pub fn run(config: &Config) -> Report {
         }
     };
     eprintln!("nemesis: network in {}", cluster.root().display());
-    if let Err(error) = drive(&cluster, config, &plan, &mut report, started) {
+    let mut tracker = Tracker::new(cluster.genesis.consensus.max_clock_drift_ms);
+    if let Err(error) = drive(&cluster, config, &plan, &mut report, &mut tracker, started) {
         report.failures.push(format!("harness: {error:#}"));
     }
+    tracker.poll(&cluster);
+    report.fault_notes = tracker.lines();
+    report
+        .failures
+        .extend(tracker.findings.iter().map(|f| format!("finding: {f}")));
     report.heights = (0..cluster.n).map(|i| cluster.height(i)).collect();
     if !report.passed() {
         report.log_tails = cluster.log_tails(40);
@@ -391,6 +450,7 @@ fn drive(
     config: &Config,
     plan: &Plan,
     report: &mut Report,
+    tracker: &mut Tracker,
     started: Instant,
 ) -> anyhow::Result<()> {
     let n = cluster.n;
@@ -504,6 +564,7 @@ fn drive(
     let monitor_stop = AtomicBool::new(false);
     let samples: Mutex<Samples> = Mutex::new(Vec::new());
     let phase_start = Instant::now();
+    let phase_wall_ms = clock::wall_ms();
     let joined = std::thread::scope(|scope| {
         let monitor = scope.spawn(|| monitor(cluster, &monitor_stop, &samples, phase_start));
         let mut clients = Vec::new();
@@ -518,9 +579,17 @@ fn drive(
             let stream = 100 + u64::try_from(p).unwrap_or(0);
             clients.push(scope.spawn(move || workload::run_client(ctx, signer, 1, stream)));
         }
-        execute(cluster, plan, report, phase_start, config.fault_phase);
+        execute(
+            cluster,
+            plan,
+            report,
+            tracker,
+            phase_start,
+            config.fault_phase,
+        );
         // Healed: the clients go on a little, so that most uncertain transactions settle.
         std::thread::sleep(Duration::from_secs(5));
+        tracker.poll(cluster);
         stop.store(true, Ordering::SeqCst);
         monitor_stop.store(true, Ordering::SeqCst);
         let joined: Vec<Option<History>> = clients
@@ -543,6 +612,52 @@ fn drive(
     let samples = samples.lock().map(|s| s.clone()).unwrap_or_default();
     report.stalls_ms = stalls(&samples, report);
     report.rejoin = rejoin_times(&samples, &report.planned);
+    for fault in &report.planned {
+        if !matches!(
+            fault.fault,
+            Fault::DiskFull { .. } | Fault::TornWrite { .. } | Fault::ClockSkew { .. }
+        ) {
+            continue;
+        }
+        if let Fault::ClockSkew { node, .. } = fault.fault {
+            let window: Vec<&(u64, Vec<Option<u64>>)> = samples
+                .iter()
+                .filter(|(t, _)| (fault.start_ms..=fault.end_ms).contains(t))
+                .collect();
+            let own: Vec<u64> = window
+                .iter()
+                .filter_map(|(_, h)| h.get(node).copied().flatten())
+                .collect();
+            let top: Vec<u64> = window.iter().filter_map(|(_, h)| highest(h)).collect();
+            if let (Some(a), Some(b), Some(c), Some(d)) =
+                (own.first(), own.last(), top.first(), top.last())
+            {
+                tracker.add(
+                    fault.id,
+                    format!(
+                        "while skewed it went from height {a} to {b}, the highest from {c} to {d}"
+                    ),
+                );
+            }
+            tracker.add(
+                fault.id,
+                format!(
+                    "longest stall of the highest height while skewed {:.1} s",
+                    ms_to_s(stall_within(&samples, fault.start_ms, fault.end_ms))
+                ),
+            );
+        }
+        for (_, caught) in rejoin_of(&samples, fault) {
+            tracker.add(
+                fault.id,
+                match caught {
+                    Some(ms) => format!("back at the head {:.0} s after the heal", ms_to_s(ms)),
+                    None => "not back at the head by the end of the fault phase".to_owned(),
+                },
+            );
+        }
+    }
+    let first_seen = first_seen(&samples, phase_wall_ms);
 
     // Liveness after the heal: K more blocks everywhere, then a fresh transaction per node.
     note(started, "healed, clients stopped; checking liveness");
@@ -585,6 +700,7 @@ fn drive(
         }
     }
     histories.push(probe_history);
+    tracker.poll(cluster);
 
     // Pending transactions drain (not a property: reported).
     let drained = cluster.wait_until(Duration::from_secs(20), || {
@@ -618,15 +734,19 @@ fn drive(
         started,
         &format!("checking the history up to height {lowest} on {n} nodes"),
     );
-    report.findings = check::check(cluster, &histories, lowest);
+    let drift_ms = cluster.genesis.consensus.max_clock_drift_ms;
+    report.findings = check::check(cluster, &histories, lowest, &first_seen, drift_ms);
     note(started, "auditing every node's chain");
     report
         .failures
         .extend(report.findings.failures.iter().cloned());
     report.failures.extend(check::audit(cluster, lowest));
-    report
-        .failures
-        .extend(check::equivocations(cluster, lowest));
+    // An equivocation by a validator given a torn write is the expected effect of the synced
+    // record it lost (at most f such validators): reported, not a failure.
+    let (equivocations, excused) =
+        check::equivocations(cluster, lowest, &tracker.torn_keys(cluster));
+    report.failures.extend(equivocations);
+    report.warnings.extend(excused);
     note(started, "checks done");
     report.histories = histories;
     Ok(())
@@ -734,18 +854,10 @@ fn rejoin_times(
 ) -> BTreeMap<&'static str, (Vec<u64>, usize)> {
     let mut out: BTreeMap<&'static str, (Vec<u64>, usize)> = BTreeMap::new();
     for fault in planned {
-        let after: Vec<&(u64, Vec<Option<u64>>)> =
-            samples.iter().filter(|(t, _)| *t >= fault.end_ms).collect();
-        let Some(target) = after.first().and_then(|(_, h)| highest(h)) else {
-            continue;
-        };
-        for node in fault.fault.faulty() {
+        for (_, caught) in rejoin_of(samples, fault) {
             let entry = out.entry(fault.fault.kind()).or_default();
-            let caught = after
-                .iter()
-                .find(|(_, h)| h.get(node).copied().flatten().is_some_and(|x| x >= target));
             match caught {
-                Some((t, _)) => entry.0.push(t - fault.end_ms),
+                Some(ms) => entry.0.push(ms),
                 None => entry.1 += 1,
             }
         }
@@ -753,17 +865,90 @@ fn rejoin_times(
     out
 }
 
-/// Carries out the schedule in real time, then heals everything at the end of the phase.
-fn execute(cluster: &Cluster, plan: &Plan, report: &mut Report, start: Instant, phase: Duration) {
-    for step in &plan.steps {
-        let due = start + Duration::from_millis(step.at_ms);
-        if let Some(wait) = due.checked_duration_since(Instant::now()) {
-            std::thread::sleep(wait);
+/// For each validator of `fault`: how long after the heal it reached the highest height any
+/// node had at the heal (None: not within the samples). Empty if no sample follows the heal.
+fn rejoin_of(samples: &Samples, fault: &Planned) -> Vec<(usize, Option<u64>)> {
+    let after: Vec<&(u64, Vec<Option<u64>>)> =
+        samples.iter().filter(|(t, _)| *t >= fault.end_ms).collect();
+    let Some(target) = after.first().and_then(|(_, h)| highest(h)) else {
+        return Vec::new();
+    };
+    fault
+        .fault
+        .faulty()
+        .into_iter()
+        .map(|node| {
+            let caught = after
+                .iter()
+                .find(|(_, h)| h.get(node).copied().flatten().is_some_and(|x| x >= target))
+                .map(|(t, _)| t - fault.end_ms);
+            (node, caught)
+        })
+        .collect()
+}
+
+/// The longest time the highest height did not move between `from_ms` and `to_ms` (phase
+/// milliseconds), from the samples.
+fn stall_within(samples: &Samples, from_ms: u64, to_ms: u64) -> u64 {
+    let mut longest = 0;
+    let mut since: Option<(u64, u64)> = None;
+    for (t, heights) in samples
+        .iter()
+        .filter(|(t, _)| (from_ms..=to_ms).contains(t))
+    {
+        let Some(h) = highest(heights) else { continue };
+        match since {
+            Some((t0, h0)) if h <= h0 => longest = longest.max(t - t0),
+            _ => since = Some((*t, h)),
         }
+    }
+    longest
+}
+
+/// For the block-time check: `(height, wall ms)` each time the highest committed height rose in
+/// the samples, i.e. each height was committed by then (`phase_wall_ms`: the wall clock at the
+/// start of the fault phase, when sample times start).
+fn first_seen(samples: &Samples, phase_wall_ms: u64) -> Vec<(u64, u64)> {
+    let mut out: Vec<(u64, u64)> = Vec::new();
+    for (t, heights) in samples {
+        let Some(h) = highest(heights) else { continue };
+        if out.last().is_none_or(|(top, _)| h > *top) {
+            out.push((h, phase_wall_ms + t));
+        }
+    }
+    out
+}
+
+/// Sleeps until `due`, looking for nodes that exited every 200 ms.
+fn wait_polling(cluster: &Cluster, tracker: &mut Tracker, due: Instant) {
+    loop {
+        tracker.poll(cluster);
+        let Some(wait) = due.checked_duration_since(Instant::now()) else {
+            return;
+        };
+        std::thread::sleep(wait.min(Duration::from_millis(200)));
+    }
+}
+
+/// Carries out the schedule in real time, then heals everything at the end of the phase.
+fn execute(
+    cluster: &Cluster,
+    plan: &Plan,
+    report: &mut Report,
+    tracker: &mut Tracker,
+    start: Instant,
+    phase: Duration,
+) {
+    for step in &plan.steps {
+        wait_polling(cluster, tracker, start + Duration::from_millis(step.at_ms));
         let Some(planned) = plan.faults.get(step.fault) else {
             continue;
         };
-        let result = apply(cluster, &planned.fault, step.start);
+        let result = match tracker.apply(cluster, planned.id, &planned.fault, step.start) {
+            Ok(true) => Ok(()),
+            Ok(false) => apply(cluster, &planned.fault, step.start),
+            Err(error) => Err(error),
+        };
         if step.start {
             *report.faults.entry(planned.fault.kind()).or_insert(0) += 1;
             if planned.over_f {
@@ -782,9 +967,7 @@ fn execute(cluster: &Cluster, plan: &Plan, report: &mut Report, start: Instant, 
             error: result.err().map(|e| format!("{e:#}")),
         });
     }
-    if let Some(wait) = (start + phase).checked_duration_since(Instant::now()) {
-        std::thread::sleep(wait);
-    }
+    wait_polling(cluster, tracker, start + phase);
     let result = cluster.heal_all();
     report.executed.push(Executed {
         at_ms: now_ms(start),
@@ -857,6 +1040,9 @@ fn apply(cluster: &Cluster, fault: &Fault, start: bool) -> anyhow::Result<()> {
                     }
                 }
             }
+        }
+        Fault::DiskFull { .. } | Fault::TornWrite { .. } | Fault::ClockSkew { .. } => {
+            bail!("{fault}: carried out by the outcome tracker")
         }
     }
     Ok(())
