@@ -12,6 +12,14 @@ use serde::{Deserialize, Serialize};
 /// The file name of the configuration inside a home.
 pub const CONFIG_FILE: &str = "config.toml";
 
+// This file is also compiled alone (the fuzz crate's `node_config` target), so it holds its own
+// copies of the API's bounds; node/src/api/guard.rs checks at compile time that they agree.
+/// Default `[api] max_connections_per_ip`: `guard::MAX_API_CONNECTIONS_PER_IP`.
+pub const DEFAULT_CONNECTIONS_PER_IP: usize = 64;
+/// Largest `[api] max_connections_per_ip`: `guard::MAX_API_CONNECTIONS`, the cap on all API
+/// connections.
+pub const MAX_CONNECTIONS_PER_IP: usize = 1024;
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
@@ -109,13 +117,34 @@ impl Default for P2pSection {
 pub struct ApiSection {
     /// Address to listen on for clients.
     pub listen: SocketAddr,
+    /// Most connections open at once from one client address (an IPv4 address or an IPv6
+    /// /64); more are closed at once. From 1 to [`MAX_CONNECTIONS_PER_IP`] (1024, the cap on
+    /// all connections, which this cannot raise); default [`DEFAULT_CONNECTIONS_PER_IP`] (64).
+    /// Raise it when many clients reach the node through one address, e.g. a reverse proxy.
+    #[serde(deserialize_with = "connections_per_ip")]
+    pub max_connections_per_ip: usize,
 }
 
 impl Default for ApiSection {
     fn default() -> Self {
         Self {
             listen: SocketAddr::from(([127, 0, 0, 1], 28000)),
+            max_connections_per_ip: DEFAULT_CONNECTIONS_PER_IP,
         }
+    }
+}
+
+/// `max_connections_per_ip`, refused outside 1 to [`MAX_CONNECTIONS_PER_IP`].
+fn connections_per_ip<'de, D: serde::Deserializer<'de>>(
+    deserializer: D,
+) -> Result<usize, D::Error> {
+    let value = usize::deserialize(deserializer)?;
+    if (1..=MAX_CONNECTIONS_PER_IP).contains(&value) {
+        Ok(value)
+    } else {
+        Err(serde::de::Error::custom(format!(
+            "max_connections_per_ip = {value}: must be from 1 to {MAX_CONNECTIONS_PER_IP}"
+        )))
     }
 }
 
@@ -238,6 +267,24 @@ mod tests {
         assert!(Config::default()
             .with_overrides(&["mempool.max_txs=many".to_owned()])
             .is_err());
+    }
+
+    #[test]
+    fn connections_per_ip_are_bounded() {
+        let config = Config::parse("[api]\nmax_connections_per_ip = 512\n").unwrap();
+        assert_eq!(config.api.max_connections_per_ip, 512);
+        assert_eq!(
+            Config::default().api.max_connections_per_ip,
+            DEFAULT_CONNECTIONS_PER_IP
+        );
+        for bad in ["0", "1025"] {
+            let error =
+                Config::parse(&format!("[api]\nmax_connections_per_ip = {bad}\n")).unwrap_err();
+            assert!(format!("{error:#}").contains("from 1 to 1024"), "{error:#}");
+            assert!(Config::default()
+                .with_overrides(&[format!("api.max_connections_per_ip={bad}")])
+                .is_err());
+        }
     }
 
     #[test]

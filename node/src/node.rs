@@ -13,6 +13,7 @@ use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tracing::{error, info};
 
+use crate::api::guard::{self, ConnectionLimits, ConnectionMetrics};
 use crate::api::{router, ApiState};
 use crate::config::{Config, LogFormat};
 use crate::driver::{consensus_config, Driver, DriverConfig, DriverInput};
@@ -73,6 +74,7 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
 
     let mut registry = Registry::default();
     let metrics = Arc::new(Metrics::new(&mut registry));
+    let api_metrics = ConnectionMetrics::register(&mut registry);
     let status = Arc::new(Status::default());
     let (inbox_tx, inbox_rx) = sync_channel::<DriverInput>(DRIVER_INBOX);
     let hub = Hub::default();
@@ -123,16 +125,19 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
         .with_context(|| format!("cannot listen for the API on {}", config.api.listen))?;
     info!(api = %config.api.listen, "API listening");
     let (stop_api, api_stopped) = tokio::sync::oneshot::channel::<()>();
-    let api = tokio::spawn(async move {
-        axum::serve(
-            crate::api::guard::LimitedListener::new(listener),
-            router(api_state),
-        )
-        .with_graceful_shutdown(async {
+    let api_limits = ConnectionLimits {
+        per_client: config.api.max_connections_per_ip,
+        ..ConnectionLimits::default()
+    };
+    let api = tokio::spawn(guard::serve(
+        listener,
+        router(api_state),
+        api_limits,
+        api_metrics,
+        async {
             let _ = api_stopped.await;
-        })
-        .await
-    });
+        },
+    ));
 
     // Wait for a signal, or for the driver to stop on its own (a fatal error).
     let driver_done = tokio::task::spawn_blocking(move || driver_thread.join());

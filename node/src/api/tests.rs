@@ -906,6 +906,10 @@ mod log;
 /// `GET /v1/blocks?txs=true` (`super::blocks`).
 mod blocks;
 
+/// The accept loop over TCP (`super::guard::serve`): header timeout, per-client cap, event
+/// streams, shutdown.
+mod serve;
+
 #[tokio::test]
 async fn recorded_equivocations_are_served_with_both_signed_messages() {
     use courtledger_consensus::Evidence;
