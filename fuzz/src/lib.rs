@@ -853,3 +853,84 @@ mod tests {
         assert_eq!(records[35].1, b"last_height");
     }
 }
+
+/// The differential check of the two verification paths (ADR 0005): a batch of 1 to 8
+/// signatures, each honest, honest with bytes flipped, or arbitrary bytes, by one of four keys
+/// over messages from the input; `verify_batch` must report exactly what verifying each item
+/// alone reports first (or accept when all do), and honest signatures must verify.
+///
+/// Input: `n`, then per item `mode, key, len, message[len], 64 bytes` (missing bytes are zeros).
+pub fn signature_paths(data: &[u8]) {
+    use courtledger_crypto::{
+        verify, verify_batch, BatchError, BatchItem, ChainId, Domain, Signature, SigningKey,
+    };
+
+    fn keys() -> &'static [SigningKey; 4] {
+        static KEYS: OnceLock<[SigningKey; 4]> = OnceLock::new();
+        KEYS.get_or_init(|| std::array::from_fn(|i| SigningKey::from_seed(&[u8::try_from(i).unwrap_or(0) + 1; 32])))
+    }
+
+    let mut bytes = data.iter().copied();
+    let mut next = || bytes.next().unwrap_or(0);
+    let count = 1 + usize::from(next() % 8);
+    let chain_id = ChainId(courtledger_crypto::sha256(b"fuzz chain"));
+    let mut items: Vec<(usize, Vec<u8>, Signature, bool)> = Vec::with_capacity(count);
+    for _ in 0..count {
+        let mode = next() % 4;
+        let key = usize::from(next() % 4);
+        let len = usize::from(next() % 64);
+        let message: Vec<u8> = (0..len).map(|_| next()).collect();
+        let noise: [u8; 64] = std::array::from_fn(|_| next());
+        let honest = keys()[key].sign(Domain::Transaction, &chain_id, &message);
+        let (signature, is_honest) = match mode {
+            0 => (honest, true),
+            1 => {
+                let mut flipped = honest.0;
+                for (byte, mask) in flipped.iter_mut().zip(noise) {
+                    *byte ^= mask;
+                }
+                (Signature(flipped), noise == [0; 64])
+            }
+            2 => (Signature(noise), false),
+            _ => {
+                // One byte replaced: R's or S's encoding, or the equation, breaks.
+                let mut changed = honest.0;
+                let at = usize::from(noise[0] % 64);
+                changed[at] = noise[1];
+                (Signature(changed), changed == honest.0)
+            }
+        };
+        items.push((key, message, signature, is_honest));
+    }
+    let public: Vec<_> = keys().iter().map(SigningKey::public_key).collect();
+    let singles: Vec<_> = items
+        .iter()
+        .map(|(key, message, signature, _)| {
+            verify(&public[*key], Domain::Transaction, &chain_id, message, signature)
+        })
+        .collect();
+    for ((_, _, _, honest), single) in items.iter().zip(&singles) {
+        if *honest {
+            assert_eq!(single, &Ok(()), "an honest signature is refused");
+        }
+    }
+    let expected = singles
+        .iter()
+        .enumerate()
+        .find_map(|(index, single)| single.err().map(|error| BatchError { index, error }));
+    let batch: Vec<BatchItem<'_>> = items
+        .iter()
+        .map(|(key, message, signature, _)| BatchItem {
+            public_key: &public[*key],
+            domain: Domain::Transaction,
+            chain_id: &chain_id,
+            message,
+            signature,
+        })
+        .collect();
+    assert_eq!(
+        verify_batch(&batch),
+        expected.map_or(Ok(()), Err),
+        "batch and single verification disagree"
+    );
+}

@@ -45,5 +45,6 @@ replay_tests!(
     node_wire,
     storage_record,
     key_file,
-    node_config
+    node_config,
+    signature_paths,
 );
