@@ -906,6 +906,8 @@ mod log;
 /// `GET /v1/blocks?txs=true` (`super::blocks`).
 mod blocks;
 
+/// Arbitrary bodies, path segments and queries: typed answers only.
+mod fuzz;
 /// The accept loop over TCP (`super::guard::serve`): header timeout, per-client cap, event
 /// streams, shutdown.
 mod serve;
