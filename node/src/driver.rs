@@ -11,7 +11,8 @@
 //! before its id is handed to consensus, so a restarted node can always produce the block it
 //! voted for.
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use std::sync::atomic::Ordering;
 use std::sync::mpsc::{Receiver, RecvTimeoutError};
 use std::sync::{Arc, RwLock};
@@ -127,6 +128,41 @@ struct BlockRequest {
 }
 
 struct StoreState<'a>(&'a RocksStore);
+
+/// Most keys a [`MemoState`] remembers; reads beyond go to the store each time.
+const MAX_MEMO_KEYS: usize = 65_536;
+
+/// Committed state with a memo: a key asked for again is not read from the store again. For
+/// the reads of one batch of received transactions or of one block's execution, during which
+/// committed state cannot change (this thread is its only writer, and holds the read lock);
+/// a signer's records are read once per batch rather than once per transaction.
+struct MemoState<'a> {
+    store: StoreState<'a>,
+    memo: RefCell<HashMap<Vec<u8>, Option<Vec<u8>>>>,
+}
+
+impl<'a> MemoState<'a> {
+    fn new(store: &'a RocksStore) -> Self {
+        Self {
+            store: StoreState(store),
+            memo: RefCell::new(HashMap::new()),
+        }
+    }
+}
+
+impl StateRead for MemoState<'_> {
+    fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
+        if let Some(value) = self.memo.borrow().get(key) {
+            return value.clone();
+        }
+        let value = self.store.get(key);
+        let mut memo = self.memo.borrow_mut();
+        if memo.len() < MAX_MEMO_KEYS {
+            memo.insert(key.to_vec(), value.clone());
+        }
+        value
+    }
+}
 
 impl StateRead for StoreState<'_> {
     fn get(&self, key: &[u8]) -> Option<Vec<u8>> {
@@ -685,7 +721,7 @@ impl Driver {
         Ok(validate_block(
             &self.context(),
             &parent,
-            &StoreState(&store),
+            &MemoState::new(&store),
             block,
             now_ms,
             &|id| mempool.contains(id),
@@ -736,7 +772,7 @@ impl Driver {
             try_build_block(
                 &self.context(),
                 &parent,
-                &StoreState(&store),
+                &MemoState::new(&store),
                 candidates,
                 self.config.consensus.key.public_key(),
                 wall_ms(),
@@ -1032,7 +1068,7 @@ impl Driver {
             self.mempool.verify_and_insert(
                 &self.config.genesis.chain_id(),
                 txs,
-                &StoreState(&store),
+                &MemoState::new(&store),
                 &committed,
             )
         };
