@@ -1,7 +1,29 @@
 //! Rough timings of the verification paths, for docs/performance.md. Ignored by default; run
 //! `cargo test --release -p courtledger-crypto --lib timing -- --ignored --nocapture`.
+//!
+//! Times are the test thread's CPU time (Linux `/proc/thread-self/schedstat`), so that other
+//! processes on a shared machine inflate them less than they inflate wall-clock time.
 
-use std::time::Instant;
+/// The CPU time this thread has run, read from Linux's scheduler statistics.
+#[derive(Clone, Copy)]
+struct Instant(u64);
+
+impl Instant {
+    fn now() -> Self {
+        let stat = std::fs::read_to_string("/proc/thread-self/schedstat")
+            .expect("timings need Linux's /proc/thread-self/schedstat");
+        let nanos = stat
+            .split_whitespace()
+            .next()
+            .and_then(|field| field.parse().ok())
+            .expect("schedstat starts with the thread's CPU time in nanoseconds");
+        Self(nanos)
+    }
+
+    fn elapsed(self) -> std::time::Duration {
+        std::time::Duration::from_nanos(Self::now().0.saturating_sub(self.0))
+    }
+}
 
 use crate::signature::{verify_batch_signed_bytes, verify_signed_bytes, SignedBytes};
 use crate::{PublicKey, SigningKey};
