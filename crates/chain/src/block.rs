@@ -12,7 +12,7 @@ use courtledger_types::{
 use thiserror::Error;
 
 use crate::app::Application;
-use crate::exec::{encoded_tx_len, execute_with_ids, ExecError, Execution, Executor, Rules};
+use crate::exec::{encoded_tx_len, execute_with_ids, ExecError, Execution, Executor, Rules, TxIds};
 use crate::limits::{BLOCK_OVERHEAD_BYTES, TX_OVERHEAD_BYTES};
 use crate::state::{genesis_state_root, StateRead};
 use crate::validators::SetState;
@@ -153,7 +153,9 @@ pub fn try_build_block(
     let smallest_tx = TX_OVERHEAD_BYTES + 1;
 
     let time_ms = now_ms.max(parent.time_ms.saturating_add(1));
+    let candidates = candidates.into_iter();
     let mut executor = Executor::new(ctx, state, height, time_ms)?;
+    executor.reserve(candidates.size_hint().0.min(max_txs));
     let mut txs = Vec::new();
     let mut bytes = BLOCK_OVERHEAD_BYTES;
     let mut held_back: BTreeSet<PublicKey> = BTreeSet::new();
@@ -319,21 +321,21 @@ pub fn validate_block(
         });
     }
 
-    let ids = block.tx_ids();
-    let tx_root = courtledger_types::block::tx_root(&ids);
-    if header.tx_root != tx_root {
+    // The ids, their leaves and the root are computed once, here, and reused by execution.
+    let ids = TxIds::of(&block.txs);
+    if header.tx_root != ids.root {
         return Err(BlockError::TxRoot {
             found: header.tx_root,
-            expected: tx_root,
+            expected: ids.root,
         });
     }
-    let mut first_seen: HashMap<TxId, usize> = HashMap::with_capacity(ids.len());
-    for (index, id) in ids.iter().enumerate() {
+    let mut first_seen: HashMap<TxId, usize> = HashMap::with_capacity(ids.ids.len());
+    for (index, id) in ids.ids.iter().enumerate() {
         if let Some(first) = first_seen.insert(*id, index) {
             return Err(BlockError::DuplicateTx { index, first });
         }
     }
-    verify_signatures(&ctx.chain_id, &block.txs, &ids, already_verified)?;
+    verify_signatures(&ctx.chain_id, &block.txs, &ids.ids, already_verified)?;
 
     let execution = execute_with_ids(ctx, state, &block.txs, &ids, header.height, header.time_ms)
         .map_err(BlockError::Execution)?;

@@ -4,7 +4,6 @@ use courtledger_codec::{decode_exact, Encode};
 use courtledger_crypto::{ChainId, Digest, PublicKey};
 use courtledger_ledger::Invalid;
 use courtledger_merkle::{self as merkle, Frontier, LogNode};
-use courtledger_types::block::tx_root;
 use courtledger_types::limits::{
     MAX_BLOCK_TXS, MAX_NONCE_LOOKAHEAD, MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES,
 };
@@ -383,20 +382,46 @@ pub fn execute_block(
     height: u64,
     time_ms: u64,
 ) -> Result<Execution, ExecError> {
-    let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
-    execute_with_ids(ctx, state, txs, &ids, height, time_ms)
+    execute_with_ids(ctx, state, txs, &TxIds::of(txs), height, time_ms)
 }
 
-/// [`execute_block`] with the transaction ids already computed (`ids[i] = txs[i].id()`).
+/// The ids of a block's transactions and what follows from them alone, computed once per block:
+/// their leaves `leaf_hash(id)`, which are the leaves of both the block's `tx_root` and the
+/// history log, and the `tx_root`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TxIds {
+    /// `ids[i] = txs[i].id()`.
+    pub(crate) ids: Vec<TxId>,
+    /// `leaves[i] = leaf_hash(ids[i])`.
+    pub(crate) leaves: Vec<merkle::Hash>,
+    /// The RFC 9162 root over `leaves` ([`courtledger_types::block::tx_root`] of `ids`).
+    pub(crate) root: Digest,
+}
+
+impl TxIds {
+    /// The ids, leaves and root of `txs`.
+    pub(crate) fn of(txs: &[SignedTransaction]) -> Self {
+        let ids: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
+        let leaves: Vec<merkle::Hash> = ids
+            .iter()
+            .map(|id| merkle::leaf_hash(id.as_bytes()))
+            .collect();
+        let root = Digest(merkle::root(&leaves));
+        Self { ids, leaves, root }
+    }
+}
+
+/// [`execute_block`] with the transaction ids, their leaves and root already computed
+/// (`ids = TxIds::of(txs)`).
 pub(crate) fn execute_with_ids(
     ctx: &ChainContext<'_>,
     state: &dyn StateRead,
     txs: &[SignedTransaction],
-    ids: &[TxId],
+    ids: &TxIds,
     height: u64,
     time_ms: u64,
 ) -> Result<Execution, ExecError> {
-    debug_assert_eq!(txs.len(), ids.len());
+    debug_assert_eq!(txs.len(), ids.ids.len());
     if u32::try_from(txs.len()).map_or(true, |count| count > MAX_BLOCK_TXS) {
         return Err(ExecError::TooManyTxs {
             count: txs.len(),
@@ -404,11 +429,16 @@ pub(crate) fn execute_with_ids(
         });
     }
     let mut executor = Executor::new(ctx, state, height, time_ms)?;
-    for (tx, id) in txs.iter().zip(ids) {
-        executor.apply(tx, *id)?;
+    executor.reserve(txs.len());
+    for ((tx, id), leaf) in txs.iter().zip(&ids.ids).zip(&ids.leaves) {
+        executor.apply_with_leaf(tx, *id, *leaf)?;
     }
-    Ok(executor.finish())
+    Ok(executor.finish_with_tx_root(ids.root))
 }
+
+/// Keys a transaction typically writes, to size the overlay: the signer's two, and the act's (a
+/// case filing writes five). A hint, not a bound.
+const WRITES_PER_TX_HINT: usize = 7;
 
 /// Executes transactions one at a time over an overlay; a rejected transaction leaves no trace.
 pub(crate) struct Executor<'a> {
@@ -421,6 +451,8 @@ pub(crate) struct Executor<'a> {
     height: u64,
     time_ms: u64,
     tx_ids: Vec<TxId>,
+    /// `leaf_hash` of each id in `tx_ids`: the leaves of the block's `tx_root`.
+    tx_leaves: Vec<merkle::Hash>,
     receipts: Vec<Receipt>,
     subjects: Vec<Vec<Digest>>,
 }
@@ -461,9 +493,21 @@ impl<'a> Executor<'a> {
             height,
             time_ms,
             tx_ids: Vec::new(),
+            tx_leaves: Vec::new(),
             receipts: Vec::new(),
             subjects: Vec::new(),
         })
+    }
+
+    /// Makes room for `txs` more transactions and their writes, so that the overlay and the
+    /// per-transaction lists do not grow (and rehash or copy) step by step. Only a hint: they
+    /// still grow past it if needed.
+    pub(crate) fn reserve(&mut self, txs: usize) {
+        self.overlay.reserve(txs.saturating_mul(WRITES_PER_TX_HINT));
+        self.tx_ids.reserve(txs);
+        self.tx_leaves.reserve(txs);
+        self.receipts.reserve(txs);
+        self.subjects.reserve(txs);
     }
 
     /// Number of transactions applied so far.
@@ -474,6 +518,16 @@ impl<'a> Executor<'a> {
     /// Checks `tx` against the state so far and, if it passes, applies it. Every check comes
     /// before the first write, so a failure changes nothing.
     pub(crate) fn apply(&mut self, tx: &SignedTransaction, id: TxId) -> Result<(), ExecError> {
+        self.apply_with_leaf(tx, id, merkle::leaf_hash(id.as_bytes()))
+    }
+
+    /// [`Executor::apply`] with the id's leaf, `leaf_hash(id)`, already computed.
+    fn apply_with_leaf(
+        &mut self,
+        tx: &SignedTransaction,
+        id: TxId,
+        leaf: merkle::Hash,
+    ) -> Result<(), ExecError> {
         let index = self.tx_ids.len();
         let reject = |reason| ExecError::InvalidTx { index, reason };
         check_tx_size(tx).map_err(reject)?;
@@ -530,7 +584,7 @@ impl<'a> Executor<'a> {
             }
         };
         self.log
-            .append_recording(merkle::leaf_hash(id.as_bytes()), &mut self.log_nodes)
+            .append_recording(leaf, &mut self.log_nodes)
             .map_err(|_| ExecError::LogFull)?;
 
         for (key, value) in outcome.writes {
@@ -549,6 +603,7 @@ impl<'a> Executor<'a> {
             tx.tx.nonce.to_be_bytes().to_vec(),
         );
         self.tx_ids.push(id);
+        self.tx_leaves.push(leaf);
         self.receipts.push(Receipt {
             tx_id: id,
             index: position,
@@ -561,7 +616,14 @@ impl<'a> Executor<'a> {
 
     /// Activates the pending validator-set change if the next height is its activation height,
     /// writes the log frontier and gathers the results.
-    pub(crate) fn finish(mut self) -> Execution {
+    pub(crate) fn finish(self) -> Execution {
+        let tx_root = Digest(merkle::root(&self.tx_leaves));
+        self.finish_with_tx_root(tx_root)
+    }
+
+    /// [`Executor::finish`] with the `tx_root` of the applied transactions already computed.
+    fn finish_with_tx_root(mut self, tx_root: Digest) -> Execution {
+        debug_assert_eq!(tx_root, Digest(merkle::root(&self.tx_leaves)));
         let validators = self.sets.current.clone();
         let mut next_validators = validators.clone();
         let next_height = self.height.checked_add(1).expect("height below u64::MAX");
@@ -591,7 +653,7 @@ impl<'a> Executor<'a> {
             validators,
             next_validators,
             height: self.height,
-            tx_root: tx_root(&self.tx_ids),
+            tx_root,
             results_root: results_root(&self.receipts),
             tx_ids: self.tx_ids,
             receipts: self.receipts,
@@ -839,6 +901,36 @@ mod tests {
         assert_eq!(Receipt::decode(&bytes), Ok(receipt));
         assert_eq!(results_root(&[]), Digest(merkle::empty_root()));
         assert_eq!(results_root(&[receipt]), Digest(merkle::leaf_hash(&bytes)));
+    }
+
+    #[test]
+    fn tx_ids_are_the_ids_their_leaves_and_the_tx_root() {
+        let empty = TxIds::of(&[]);
+        assert_eq!(empty.root, courtledger_types::block::tx_root(&[]));
+        assert!(empty.ids.is_empty() && empty.leaves.is_empty());
+
+        let txs: Vec<SignedTransaction> = (1..=5).map(|n| unsigned(n, 1, vec![n])).collect();
+        let ids = TxIds::of(&txs);
+        let expected: Vec<TxId> = txs.iter().map(SignedTransaction::id).collect();
+        assert_eq!(ids.ids, expected);
+        assert_eq!(ids.root, courtledger_types::block::tx_root(&expected));
+        for (id, leaf) in ids.ids.iter().zip(&ids.leaves) {
+            assert_eq!(*leaf, merkle::leaf_hash(id.as_bytes()));
+        }
+
+        // Executing with them gives what applying one transaction at a time gives.
+        let state = MemoryState::new();
+        let ctx = test_ctx();
+        let mut executor = Executor::new(&ctx, &state, 1, 1_000).unwrap();
+        for tx in &txs {
+            executor.apply(tx, tx.id()).unwrap();
+        }
+        let one_by_one = executor.finish();
+        assert_eq!(one_by_one.tx_root, ids.root);
+        assert_eq!(
+            execute_with_ids(&ctx, &state, &txs, &ids, 1, 1_000).unwrap(),
+            one_by_one
+        );
     }
 
     #[test]

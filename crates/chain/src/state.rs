@@ -1,7 +1,7 @@
 //! State access: the committed state behind a trait, pending writes in an overlay, the change set
 //! of a block, and the state root chained over change sets.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 
 use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
@@ -138,9 +138,13 @@ pub struct StateError {
 ///
 /// Used while executing a block, so that each transaction sees the writes of the transactions
 /// before it. The base is never modified; [`Overlay::into_changes`] gives the writes.
+///
+/// The writes are held in a hash map (a block writes thousands of keys with long common
+/// prefixes, which an ordered map compares byte by byte on every write and read); they are
+/// sorted once, when the change set is taken. Nothing reads them in key order before that.
 pub struct Overlay<'a> {
     base: &'a dyn StateRead,
-    writes: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    writes: HashMap<Vec<u8>, Option<Vec<u8>>>,
 }
 
 impl<'a> Overlay<'a> {
@@ -148,7 +152,7 @@ impl<'a> Overlay<'a> {
     pub fn new(base: &'a dyn StateRead) -> Self {
         Self {
             base,
-            writes: BTreeMap::new(),
+            writes: HashMap::new(),
         }
     }
 
@@ -163,6 +167,11 @@ impl<'a> Overlay<'a> {
     pub fn delete(&mut self, key: Vec<u8>) {
         debug_assert!(key.len() <= usize::try_from(MAX_STATE_KEY_BYTES).unwrap_or(usize::MAX));
         self.writes.insert(key, None);
+    }
+
+    /// Makes room for `additional` more keys without growing the pending writes step by step.
+    pub fn reserve(&mut self, additional: usize) {
+        self.writes.reserve(additional);
     }
 
     /// Number of keys written.
@@ -180,22 +189,33 @@ impl<'a> Overlay<'a> {
     /// A write is kept even if it leaves the value as it was in the base state, so the change
     /// set depends only on what was executed, never on what the base held.
     pub fn changes(&self) -> Vec<StateChange> {
-        self.writes
-            .iter()
-            .map(|(key, value)| StateChange {
-                key: key.clone(),
-                value: value.clone(),
-            })
-            .collect()
+        sorted(
+            self.writes
+                .iter()
+                .map(|(key, value)| StateChange {
+                    key: key.clone(),
+                    value: value.clone(),
+                })
+                .collect(),
+        )
     }
 
     /// [`Overlay::changes`], consuming the overlay.
     pub fn into_changes(self) -> Vec<StateChange> {
-        self.writes
-            .into_iter()
-            .map(|(key, value)| StateChange { key, value })
-            .collect()
+        sorted(
+            self.writes
+                .into_iter()
+                .map(|(key, value)| StateChange { key, value })
+                .collect(),
+        )
     }
+}
+
+/// `changes` (one per key) sorted by key bytes.
+fn sorted(mut changes: Vec<StateChange>) -> Vec<StateChange> {
+    // Keys are distinct, so an unstable sort gives the one order there is.
+    changes.sort_unstable_by(|a, b| a.key.cmp(&b.key));
+    changes
 }
 
 impl StateRead for Overlay<'_> {
@@ -269,6 +289,7 @@ impl StateRead for MemoryState {
 mod tests {
     use super::*;
     use courtledger_crypto::sha256;
+    use proptest::prelude::*;
 
     fn change(key: &[u8], value: Option<&[u8]>) -> StateChange {
         StateChange {
@@ -376,6 +397,58 @@ mod tests {
         preimage.extend_from_slice(b"courtledger/v1/genesis-state-root");
         preimage.extend_from_slice(chain_id.as_bytes());
         assert_eq!(genesis_state_root(&chain_id), sha256(&preimage));
+    }
+
+    proptest! {
+        /// Whatever the writes and their order, reads see the last write of each key (or the
+        /// base), and the change set holds each written key once, with its last write, in
+        /// ascending key order.
+        #[test]
+        fn overlay_matches_an_ordered_model(
+            base_entries in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u8..4, 0..4),
+                    proptest::collection::vec(any::<u8>(), 0..4),
+                ),
+                0..20,
+            ),
+            writes in proptest::collection::vec(
+                (
+                    proptest::collection::vec(0u8..4, 0..4),
+                    proptest::option::of(proptest::collection::vec(any::<u8>(), 0..4)),
+                ),
+                0..60,
+            ),
+        ) {
+            let mut base = MemoryState::new();
+            let base_changes: Vec<StateChange> = base_entries
+                .iter()
+                .map(|(key, value)| change(key, Some(value)))
+                .collect();
+            base.apply(&base_changes);
+            let mut overlay = Overlay::new(&base);
+            let mut model: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
+            for (key, value) in writes {
+                match value.clone() {
+                    Some(value) => overlay.put(key.clone(), value),
+                    None => overlay.delete(key.clone()),
+                }
+                prop_assert_eq!(overlay.get(&key), value.clone());
+                model.insert(key, value);
+            }
+            // Keys of the base, written or not.
+            for (key, _) in &base_entries {
+                let expected = model.get(key).cloned().unwrap_or_else(|| base.get(key));
+                prop_assert_eq!(overlay.get(key), expected);
+            }
+            prop_assert_eq!(overlay.len(), model.len());
+            let expected: Vec<StateChange> = model
+                .into_iter()
+                .map(|(key, value)| StateChange { key, value })
+                .collect();
+            prop_assert_eq!(overlay.changes(), expected.clone());
+            prop_assert_eq!(overlay.into_changes(), expected);
+        }
     }
 
     #[test]

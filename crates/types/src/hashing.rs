@@ -37,13 +37,20 @@ impl HashTag {
 
 /// `SHA-256(len(tag) || tag || bytes)`.
 pub fn tagged_hash(tag: HashTag, bytes: &[u8]) -> Digest {
+    let mut hasher = tagged_hasher(tag);
+    hasher.update(bytes);
+    hasher.finalize()
+}
+
+/// A hasher that has seen `len(tag) || tag`: feeding it `bytes` and finalizing gives
+/// [`tagged_hash`]`(tag, bytes)`, for bytes that are not in one slice.
+pub fn tagged_hasher(tag: HashTag) -> Sha256Hasher {
     let tag = tag.tag();
     let tag_len = u8::try_from(tag.len()).expect("hash tags are short constants");
     let mut hasher = Sha256Hasher::new();
     hasher.update(&[tag_len]);
     hasher.update(tag);
-    hasher.update(bytes);
-    hasher.finalize()
+    hasher
 }
 
 #[cfg(test)]

@@ -5,12 +5,12 @@
 //! `Domain::Transaction || chain id || encode(Transaction)`, so a transaction signed for one chain
 //! is worthless on any other.
 
-use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
+use courtledger_codec::{decode_exact, Decode, DecodeError, Encode, Reader};
 use courtledger_crypto::{
     verify, BatchItem, ChainId, Digest, Domain, PublicKey, Signature, SignatureError, SigningKey,
 };
 
-use crate::hashing::{tagged_hash, HashTag};
+use crate::hashing::{tagged_hasher, HashTag};
 use crate::limits::{MAX_TX_BYTES, MAX_TX_PAYLOAD_BYTES};
 
 /// A transaction's id: `tagged_hash(Transaction, encode(SignedTransaction))`.
@@ -46,11 +46,28 @@ impl Transaction {
     }
 }
 
+/// Length of a [`Transaction`]'s encoding before its payload: signer key, nonce, payload length.
+const TX_HEAD_BYTES: usize = 32 + 8 + 4;
+
+impl Transaction {
+    /// The encoding's fixed-size head: `[32] signer, u64 nonce, u32 payload length`. The payload
+    /// follows it.
+    fn encoded_head(&self) -> [u8; TX_HEAD_BYTES] {
+        let len = u32::try_from(self.payload.len())
+            .expect("encoded length exceeds u32: a limit was not enforced");
+        let mut head = [0u8; TX_HEAD_BYTES];
+        head[..32].copy_from_slice(self.signer.as_bytes());
+        head[32..40].copy_from_slice(&self.nonce.to_be_bytes());
+        head[40..].copy_from_slice(&len.to_be_bytes());
+        head
+    }
+}
+
 impl Encode for Transaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
-        self.signer.encode_to(out);
-        write::u64(out, self.nonce);
-        write::bytes(out, &self.payload);
+        out.reserve(TX_HEAD_BYTES + self.payload.len());
+        out.extend_from_slice(&self.encoded_head());
+        out.extend_from_slice(&self.payload);
     }
 }
 
@@ -81,7 +98,14 @@ impl SignedTransaction {
 
     /// The transaction's id.
     pub fn id(&self) -> TxId {
-        tagged_hash(HashTag::Transaction, &self.to_bytes())
+        // The bytes of `encode(self)`, fed to the hash as they lie instead of copied into one
+        // buffer first.
+        let mut hasher = tagged_hasher(HashTag::Transaction);
+        hasher
+            .update(&self.tx.encoded_head())
+            .update(&self.tx.payload)
+            .update(self.signature.as_bytes());
+        hasher.finalize()
     }
 
     /// The bytes that the signature covers, without the domain and chain id.
@@ -116,6 +140,7 @@ impl SignedTransaction {
 
 impl Encode for SignedTransaction {
     fn encode_to(&self, out: &mut Vec<u8>) {
+        out.reserve(TX_HEAD_BYTES + self.tx.payload.len() + self.signature.as_bytes().len());
         self.tx.encode_to(out);
         self.signature.encode_to(out);
     }
@@ -134,6 +159,7 @@ impl Decode for SignedTransaction {
 mod tests {
     use super::*;
     use crate::test_support::{check_golden, check_golden_text, golden_chain_id, key};
+    use proptest::prelude::*;
 
     fn sample() -> SignedTransaction {
         Transaction {
@@ -170,6 +196,30 @@ mod tests {
             SignedTransaction::decode(&huge),
             Err(DecodeError::InputTooLarge { .. })
         ));
+    }
+
+    proptest! {
+        /// The id hashes exactly the transaction's encoding, which is its fixed-size head, the
+        /// payload and the signature.
+        #[test]
+        fn id_is_the_tagged_hash_of_the_encoding(
+            seed in any::<u8>(),
+            nonce in any::<u64>(),
+            payload in proptest::collection::vec(any::<u8>(), 0..600),
+            signature in proptest::collection::vec(any::<u8>(), 64),
+        ) {
+            let tx = SignedTransaction {
+                tx: Transaction { signer: key(seed).public_key(), nonce, payload },
+                signature: Signature(signature.try_into().expect("64 bytes")),
+            };
+            let bytes = tx.to_bytes();
+            let payload_end = TX_HEAD_BYTES + tx.tx.payload.len();
+            prop_assert_eq!(bytes.len(), payload_end + 64);
+            prop_assert_eq!(&bytes[TX_HEAD_BYTES..payload_end], tx.tx.payload.as_slice());
+            prop_assert_eq!(tx.id(), crate::hashing::tagged_hash(HashTag::Transaction, &bytes));
+            prop_assert_eq!(tx.signed_bytes(), bytes[..payload_end].to_vec());
+            prop_assert_eq!(SignedTransaction::decode(&bytes), Ok(tx));
+        }
     }
 
     #[test]
