@@ -5,8 +5,9 @@
 //! The append checks the block against the store's tip (chain, height, parent, certificate
 //! naming the block, transaction root, receipts, history-log nodes against the header's log
 //! root and size, that the block and certificate decode back) and writes one synced batch: the
-//! block, header, certificate, block id index, 1 000 receipts, 1 000 transaction index
-//! entries, the history-log nodes and the state changes.
+//! block, header, certificate, block id index, the block's 1 000 receipts (one record), 1 000
+//! transaction index entries, the history-log records (the leaves 16 to a record, the subtrees
+//! of 16 leaves or more) and the state changes.
 //!
 //! The blocks are real: [`Ledger::decide`] executes each with the chain's own code on the state
 //! after the previous one, so each carries its execution's receipts, state changes and log

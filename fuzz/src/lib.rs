@@ -463,8 +463,8 @@ pub fn key_file(data: &[u8]) {
 }
 
 /// The store that `storage_record` damages: four blocks holding 0, 1, 2 and 1 transactions
-/// (so the history log has subtrees of three levels), state and consensus records; and the
-/// block that would come next.
+/// (a history log of 4 leaves: one partial `log_leaves` chunk, no `log` record), state and
+/// consensus records; and the block that would come next.
 struct StorageBaseline {
     chain_id: courtledger_crypto::ChainId,
     records: Vec<courtledger_storage::RawRecord>,
@@ -617,6 +617,18 @@ fn storage_reads(store: &courtledger_storage::MemoryStore, baseline: &StorageBas
             "{what} read does not re-encode to its record in {column} at {key:02x?}"
         );
     };
+    // The same for a read of part of a record, `bytes` from byte `start` on.
+    let in_record = |what: &str, column: &str, key: &[u8], start: usize, bytes: &[u8]| {
+        let part = stored
+            .get(&(column, key))
+            .and_then(|record| record.get(start..start.checked_add(bytes.len())?));
+        assert_eq!(
+            part,
+            Some(bytes),
+            "{what} read does not re-encode to bytes {start}.. of its record in {column} at \
+             {key:02x?}"
+        );
+    };
     let mut out = String::new();
     let last = store.last_height();
     let _ = writeln!(
@@ -640,13 +652,12 @@ fn storage_reads(store: &courtledger_storage::MemoryStore, baseline: &StorageBas
         if let Ok(Some(certificate)) = &certificate {
             on_disk("certificate", "certificates", &key, certificate.to_bytes());
         }
+        // One record per height: the receipts' encodings concatenated (empty for an empty
+        // block).
         let receipts = store.receipts(height);
         if let Ok(Some(receipts)) = &receipts {
-            for (position, receipt) in receipts.iter().enumerate() {
-                let mut key = key.to_vec();
-                key.extend_from_slice(&u32::try_from(position).expect("few").to_be_bytes());
-                on_disk("receipt", "receipts", &key, receipt.to_bytes());
-            }
+            let bytes = receipts.iter().flat_map(Receipt::to_bytes).collect();
+            on_disk("receipts", "receipts", &key, bytes);
         }
         let _ = writeln!(out, "{header:?} {block:?} {certificate:?} {receipts:?}");
     }
@@ -660,14 +671,45 @@ fn storage_reads(store: &courtledger_storage::MemoryStore, baseline: &StorageBas
                 location.to_bytes(),
             );
         }
-        let _ = writeln!(out, "{location:?} {:?}", store.receipt(id));
+        let receipt = store.receipt(id);
+        if let (Ok(Some(location)), Ok(Some(receipt))) = (&location, &receipt) {
+            // Read by tx id, a receipt is its 46 bytes of its block's record.
+            let start = usize::try_from(location.position).expect("u32 fits usize") * 46;
+            in_record(
+                "receipt",
+                "receipts",
+                &location.height.to_be_bytes(),
+                start,
+                &receipt.to_bytes(),
+            );
+        }
+        let _ = writeln!(out, "{location:?} {receipt:?}");
     }
     for id in &baseline.block_ids {
         let _ = writeln!(out, "{:?}", store.height_of(id));
     }
-    for level in 0..4u8 {
+    // Levels 0 to 3 are folded from the `log_leaves` chunk of 16 leaves, levels 4 and up are
+    // `log` records: a leaf read is its 32 bytes of its chunk, a stored subtree its record.
+    for level in 0..=4u8 {
         for index in 0..8u64 {
-            let _ = write!(out, "{:?} ", store.log_node(level, index));
+            let node = store.log_node(level, index);
+            if let Ok(Some(hash)) = &node {
+                if level == 0 {
+                    let start = usize::try_from(index % 16).expect("small") * 32;
+                    in_record(
+                        "log leaf",
+                        "log_leaves",
+                        &(index / 16).to_be_bytes(),
+                        start,
+                        hash,
+                    );
+                } else if level >= 4 {
+                    let mut key = vec![level];
+                    key.extend_from_slice(&index.to_be_bytes());
+                    on_disk("log node", "log", &key, hash.to_vec());
+                }
+            }
+            let _ = write!(out, "{node:?} ");
         }
     }
     let log = LogView::new(store);
@@ -694,34 +736,38 @@ fn storage_reads(store: &courtledger_storage::MemoryStore, baseline: &StorageBas
     out
 }
 
+/// The store's column families, in `MemoryStore::records` order (the storage crate's
+/// `Column::ALL`): `storage_record` adds a record to the one its selector picks, modulo.
+const COLUMNS: [&str; 11] = [
+    "blocks",
+    "headers",
+    "certificates",
+    "tx_index",
+    "receipts",
+    "block_index",
+    "log",
+    "log_leaves",
+    "state",
+    "consensus",
+    "meta",
+];
+
 /// `storage_record`: a store whose records were damaged as a disk can damage them, opened and
 /// read back. The input is a list of edits of the baseline store's records (`index` counts
 /// records in `MemoryStore::records` order, modulo their number):
 /// `0 index len:u16 bytes` replaces a value, `1 index n:u16` tears it to its first `n` bytes,
 /// `2 index offset:u16 mask` flips bits in it, `3 index` deletes the record, `4 column len:u8 key
-/// len:u16 value` adds one (column: one of the ten column families, modulo). Asserts:
+/// len:u16 value` adds one (column: one of the eleven column families, modulo). Asserts:
 /// - opening and every read give a value or a typed `StorageError`, never a panic;
-/// - every header, block, certificate, receipt and location read re-encodes to the bytes stored
-///   under its key (a damaged record is never silently read as something else);
+/// - every header, block, certificate, block's receipts and location read re-encodes to the
+///   bytes stored under its key, and every receipt read by tx id, leaf and log subtree to its
+///   part of its record (a damaged record is never silently read as something else);
 /// - with no change at all, every read gives what the undamaged store gives;
 /// - appending the next block either fails with a typed error or stores it, and then its
-///   header, block and certificate read back as given (its receipts too, unless a stray receipt
-///   record was already under its height: then they are reported corrupt).
+///   header, block, certificate and receipts read back as given.
 pub fn storage_record(data: &[u8]) {
-    use courtledger_storage::{MemoryStore, StorageError, Store};
+    use courtledger_storage::{MemoryStore, Store};
 
-    const COLUMNS: [&str; 10] = [
-        "blocks",
-        "headers",
-        "certificates",
-        "tx_index",
-        "receipts",
-        "block_index",
-        "log",
-        "state",
-        "consensus",
-        "meta",
-    ];
     let baseline = storage_baseline();
     let mut records = baseline.records.clone();
     let mut input = data;
@@ -813,44 +859,11 @@ pub fn storage_record(data: &[u8]) {
                 store.certificate(height),
                 Ok(Some(next.certificate.clone()))
             );
-            // Receipts are read as a range: a stray record already under the new height (the
-            // damage) is reported, not hidden.
-            let receipts = store.receipts(height);
-            assert!(
-                receipts == Ok(Some(next.receipts.clone()))
-                    || matches!(receipts, Err(StorageError::Corrupt { .. })),
-                "receipts of the appended block: {receipts:?}"
-            );
+            // One receipts record per height, written in full: a stray record that was already
+            // under the new height (the damage) is replaced.
+            assert_eq!(store.receipts(height), Ok(Some(next.receipts.clone())));
         }
         Err(_) => assert!(!unchanged, "the undamaged store refused its next block"),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    /// `seed-corpus` names the baseline's records by position: keep it in step.
-    #[test]
-    fn storage_baseline_records_are_where_the_seeds_expect_them() {
-        let records = &super::storage_baseline().records;
-        let columns: Vec<&str> = records.iter().map(|(name, _, _)| name.as_str()).collect();
-        let expected = [
-            ("blocks", 4),
-            ("headers", 4),
-            ("certificates", 4),
-            ("tx_index", 4),
-            ("receipts", 4),
-            ("block_index", 4),
-            ("log", 7),
-            ("state", 2),
-            ("consensus", 1),
-            ("meta", 3),
-        ];
-        let expected: Vec<&str> = expected
-            .iter()
-            .flat_map(|&(name, count)| std::iter::repeat_n(name, count))
-            .collect();
-        assert_eq!(columns, expected);
-        assert_eq!(records[35].1, b"last_height");
     }
 }
 
@@ -867,7 +880,9 @@ pub fn signature_paths(data: &[u8]) {
 
     fn keys() -> &'static [SigningKey; 4] {
         static KEYS: OnceLock<[SigningKey; 4]> = OnceLock::new();
-        KEYS.get_or_init(|| std::array::from_fn(|i| SigningKey::from_seed(&[u8::try_from(i).unwrap_or(0) + 1; 32])))
+        KEYS.get_or_init(|| {
+            std::array::from_fn(|i| SigningKey::from_seed(&[u8::try_from(i).unwrap_or(0) + 1; 32]))
+        })
     }
 
     let mut bytes = data.iter().copied();
@@ -906,7 +921,13 @@ pub fn signature_paths(data: &[u8]) {
     let singles: Vec<_> = items
         .iter()
         .map(|(key, message, signature, _)| {
-            verify(&public[*key], Domain::Transaction, &chain_id, message, signature)
+            verify(
+                &public[*key],
+                Domain::Transaction,
+                &chain_id,
+                message,
+                signature,
+            )
         })
         .collect();
     for ((_, _, _, honest), single) in items.iter().zip(&singles) {
@@ -933,4 +954,79 @@ pub fn signature_paths(data: &[u8]) {
         expected.map_or(Ok(()), Err),
         "batch and single verification disagree"
     );
+}
+
+#[cfg(test)]
+mod tests {
+    /// `seed-corpus` names the baseline's records by position: keep it in step.
+    #[test]
+    fn storage_baseline_records_are_where_the_seeds_expect_them() {
+        let records = &super::storage_baseline().records;
+        let columns: Vec<&str> = records.iter().map(|(name, _, _)| name.as_str()).collect();
+        let expected = [
+            ("blocks", 4),
+            ("headers", 4),
+            ("certificates", 4),
+            ("tx_index", 4),
+            ("receipts", 4),
+            ("block_index", 4),
+            ("log", 0),
+            ("log_leaves", 1),
+            ("state", 2),
+            ("consensus", 1),
+            ("meta", 3),
+        ];
+        let expected: Vec<&str> = expected
+            .iter()
+            .flat_map(|&(name, count)| std::iter::repeat_n(name, count))
+            .collect();
+        assert_eq!(columns, expected);
+        assert_eq!(records.len(), 31);
+        assert_eq!(records[29].1, b"last_height");
+    }
+
+    /// Each `storage_record` seed of `seed-corpus` edits the record its name says: its first edit
+    /// (`op index ...`) picks the record at `index` (modulo their number), or, adding one (op 4),
+    /// the column at `index` (modulo).
+    #[test]
+    fn storage_seeds_edit_the_records_their_names_say() {
+        let records = &super::storage_baseline().records;
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("corpus/storage_record");
+        // Height and chunk keys: `u64` big-endian.
+        let key = |n: u64| Some(n.to_be_bytes().to_vec());
+        let seeds: [(&str, &str, Option<Vec<u8>>); 14] = [
+            ("golden-block", "blocks", key(2)),
+            ("golden-header", "headers", key(2)),
+            ("golden-certificate", "certificates", key(3)),
+            ("golden-receipt", "receipts", key(2)),
+            ("receipt-in-empty-block", "receipts", key(1)),
+            ("torn-receipts", "receipts", key(3)),
+            ("torn-block", "blocks", key(4)),
+            ("torn-last-height", "meta", Some(b"last_height".to_vec())),
+            ("flipped-log-node", "log_leaves", key(0)),
+            ("deleted-log-leaves", "log_leaves", key(0)),
+            ("deleted-tx-location", "tx_index", None),
+            ("stray-block", "blocks", None),
+            ("stray-log-node", "log", None),
+            ("stray-log-leaves", "log_leaves", None),
+        ];
+        for (name, column, key) in seeds {
+            let path = corpus.join(format!("seed-{name}"));
+            let seed = std::fs::read(&path).unwrap_or_else(|error| panic!("{path:?}: {error}"));
+            let (op, index) = (seed[0] % 5, usize::from(seed[1]));
+            if op == 4 {
+                assert_eq!(
+                    super::COLUMNS[index % super::COLUMNS.len()],
+                    column,
+                    "{name}"
+                );
+            } else {
+                let (stored_column, stored_key, _) = &records[index % records.len()];
+                assert_eq!(stored_column, column, "{name}");
+                if let Some(key) = key {
+                    assert_eq!(stored_key, &key, "{name}");
+                }
+            }
+        }
+    }
 }

@@ -13,8 +13,10 @@ use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt,
 use crate::backend::{Backend, Op};
 use crate::error::{Corruption, StorageError};
 use crate::layout::{
-    height_key, log_key, prefix_end, receipt_key, Column, TxLocation, CHAIN_ID_KEY,
-    LAST_HEIGHT_KEY, MAX_STATE_SCAN, SCHEMA_VERSION, SCHEMA_VERSION_KEY,
+    chunk_key, chunk_leaves, chunk_subtree, decode_receipt_at, decode_receipts, encode_receipts,
+    height_key, log_key, prefix_end, Column, TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY, LEAF_BYTES,
+    LOG_CHUNK_BYTES, LOG_CHUNK_LEAVES, LOG_CHUNK_LEVEL, MAX_STATE_SCAN, SCHEMA_VERSION,
+    SCHEMA_VERSION_KEY,
 };
 use crate::{CommittedBlock, ConsensusRecord, StateEntry};
 
@@ -29,6 +31,10 @@ pub(crate) struct Engine<B> {
     /// The right edge of the history log after `last_height` (its size is that header's
     /// `log_size`): the next block's log nodes are checked against it without a read.
     log: Frontier,
+    /// The leaf hashes (32 bytes each) of the log's last chunk if it is partial (`log_size %
+    /// 16` of them; empty when the log ends on a chunk boundary): the next block rewrites that
+    /// chunk in full without reading it.
+    log_tail: Vec<u8>,
     /// Set when a write failed: its outcome on disk is unknown, so no further write is made.
     needs_reopen: bool,
 }
@@ -99,6 +105,7 @@ impl<B: Backend> Engine<B> {
             last_height,
             last_block_id: chain_id.0,
             log: Frontier::new(),
+            log_tail: Vec::new(),
             needs_reopen: false,
         };
         if last_height > 0 {
@@ -107,6 +114,7 @@ impl<B: Backend> Engine<B> {
             })?;
             engine.last_block_id = header.id();
             engine.log = engine.load_frontier(&header)?;
+            engine.log_tail = engine.load_log_tail(header.log_size)?;
         }
         Ok(engine)
     }
@@ -122,9 +130,7 @@ impl<B: Backend> Engine<B> {
         for level in (0..64u8).rev() {
             if (size >> level) & 1 == 1 {
                 let index = (size >> level) - 1;
-                let hash = self
-                    .read_log_node(level, index)?
-                    .ok_or_else(|| missing("log node", Column::Log, &log_key(level, index)))?;
+                let hash = self.read_log_node(level, index, size)?;
                 bytes.extend_from_slice(&hash);
             }
         }
@@ -140,6 +146,36 @@ impl<B: Backend> Engine<B> {
             ));
         }
         Ok(frontier)
+    }
+
+    /// The leaves of the log's last chunk, if it is partial: checked by [`Self::load_frontier`]
+    /// already, whose low nodes are folded from them.
+    fn load_log_tail(&self, log_size: u64) -> Result<Vec<u8>, StorageError> {
+        let chunk = log_size / LOG_CHUNK_LEAVES;
+        if log_size.is_multiple_of(LOG_CHUNK_LEAVES) {
+            return Ok(Vec::new());
+        }
+        let key = chunk_key(chunk);
+        let expected = usize::try_from(chunk_leaves(chunk, log_size))
+            .unwrap_or(usize::MAX)
+            .saturating_mul(LEAF_BYTES);
+        read(
+            &self.backend,
+            Column::LogLeaves,
+            &key,
+            "log node",
+            |bytes| {
+                if bytes.len() == expected {
+                    Ok(bytes.to_vec())
+                } else {
+                    Err(DecodeError::Invalid {
+                        what: "log leaves",
+                        reason: "holds another number of leaves than the log's size implies",
+                    })
+                }
+            },
+        )?
+        .ok_or_else(|| missing("log node", Column::LogLeaves, &key))
     }
 
     pub(crate) fn backend(&self) -> &B {
@@ -165,20 +201,23 @@ impl<B: Backend> Engine<B> {
     /// Checks `committed` against the tip and writes it in one durable batch.
     pub(crate) fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError> {
         self.check_writable()?;
-        let (ops, new_tip, log) = self.plan_append(committed)?;
+        let Planned {
+            ops,
+            block_id,
+            log,
+            log_tail,
+        } = self.plan_append(committed)?;
         self.write(ops)?;
         self.last_height = committed.block.header.height;
-        self.last_block_id = new_tip;
+        self.last_block_id = block_id;
         self.log = log;
+        self.log_tail = log_tail;
         Ok(())
     }
 
-    /// The checks of [`Self::append_block`] and the batch that stores the block; returns the
-    /// batch, the new tip's id and the log's new right edge. Writes nothing.
-    fn plan_append(
-        &self,
-        committed: &CommittedBlock,
-    ) -> Result<(Vec<Op>, BlockId, Frontier), StorageError> {
+    /// The checks of [`Self::append_block`] and the batch that stores the block. Writes
+    /// nothing.
+    fn plan_append(&self, committed: &CommittedBlock) -> Result<Planned, StorageError> {
         let CommittedBlock {
             block,
             certificate,
@@ -279,7 +318,9 @@ impl<B: Backend> Engine<B> {
         })?;
 
         let key = height_key(height);
-        let mut ops = Vec::with_capacity(5 + 2 * ids.len() + log_nodes.len() + state_changes.len());
+        // The log's records: a chunk per 16 leaves, and a subtree per 16 leaves on average.
+        let log_records = ids.len() / 8 + 2;
+        let mut ops = Vec::with_capacity(6 + ids.len() + log_records + state_changes.len());
         ops.push(put(Column::Blocks, &key, block_bytes));
         ops.push(put(Column::Headers, &key, header.to_bytes()));
         ops.push(put(Column::Certificates, &key, certificate_bytes));
@@ -288,13 +329,8 @@ impl<B: Backend> Engine<B> {
             block_id.as_bytes(),
             height.to_bytes(),
         ));
-        for receipt in receipts {
-            ops.push(put(
-                Column::Receipts,
-                &receipt_key(height, receipt.index),
-                receipt.to_bytes(),
-            ));
-        }
+        // One record per block, empty for an empty block: every stored height has one.
+        ops.push(put(Column::Receipts, &key, encode_receipts(receipts)));
         // The index keeps a transaction's first location: a repeat of an id (in this block or
         // an earlier one) does not move it.
         let mut seen: HashSet<TxId> = HashSet::with_capacity(ids.len());
@@ -310,13 +346,7 @@ impl<B: Backend> Engine<B> {
             let location = TxLocation { height, position };
             ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
         }
-        for node in log_nodes {
-            ops.push(put(
-                Column::Log,
-                &log_key(node.level, node.index),
-                node.hash.to_vec(),
-            ));
-        }
+        let log_tail = self.plan_log_writes(log_nodes, &mut ops);
         for change in state_changes {
             ops.push(match &change.value {
                 Some(value) => put(Column::State, &change.key, value.clone()),
@@ -327,7 +357,46 @@ impl<B: Backend> Engine<B> {
             });
         }
         ops.push(put(Column::Meta, LAST_HEIGHT_KEY, height.to_bytes()));
-        Ok((ops, block_id, log))
+        Ok(Planned {
+            ops,
+            block_id,
+            log,
+            log_tail,
+        })
+    }
+
+    /// The writes that store `log_nodes` (checked by [`Self::check_log`]): their leaves (level
+    /// 0) into chunks of 16, each chunk the block touches written in full (the stored partial
+    /// chunk's leaves come from memory, not a read), and the subtrees of level
+    /// [`LOG_CHUNK_LEVEL`] and above as they are. Levels in between are not stored: reads fold
+    /// them from the chunk. Returns the leaves of the log's new partial chunk.
+    fn plan_log_writes(&self, log_nodes: &[LogNode], ops: &mut Vec<Op>) -> Vec<u8> {
+        let mut chunk = self.log.size() / LOG_CHUNK_LEAVES;
+        let mut leaves = Vec::with_capacity(LOG_CHUNK_BYTES);
+        leaves.extend_from_slice(&self.log_tail);
+        let mut touched = false;
+        for node in log_nodes {
+            if node.level == 0 {
+                leaves.extend_from_slice(&node.hash);
+                touched = true;
+                if leaves.len() == LOG_CHUNK_BYTES {
+                    let full = std::mem::replace(&mut leaves, Vec::with_capacity(LOG_CHUNK_BYTES));
+                    ops.push(put(Column::LogLeaves, &chunk_key(chunk), full));
+                    chunk = chunk.saturating_add(1);
+                    touched = false;
+                }
+            } else if node.level >= LOG_CHUNK_LEVEL {
+                ops.push(put(
+                    Column::Log,
+                    &log_key(node.level, node.index),
+                    node.hash.to_vec(),
+                ));
+            }
+        }
+        if touched {
+            ops.push(put(Column::LogLeaves, &chunk_key(chunk), leaves.clone()));
+        }
+        leaves
     }
 
     /// Checks that `log_nodes` are exactly the perfect subtrees that appending the leaves
@@ -413,21 +482,32 @@ impl<B: Backend> Engine<B> {
         if !covered {
             return Ok(None);
         }
-        let key = log_key(level, index);
-        self.read_log_node(level, index)?
-            .map(Some)
-            .ok_or_else(|| missing("log node", Column::Log, &key))
+        self.read_log_node(level, index, self.log.size()).map(Some)
     }
 
-    /// The stored record at (`level`, `index`), if any.
-    fn read_log_node(&self, level: u8, index: u64) -> Result<Option<Hash>, StorageError> {
+    /// The root of the subtree at (`level`, `index`) of a log of `log_size` leaves, which must
+    /// cover it: from its `log` record at level [`LOG_CHUNK_LEVEL`] and above, folded from its
+    /// leaves in their `log_leaves` chunk below. A missing or damaged record is corruption.
+    fn read_log_node(&self, level: u8, index: u64, log_size: u64) -> Result<Hash, StorageError> {
+        if level >= LOG_CHUNK_LEVEL {
+            let key = log_key(level, index);
+            return read(&self.backend, Column::Log, &key, "log node", |bytes| {
+                decode_exact::<Hash>(bytes, 32)
+            })?
+            .ok_or_else(|| missing("log node", Column::Log, &key));
+        }
+        // `level < 4`, so the shift cannot overflow; a subtree never straddles two chunks.
+        let first = index.checked_shl(u32::from(level)).unwrap_or(u64::MAX);
+        let chunk = first / LOG_CHUNK_LEAVES;
+        let key = chunk_key(chunk);
         read(
             &self.backend,
-            Column::Log,
-            &log_key(level, index),
+            Column::LogLeaves,
+            &key,
             "log node",
-            |bytes| decode_exact::<Hash>(bytes, 32),
-        )
+            |bytes| chunk_subtree(bytes, chunk, log_size, level, first % LOG_CHUNK_LEAVES),
+        )?
+        .ok_or_else(|| missing("log node", Column::LogLeaves, &key))
     }
 
     /// The header at `height`, if `1 <= height <= last_height`.
@@ -501,14 +581,10 @@ impl<B: Backend> Engine<B> {
         let Some(location) = self.tx_location(id)? else {
             return Ok(None);
         };
-        let key = receipt_key(location.height, location.position);
-        let receipt = read(
-            &self.backend,
-            Column::Receipts,
-            &key,
-            "receipt",
-            Receipt::decode,
-        )?
+        let key = height_key(location.height);
+        let receipt = read(&self.backend, Column::Receipts, &key, "receipt", |bytes| {
+            decode_receipt_at(bytes, location.position)
+        })?
         .ok_or_else(|| missing("receipt", Column::Receipts, &key))?;
         if receipt.tx_id != *id
             || receipt.height != location.height
@@ -529,48 +605,22 @@ impl<B: Backend> Engine<B> {
         let Some(header) = self.header(height)? else {
             return Ok(None);
         };
-        let count = usize::try_from(header.tx_count).unwrap_or(usize::MAX);
-        let start = height_key(height);
-        let end = height.checked_add(1).map(height_key);
-        // One more than the header's count, to notice a stray record.
-        let entries = self.backend.range(
-            Column::Receipts,
-            &start,
-            end.as_ref().map(<[u8; 8]>::as_slice),
-            count.saturating_add(1),
-        )?;
-        if entries.len() != count {
-            let key = receipt_key(height, u32::try_from(entries.len()).unwrap_or(u32::MAX));
-            let reason = if entries.len() < count {
-                Corruption::Missing
-            } else {
-                Corruption::Inconsistent("more receipts than the block's transactions")
-            };
-            return Err(corrupt("receipt", Column::Receipts, &key, reason));
+        let key = height_key(height);
+        let receipts = read(&self.backend, Column::Receipts, &key, "receipt", |bytes| {
+            decode_receipts(bytes, header.tx_count)
+        })?
+        .ok_or_else(|| missing("receipt", Column::Receipts, &key))?;
+        for (position, receipt) in receipts.iter().enumerate() {
+            if receipt.height != height || usize::try_from(receipt.index).ok() != Some(position) {
+                return Err(corrupt(
+                    "receipt",
+                    Column::Receipts,
+                    &key,
+                    Corruption::Inconsistent("receipt differs from its place in the record"),
+                ));
+            }
         }
-        entries
-            .into_iter()
-            .enumerate()
-            .map(|(index, (key, value))| {
-                let receipt = Receipt::decode(&value).map_err(|error| {
-                    corrupt("receipt", Column::Receipts, &key, Corruption::Decode(error))
-                })?;
-                let position = u32::try_from(index).unwrap_or(u32::MAX);
-                if key.as_slice() != receipt_key(height, position).as_slice()
-                    || receipt.height != height
-                    || receipt.index != position
-                {
-                    return Err(corrupt(
-                        "receipt",
-                        Column::Receipts,
-                        &key,
-                        Corruption::Inconsistent("receipt differs from its key"),
-                    ));
-                }
-                Ok(receipt)
-            })
-            .collect::<Result<Vec<_>, _>>()
-            .map(Some)
+        Ok(Some(receipts))
     }
 
     /// The height of the stored block whose id is `id`.
@@ -761,6 +811,17 @@ impl<B: Backend> Engine<B> {
         }
         Ok(())
     }
+}
+
+/// What [`Engine::plan_append`] found: the batch that stores the block, and the tip after it.
+struct Planned {
+    ops: Vec<Op>,
+    /// The block's id.
+    block_id: BlockId,
+    /// The log's right edge after the block.
+    log: Frontier,
+    /// The leaves of the log's partial chunk after the block ([`Engine`]'s `log_tail`).
+    log_tail: Vec<u8>,
 }
 
 /// Decodes a stored block with the largest bound any block may have.

@@ -3,6 +3,9 @@
 //! Described for operators and auditors in the crate's README; keep the two in step.
 
 use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
+use courtledger_merkle::{node_hash, Hash};
+use courtledger_types::receipt::RECEIPT_BYTES;
+use courtledger_types::Receipt;
 
 /// Version of the on-disk layout (column families, keys, values), stored as a `u32` under
 /// `schema_version` in the `meta` column family. A database of another version is refused.
@@ -16,7 +19,27 @@ use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader
 ///   consistency proofs for any log size take `O(log n)` reads. A version-2 database has no
 ///   such records; it is refused rather than migrated (start the node from a new data directory
 ///   and let it sync).
-pub const SCHEMA_VERSION: u32 = 3;
+/// - 4: fewer, larger records for what is written per transaction. `receipts` holds one record
+///   per block (its receipts' encodings, concatenated) instead of one per transaction; the
+///   history log's leaves are kept 16 to a record in the new `log_leaves`, and `log` holds only
+///   the subtrees of 16 leaves or more (the levels in between are computed from the leaves on
+///   read). A version-3 database is refused rather than migrated (start the node from a new
+///   data directory and let it sync).
+pub const SCHEMA_VERSION: u32 = 4;
+
+/// Level of the history log's subtrees that [`Column::LogLeaves`] records hold the leaves of:
+/// a record (a "chunk") holds the `2^LOG_CHUNK_LEVEL = 16` leaves of positions `[16c, 16c +
+/// 16)`, and the subtrees below this level are computed from it instead of being stored.
+pub(crate) const LOG_CHUNK_LEVEL: u8 = 4;
+
+/// Leaves in a full chunk of the history log: `2^LOG_CHUNK_LEVEL`.
+pub(crate) const LOG_CHUNK_LEAVES: u64 = 1 << LOG_CHUNK_LEVEL;
+
+/// Bytes of one leaf hash in a chunk.
+pub(crate) const LEAF_BYTES: usize = 32;
+
+/// Bytes of a full chunk: 16 leaf hashes, 512 bytes.
+pub(crate) const LOG_CHUNK_BYTES: usize = LEAF_BYTES << LOG_CHUNK_LEVEL;
 
 /// Most entries one [`crate::Store::state_scan`] returns, whatever limit is asked for.
 pub const MAX_STATE_SCAN: usize = 1000;
@@ -39,13 +62,17 @@ pub(crate) enum Column {
     Certificates,
     /// tx id → [`crate::TxLocation`].
     TxIndex,
-    /// height and position ([`receipt_key`]) → canonical `Receipt`.
+    /// height → the block's receipts: their canonical encodings ([`RECEIPT_BYTES`] each)
+    /// concatenated in position order ([`encode_receipts`]).
     Receipts,
     /// block id → height (`u64`).
     BlockIndex,
-    /// level and index of a perfect subtree of the history log ([`log_key`]) → its root (32
-    /// bytes).
+    /// level (at least [`LOG_CHUNK_LEVEL`]) and index of a perfect subtree of the history log
+    /// ([`log_key`]) → its root (32 bytes).
     Log,
+    /// chunk index `c` (`u64`, [`chunk_key`]) → the leaf hashes of the history log's positions
+    /// `[16c, min(16c + 16, log size))`, 32 bytes each, concatenated.
+    LogLeaves,
     /// application key → application value, as the ledger wrote them.
     State,
     /// consensus key → consensus value, as the consensus engine wrote them.
@@ -56,7 +83,7 @@ pub(crate) enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub(crate) const ALL: [Column; 10] = [
+    pub(crate) const ALL: [Column; 11] = [
         Column::Blocks,
         Column::Headers,
         Column::Certificates,
@@ -64,6 +91,7 @@ impl Column {
         Column::Receipts,
         Column::BlockIndex,
         Column::Log,
+        Column::LogLeaves,
         Column::State,
         Column::Consensus,
         Column::Meta,
@@ -79,6 +107,7 @@ impl Column {
             Column::Receipts => "receipts",
             Column::BlockIndex => "block_index",
             Column::Log => "log",
+            Column::LogLeaves => "log_leaves",
             Column::State => "state",
             Column::Consensus => "consensus",
             Column::Meta => "meta",
@@ -91,16 +120,6 @@ pub(crate) fn height_key(height: u64) -> [u8; 8] {
     height.to_be_bytes()
 }
 
-/// The key of a receipt: the block's height (`u64`) and the transaction's position in it
-/// (`u32`), big-endian, so that a block's receipts are contiguous and in order.
-pub(crate) fn receipt_key(height: u64, position: u32) -> [u8; 12] {
-    let mut key = [0u8; 12];
-    let (high, low) = key.split_at_mut(8);
-    high.copy_from_slice(&height.to_be_bytes());
-    low.copy_from_slice(&position.to_be_bytes());
-    key
-}
-
 /// The key of a perfect subtree of the history log: its level (`u8`) and its index at that
 /// level (`u64`), big-endian, so that a level's subtrees are contiguous and in log order.
 pub(crate) fn log_key(level: u8, index: u64) -> [u8; 9] {
@@ -108,6 +127,127 @@ pub(crate) fn log_key(level: u8, index: u64) -> [u8; 9] {
     key[0] = level;
     key[1..].copy_from_slice(&index.to_be_bytes());
     key
+}
+
+/// The key of a chunk of the history log's leaves: its index (`u64`, big-endian), so that
+/// chunks sort in log order.
+pub(crate) fn chunk_key(chunk: u64) -> [u8; 8] {
+    chunk.to_be_bytes()
+}
+
+/// The value of a block's [`Column::Receipts`] record: the receipts' canonical encodings,
+/// concatenated in order, without a length prefix (each is [`RECEIPT_BYTES`]; the block's
+/// header gives the count).
+pub(crate) fn encode_receipts(receipts: &[Receipt]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(receipts.len().saturating_mul(RECEIPT_BYTES));
+    for receipt in receipts {
+        receipt.encode_to(&mut out);
+    }
+    out
+}
+
+/// Decodes a block's receipts record, which must hold exactly `count` receipts (nothing less,
+/// nothing trailing). Allocates only once the bytes are known to be there.
+pub(crate) fn decode_receipts(bytes: &[u8], count: u32) -> Result<Vec<Receipt>, DecodeError> {
+    let expected = usize::try_from(count)
+        .ok()
+        .and_then(|count| count.checked_mul(RECEIPT_BYTES));
+    if expected != Some(bytes.len()) {
+        return Err(DecodeError::Invalid {
+            what: "block receipts",
+            reason: "length is not the block's transaction count times the receipt size",
+        });
+    }
+    bytes
+        .chunks_exact(RECEIPT_BYTES)
+        .map(Receipt::decode)
+        .collect()
+}
+
+/// Decodes the receipt at `position` of a block's receipts record, reading only its
+/// [`RECEIPT_BYTES`]. The record's length must be a whole number of receipts and cover
+/// `position`.
+pub(crate) fn decode_receipt_at(bytes: &[u8], position: u32) -> Result<Receipt, DecodeError> {
+    if !bytes.len().is_multiple_of(RECEIPT_BYTES) {
+        return Err(DecodeError::Invalid {
+            what: "block receipts",
+            reason: "length is not a whole number of receipts",
+        });
+    }
+    let start = usize::try_from(position)
+        .ok()
+        .and_then(|position| position.checked_mul(RECEIPT_BYTES));
+    let slice = start
+        .and_then(|start| bytes.get(start..start.checked_add(RECEIPT_BYTES)?))
+        .ok_or(DecodeError::Invalid {
+            what: "block receipts",
+            reason: "fewer receipts than the transaction's position needs",
+        })?;
+    Receipt::decode(slice)
+}
+
+/// Leaves that chunk `chunk` holds in a log of `log_size` leaves: `min(16, log_size - 16c)`, 0
+/// for a chunk at or beyond the log's end.
+pub(crate) fn chunk_leaves(chunk: u64, log_size: u64) -> u64 {
+    chunk
+        .checked_mul(LOG_CHUNK_LEAVES)
+        .map_or(0, |first| log_size.saturating_sub(first))
+        .min(LOG_CHUNK_LEAVES)
+}
+
+/// The root of the perfect subtree of `2^level` leaves (`level < LOG_CHUNK_LEVEL`) at `offset`
+/// in a chunk record of a log of `log_size` leaves. The record must hold exactly
+/// [`chunk_leaves`] leaves of 32 bytes, and the subtree must lie within them.
+pub(crate) fn chunk_subtree(
+    bytes: &[u8],
+    chunk: u64,
+    log_size: u64,
+    level: u8,
+    offset: u64,
+) -> Result<Hash, DecodeError> {
+    if !bytes.len().is_multiple_of(LEAF_BYTES) {
+        return Err(DecodeError::Invalid {
+            what: "log leaves",
+            reason: "length is not a whole number of 32-byte leaves",
+        });
+    }
+    let held = u64::try_from(bytes.len() / LEAF_BYTES).unwrap_or(u64::MAX);
+    if held != chunk_leaves(chunk, log_size) {
+        return Err(DecodeError::Invalid {
+            what: "log leaves",
+            reason: "holds another number of leaves than the log's size implies",
+        });
+    }
+    let outside = DecodeError::Invalid {
+        what: "log leaves",
+        reason: "the subtree is not within the chunk",
+    };
+    if level >= LOG_CHUNK_LEVEL {
+        return Err(outside);
+    }
+    let width = 1u64 << level;
+    let range = offset
+        .checked_add(width)
+        .filter(|end| *end <= held)
+        .and_then(|end| {
+            let start = usize::try_from(offset).ok()?.checked_mul(LEAF_BYTES)?;
+            let end = usize::try_from(end).ok()?.checked_mul(LEAF_BYTES)?;
+            bytes.get(start..end)
+        })
+        .ok_or(outside)?;
+    // At most 8 leaves: fold them pairwise, level by level, in place.
+    let mut nodes = [[0u8; 32]; 8];
+    for (node, leaf) in nodes.iter_mut().zip(range.chunks_exact(LEAF_BYTES)) {
+        node.copy_from_slice(leaf);
+    }
+    let mut count = usize::try_from(width).unwrap_or(1);
+    while count > 1 {
+        count /= 2;
+        for i in 0..count {
+            nodes[i] = node_hash(&nodes[2 * i], &nodes[2 * i + 1]);
+        }
+    }
+    Ok(nodes[0])
 }
 
 /// The smallest key above every key that starts with `prefix`, or `None` when there is none
@@ -175,6 +315,7 @@ mod tests {
                 "receipts",
                 "block_index",
                 "log",
+                "log_leaves",
                 "state",
                 "consensus",
                 "meta"
@@ -191,24 +332,125 @@ mod tests {
         assert_eq!(height_key(258), [0, 0, 0, 0, 0, 0, 1, 2]);
     }
 
-    #[test]
-    fn receipt_keys_sort_by_height_then_position() {
-        assert_eq!(
-            hex::encode(receipt_key(0x0102, 7)),
-            "000000000000010200000007"
-        );
-        let keys = [
-            receipt_key(1, 0),
-            receipt_key(1, 1),
-            receipt_key(1, u32::MAX),
-            receipt_key(2, 0),
-        ];
-        for pair in keys.windows(2) {
-            assert!(pair[0] < pair[1]);
+    fn receipt(height: u64, index: u32) -> Receipt {
+        Receipt {
+            tx_id: courtledger_crypto::sha256(&index.to_be_bytes()),
+            index,
+            height,
+            code: u16::try_from(index % 3).unwrap(),
         }
-        // A height's receipts lie in [height_key(h), height_key(h + 1)).
-        assert!(receipt_key(1, u32::MAX).as_slice() < height_key(2).as_slice());
-        assert!(receipt_key(2, 0).as_slice() >= height_key(2).as_slice());
+    }
+
+    #[test]
+    fn block_receipts_are_concatenated_encodings() {
+        let receipts: Vec<Receipt> = (0..5).map(|index| receipt(9, index)).collect();
+        let bytes = encode_receipts(&receipts);
+        assert_eq!(bytes.len(), 5 * RECEIPT_BYTES);
+        assert_eq!(
+            &bytes[RECEIPT_BYTES..2 * RECEIPT_BYTES],
+            receipts[1].to_bytes()
+        );
+        assert_eq!(decode_receipts(&bytes, 5), Ok(receipts.clone()));
+        for (position, receipt) in receipts.iter().enumerate() {
+            let position = u32::try_from(position).unwrap();
+            assert_eq!(decode_receipt_at(&bytes, position), Ok(*receipt));
+        }
+        assert_eq!(encode_receipts(&[]), Vec::<u8>::new());
+        assert_eq!(decode_receipts(&[], 0), Ok(vec![]));
+
+        // Any other length than the count's is refused, as is a position beyond the record.
+        fn invalid<T>(error: Result<T, DecodeError>) -> bool {
+            matches!(
+                error,
+                Err(DecodeError::Invalid {
+                    what: "block receipts",
+                    ..
+                })
+            )
+        }
+        for count in [0, 4, 6, u32::MAX] {
+            assert!(invalid(decode_receipts(&bytes, count)), "count {count}");
+        }
+        assert!(invalid(decode_receipts(&bytes[..bytes.len() - 1], 5)));
+        let mut long = bytes.clone();
+        long.push(0);
+        assert!(invalid(decode_receipts(&long, 5)));
+        assert!(invalid(decode_receipt_at(&long, 0)));
+        assert!(invalid(decode_receipt_at(
+            &bytes[..RECEIPT_BYTES * 2 - 1],
+            0
+        )));
+        assert!(invalid(decode_receipt_at(&bytes, 5)));
+        assert!(invalid(decode_receipt_at(&bytes, u32::MAX)));
+        assert!(invalid(decode_receipt_at(&[], 0)));
+    }
+
+    #[test]
+    fn chunk_keys_and_sizes() {
+        assert_eq!(hex::encode(chunk_key(0x0102)), "0000000000000102");
+        assert_eq!(LOG_CHUNK_LEAVES, 16);
+        assert_eq!(LOG_CHUNK_BYTES, 512);
+        assert_eq!(chunk_leaves(0, 0), 0);
+        assert_eq!(chunk_leaves(0, 5), 5);
+        assert_eq!(chunk_leaves(0, 16), 16);
+        assert_eq!(chunk_leaves(0, 40), 16);
+        assert_eq!(chunk_leaves(2, 40), 8);
+        assert_eq!(chunk_leaves(3, 40), 0);
+        assert_eq!(chunk_leaves(u64::MAX, u64::MAX), 0);
+        assert_eq!(chunk_leaves(u64::MAX / 16, u64::MAX), 15);
+    }
+
+    #[test]
+    fn chunk_subtrees_fold_the_leaves() {
+        let leaves: Vec<Hash> = (0u8..16)
+            .map(|n| courtledger_merkle::leaf_hash(&[n]))
+            .collect();
+        let bytes: Vec<u8> = leaves.concat();
+        for level in 0..LOG_CHUNK_LEVEL {
+            let width = 1usize << level;
+            for index in 0..16 / width {
+                let offset = u64::try_from(index * width).unwrap();
+                assert_eq!(
+                    chunk_subtree(&bytes, 1, 40, level, offset),
+                    Ok(courtledger_merkle::root(&leaves[index * width..][..width])),
+                    "level {level} index {index}"
+                );
+            }
+        }
+        // A partial chunk: 5 leaves of a log of 21.
+        let partial = &bytes[..5 * LEAF_BYTES];
+        assert_eq!(
+            chunk_subtree(partial, 1, 21, 2, 0),
+            Ok(courtledger_merkle::root(&leaves[..4]))
+        );
+        assert_eq!(chunk_subtree(partial, 1, 21, 0, 4), Ok(leaves[4]));
+
+        let invalid = |error: Result<Hash, DecodeError>, reason: &str| match error {
+            Err(DecodeError::Invalid {
+                what: "log leaves",
+                reason: found,
+            }) => found == reason,
+            _ => false,
+        };
+        let shape = "length is not a whole number of 32-byte leaves";
+        let count = "holds another number of leaves than the log's size implies";
+        let outside = "the subtree is not within the chunk";
+        assert!(invalid(chunk_subtree(&bytes[..31], 0, 1, 0, 0), shape));
+        assert!(invalid(chunk_subtree(&bytes[..33], 0, 2, 0, 0), shape));
+        // Shorter or longer than the log's size says.
+        assert!(invalid(chunk_subtree(partial, 1, 22, 0, 0), count));
+        assert!(invalid(chunk_subtree(partial, 1, 20, 0, 0), count));
+        assert!(invalid(chunk_subtree(&bytes, 3, 40, 0, 0), count));
+        assert!(invalid(
+            chunk_subtree(&[bytes.clone(), bytes.clone()].concat(), 1, 64, 0, 0),
+            count
+        ));
+        assert!(invalid(chunk_subtree(&[], 0, 0, 0, 0), outside));
+        // Subtrees beyond the leaves held, or not below the chunk's level.
+        assert!(invalid(chunk_subtree(partial, 1, 21, 3, 0), outside));
+        assert!(invalid(chunk_subtree(partial, 1, 21, 0, 5), outside));
+        assert!(invalid(chunk_subtree(&bytes, 1, 40, 4, 0), outside));
+        assert!(invalid(chunk_subtree(&bytes, 1, 40, 0, u64::MAX), outside));
     }
 
     #[test]

@@ -11,9 +11,11 @@ use courtledger_storage::{
 };
 use rocksdb::{Options, DB};
 
-use crate::support::{chain_id, other_chain_id, tx, Chain};
+use crate::support::{
+    append_txs, assert_log_matches, chain_id, expected_log_records, other_chain_id, tx, Chain,
+};
 
-const COLUMNS: [&str; 10] = [
+const COLUMNS: [&str; 11] = [
     "blocks",
     "headers",
     "certificates",
@@ -21,6 +23,7 @@ const COLUMNS: [&str; 10] = [
     "receipts",
     "block_index",
     "log",
+    "log_leaves",
     "state",
     "consensus",
     "meta",
@@ -144,12 +147,12 @@ fn refuses_another_schema_version() {
         error,
         StorageError::SchemaVersion {
             found: 9,
-            supported: 3
+            supported: 4
         }
     );
     assert_eq!(
         error.to_string(),
-        "database has schema version 9, this build reads version 3"
+        "database has schema version 9, this build reads version 4"
     );
 
     // A schema version that is not a u32 at all is corruption.
@@ -165,8 +168,8 @@ fn refuses_another_schema_version() {
     ));
 }
 
-/// A database of layout version 1 (no `receipts`, no `block_index`, no `log`) is refused by its
-/// version, and left exactly as it was: no column family is added to it.
+/// A database of layout version 1 (no `receipts`, no `block_index`, no `log`, no `log_leaves`) is
+/// refused by its version, and left exactly as it was: no column family is added to it.
 #[test]
 fn refuses_a_version_1_database_without_changing_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -176,6 +179,7 @@ fn refuses_a_version_1_database_without_changing_it() {
         db.drop_cf("receipts").unwrap();
         db.drop_cf("block_index").unwrap();
         db.drop_cf("log").unwrap();
+        db.drop_cf("log_leaves").unwrap();
         db.put_cf(
             db.cf_handle("meta").unwrap(),
             b"schema_version",
@@ -226,7 +230,8 @@ fn refuses_a_version_1_database_without_changing_it() {
     ));
 }
 
-/// A database of layout version 2 (no `log`) is refused by its version, unchanged.
+/// A database of layout version 2 (no `log`, no `log_leaves`) is refused by its version,
+/// unchanged.
 #[test]
 fn refuses_a_version_2_database_without_changing_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -234,6 +239,7 @@ fn refuses_a_version_2_database_without_changing_it() {
     {
         let mut db = raw(dir.path());
         db.drop_cf("log").unwrap();
+        db.drop_cf("log_leaves").unwrap();
         db.put_cf(
             db.cf_handle("meta").unwrap(),
             b"schema_version",
@@ -254,6 +260,63 @@ fn refuses_a_version_2_database_without_changing_it() {
         DB::list_cf(&Options::default(), dir.path()).unwrap(),
         before
     );
+}
+
+/// A database of layout version 3 (a `receipts` record per transaction, every log subtree in
+/// `log`, no `log_leaves`) is refused by its version, and left exactly as it was: the build
+/// that wrote it can still open it.
+#[test]
+fn refuses_a_version_3_database_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let (_, blocks) = populate(dir.path());
+    {
+        // What version 3 wrote for block 3 (one transaction): its receipt under (height,
+        // position), its leaf and the subtree over the log's two leaves under (level, index).
+        let mut db = raw(dir.path());
+        db.drop_cf("log_leaves").unwrap();
+        let receipts = db.cf_handle("receipts").unwrap();
+        db.delete_cf(receipts, 3u64.to_be_bytes()).unwrap();
+        let mut key = 3u64.to_be_bytes().to_vec();
+        key.extend_from_slice(&0u32.to_be_bytes());
+        db.put_cf(receipts, key, blocks[2].receipts[0].to_bytes())
+            .unwrap();
+        let log = db.cf_handle("log").unwrap();
+        for node in &blocks[2].log_nodes {
+            let mut key = vec![node.level];
+            key.extend_from_slice(&node.index.to_be_bytes());
+            db.put_cf(log, key, node.hash).unwrap();
+        }
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"schema_version",
+            3u32.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    let before = DB::list_cf(&Options::default(), dir.path()).unwrap();
+    assert!(!before.iter().any(|name| name == "log_leaves"));
+    let error = RocksStore::open(dir.path(), chain_id()).unwrap_err();
+    assert_eq!(
+        error,
+        StorageError::SchemaVersion {
+            found: 3,
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(
+        error.to_string(),
+        "database has schema version 3, this build reads version 4"
+    );
+    assert_eq!(
+        DB::list_cf(&Options::default(), dir.path()).unwrap(),
+        before
+    );
+    // Refused again, still unchanged: nothing was migrated or created by the first attempt.
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::SchemaVersion { found: 3, .. })
+    ));
 }
 
 #[test]
@@ -297,6 +360,16 @@ fn one_handle_at_a_time() {
         RocksStore::open(dir.path(), chain_id()),
         Err(StorageError::Database { .. })
     ));
+}
+
+/// Every record of a column family, in key order.
+fn all(db: &DB, column: &str) -> Vec<(Vec<u8>, Vec<u8>)> {
+    db.iterator_cf(db.cf_handle(column).unwrap(), rocksdb::IteratorMode::Start)
+        .map(|item| {
+            let (key, value) = item.unwrap();
+            (key.to_vec(), value.to_vec())
+        })
+        .collect()
 }
 
 /// The layout the README documents, read with the raw RocksDB API.
@@ -353,50 +426,51 @@ fn on_disk_layout_is_the_documented_one() {
             raw_get(&db, "block_index", committed.block.header.id().as_bytes()),
             Some(height.to_be_bytes().to_vec())
         );
-        for receipt in &committed.receipts {
-            let mut key = height.to_be_bytes().to_vec();
-            key.extend_from_slice(&receipt.index.to_be_bytes());
-            assert_eq!(raw_get(&db, "receipts", &key), Some(receipt.to_bytes()));
-        }
+        // One record per block, under its height: the receipts' encodings, concatenated.
+        let concatenated: Vec<u8> = committed
+            .receipts
+            .iter()
+            .flat_map(|receipt| receipt.to_bytes())
+            .collect();
+        assert_eq!(
+            raw_get(&db, "receipts", &height.to_be_bytes()),
+            Some(concatenated)
+        );
     }
-    // A receipt, byte for byte: tx id, u32 index, u64 height, u16 code.
-    let mut receipt_key = 3u64.to_be_bytes().to_vec();
-    receipt_key.extend_from_slice(&0u32.to_be_bytes());
+    // An empty block has an empty record.
+    assert_eq!(raw_get(&db, "receipts", &1u64.to_be_bytes()), Some(vec![]));
+    // Block 3's receipts, byte for byte: one receipt of tx id, u32 index, u64 height, u16 code.
     let mut receipt = filing.as_bytes().to_vec();
     receipt.extend_from_slice(&[0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0, 0]);
-    assert_eq!(raw_get(&db, "receipts", &receipt_key), Some(receipt));
+    assert_eq!(raw_get(&db, "receipts", &3u64.to_be_bytes()), Some(receipt));
+    let receipt_keys: Vec<Vec<u8>> = db
+        .iterator_cf(
+            db.cf_handle("receipts").unwrap(),
+            rocksdb::IteratorMode::Start,
+        )
+        .map(|item| item.unwrap().0.to_vec())
+        .collect();
+    assert_eq!(
+        receipt_keys,
+        [1u64, 2, 3].map(|height| height.to_be_bytes().to_vec())
+    );
     assert_eq!(
         raw_get(&db, "consensus", b"vote"),
         Some(b"precommit".to_vec())
     );
-    // The log: blocks 1 to 3 hold 0, 1 and 1 transactions, so it has two leaves and the
-    // subtree over both. Key: u8 level, u64 index; value: the 32-byte root.
+    // The log: blocks 1 to 3 hold 0, 1 and 1 transactions, so it has two leaves, both in
+    // chunk 0 of `log_leaves` (key: u64 chunk index; value: the leaf hashes, 32 bytes each).
+    // The subtree over both (level 1) is not stored, and `log` holds nothing below level 4.
     let filing_leaf = leaf_hash(filing.as_bytes());
     let first_leaf = leaf_hash(blocks[1].block.txs[0].id().as_bytes());
-    let log: Vec<(Vec<u8>, Vec<u8>)> = db
-        .iterator_cf(db.cf_handle("log").unwrap(), rocksdb::IteratorMode::Start)
-        .map(|item| {
-            let (key, value) = item.unwrap();
-            (key.to_vec(), value.to_vec())
-        })
-        .collect();
     assert_eq!(
-        log,
-        [
-            (
-                hex::decode("000000000000000000").unwrap(),
-                first_leaf.to_vec()
-            ),
-            (
-                hex::decode("000000000000000001").unwrap(),
-                filing_leaf.to_vec()
-            ),
-            (
-                hex::decode("010000000000000000").unwrap(),
-                node_hash(&first_leaf, &filing_leaf).to_vec()
-            ),
-        ]
+        all(&db, "log_leaves"),
+        [(
+            hex::decode("0000000000000000").unwrap(),
+            [first_leaf, filing_leaf].concat()
+        )]
     );
+    assert_eq!(all(&db, "log"), []);
     assert_eq!(
         blocks[2].block.header.log_root.0,
         node_hash(&first_leaf, &filing_leaf)
@@ -517,14 +591,26 @@ fn corrupt_records_are_errors_not_panics() {
     ));
     drop(store);
 
-    // A receipt that does not decode, one for another transaction, and a missing one; a block
-    // id indexed at the wrong height.
-    let mut key = 2u64.to_be_bytes().to_vec();
-    key.extend_from_slice(&0u32.to_be_bytes());
-    raw_put(path, "receipts", &key, b"short");
-    let mut key = 3u64.to_be_bytes().to_vec();
-    key.extend_from_slice(&0u32.to_be_bytes());
-    raw_put(path, "receipts", &key, &blocks[1].receipts[0].to_bytes());
+    // Receipts records (one per block) that do not decode, one with another block's receipt,
+    // and a missing one; a block id indexed at the wrong height. (The filing's location and
+    // header 1 first get their true values back.)
+    raw_put(
+        path,
+        "headers",
+        &1u64.to_be_bytes(),
+        &blocks[0].block.header.to_bytes(),
+    );
+    let mut location = 3u64.to_be_bytes().to_vec();
+    location.extend_from_slice(&0u32.to_be_bytes());
+    raw_put(path, "tx_index", filing.as_bytes(), &location);
+    let block_2_tx = blocks[1].receipts[0].tx_id;
+    raw_put(path, "receipts", &2u64.to_be_bytes(), b"short");
+    raw_put(
+        path,
+        "receipts",
+        &3u64.to_be_bytes(),
+        &blocks[1].receipts[0].to_bytes(),
+    );
     raw_put(
         path,
         "block_index",
@@ -536,12 +622,13 @@ fn corrupt_records_are_errors_not_panics() {
         store.receipts(2),
         Err(StorageError::Corrupt {
             what: "receipt",
+            column: "receipts",
             reason: Corruption::Decode(_),
             ..
         })
     ));
     assert!(matches!(
-        store.receipt(&blocks[1].receipts[0].tx_id),
+        store.receipt(&block_2_tx),
         Err(StorageError::Corrupt {
             what: "receipt",
             reason: Corruption::Decode(_),
@@ -550,6 +637,7 @@ fn corrupt_records_are_errors_not_panics() {
     ));
     for error in [
         store.receipts(3).unwrap_err(),
+        store.receipt(&filing).unwrap_err(),
         store.height_of(&blocks[0].block.header.id()).unwrap_err(),
     ] {
         assert!(
@@ -564,20 +652,79 @@ fn corrupt_records_are_errors_not_panics() {
         );
     }
     drop(store);
+
+    // A record of another length than the block's transactions times 46 bytes: one receipt
+    // too many, one byte too many or too few, stray bytes under an empty block.
+    let filing_receipt = blocks[2].receipts[0].to_bytes();
+    let lengths: [(u64, Vec<u8>); 4] = [
+        (3, [filing_receipt.clone(), filing_receipt.clone()].concat()),
+        (3, [filing_receipt.clone(), vec![0]].concat()),
+        (3, filing_receipt[..45].to_vec()),
+        (1, vec![0; 46]),
+    ];
+    for (height, value) in lengths {
+        raw_put(path, "receipts", &height.to_be_bytes(), &value);
+        let store = RocksStore::open(path, chain_id()).unwrap();
+        let error = store.receipts(height).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                StorageError::Corrupt {
+                    what: "receipt",
+                    column: "receipts",
+                    reason: Corruption::Decode(courtledger_codec::DecodeError::Invalid { .. }),
+                    key,
+                } if key == &height.to_be_bytes()
+            ),
+            "{error:?}"
+        );
+        // By tx id, only the receipt's own 46 bytes are read: a record of whole receipts that
+        // holds it is read; one of a partial receipt is not.
+        if height == 3 {
+            let by_id = store.receipt(&filing);
+            if value.len() % 46 == 0 {
+                assert_eq!(by_id, Ok(Some(blocks[2].receipts[0])));
+            } else {
+                assert!(
+                    matches!(
+                        by_id,
+                        Err(StorageError::Corrupt {
+                            reason: Corruption::Decode(_),
+                            ..
+                        })
+                    ),
+                    "{by_id:?}"
+                );
+            }
+        }
+        drop(store);
+    }
+    raw_put(path, "receipts", &1u64.to_be_bytes(), &[]);
+
     {
         let db = raw(path);
-        db.delete_cf(db.cf_handle("receipts").unwrap(), &key)
+        db.delete_cf(db.cf_handle("receipts").unwrap(), 3u64.to_be_bytes())
             .unwrap();
     }
     let store = RocksStore::open(path, chain_id()).unwrap();
-    assert!(matches!(
-        store.receipts(3),
-        Err(StorageError::Corrupt {
-            what: "receipt",
-            reason: Corruption::Missing,
-            ..
-        })
-    ));
+    assert_eq!(store.receipts(1), Ok(Some(vec![])));
+    for error in [
+        store.receipts(3).unwrap_err(),
+        store.receipt(&filing).unwrap_err(),
+    ] {
+        assert!(
+            matches!(
+                &error,
+                StorageError::Corrupt {
+                    what: "receipt",
+                    reason: Corruption::Missing,
+                    key,
+                    ..
+                } if key == &3u64.to_be_bytes()
+            ),
+            "{error:?}"
+        );
+    }
     drop(store);
 
     // A missing record below the tip.
@@ -616,6 +763,104 @@ fn corrupt_records_are_errors_not_panics() {
     ));
 }
 
+/// The log on disk, block after block, each in a newly opened database: `log_leaves` holds the
+/// leaves 16 to a record, the partial last chunk rewritten in full by the next block that adds
+/// to it (after a reopen too: the partial chunk is read back when opening); `log` holds only
+/// the subtrees of 16 leaves and more; the right edge read back lets the next block append.
+#[test]
+fn log_records_on_disk_follow_the_chunks_across_reopens() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path();
+    let mut chain = Chain::new();
+    let mut nonce = 0;
+    let mut leaves: Vec<courtledger_merkle::Hash> = Vec::new();
+    for count in [5, 3, 8, 1, 20, 0, 14, 33, 2] {
+        {
+            let mut store = RocksStore::open(path, chain_id()).unwrap();
+            assert_log_matches(&store, &leaves);
+            let committed = append_txs(&mut chain, &mut store, count, &mut nonce);
+            leaves.extend(
+                committed
+                    .block
+                    .tx_ids()
+                    .iter()
+                    .map(|id| leaf_hash(id.as_bytes())),
+            );
+        }
+        let db = raw(path);
+        let (chunks, log) = expected_log_records(&leaves);
+        assert_eq!(
+            all(&db, "log_leaves"),
+            chunks,
+            "after {} leaves",
+            leaves.len()
+        );
+        assert_eq!(all(&db, "log"), log, "after {} leaves", leaves.len());
+    }
+    assert_eq!(leaves.len(), 86);
+    // 86 leaves: chunks 0 to 5 (the last with 6 leaves); subtrees (4, 0..5), (5, 0), (5, 1),
+    // (6, 0).
+    let db = raw(path);
+    assert_eq!(all(&db, "log_leaves").len(), 6);
+    assert_eq!(all(&db, "log_leaves")[5].1.len(), 6 * 32);
+    let keys: Vec<String> = all(&db, "log")
+        .into_iter()
+        .map(|(key, _)| hex::encode(key))
+        .collect();
+    assert_eq!(
+        keys,
+        [
+            "040000000000000000",
+            "040000000000000001",
+            "040000000000000002",
+            "040000000000000003",
+            "040000000000000004",
+            "050000000000000000",
+            "050000000000000001",
+            "060000000000000000",
+        ]
+    );
+    drop(db);
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert_log_matches(&store, &leaves);
+}
+
+/// Whether `result` is the corruption of a log record in `column` at `key`, for `reason`.
+fn log_corrupt<T: std::fmt::Debug>(
+    result: Result<T, StorageError>,
+    column: &str,
+    key: &[u8],
+    reason: Reason,
+) -> bool {
+    match result {
+        Err(StorageError::Corrupt {
+            what: "log node",
+            column: found_column,
+            key: found_key,
+            reason: found_reason,
+        }) => found_column == column && found_key == key && reason(&found_reason),
+        other => {
+            eprintln!("not the expected corruption: {other:?}");
+            false
+        }
+    }
+}
+
+/// Which corruption a test expects.
+type Reason = fn(&Corruption) -> bool;
+
+fn decode(reason: &Corruption) -> bool {
+    matches!(reason, Corruption::Decode(_))
+}
+
+fn missing(reason: &Corruption) -> bool {
+    matches!(reason, Corruption::Missing)
+}
+
+fn inconsistent(reason: &Corruption) -> bool {
+    matches!(reason, Corruption::Inconsistent(_))
+}
+
 #[test]
 fn corrupt_log_nodes_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
@@ -628,92 +873,169 @@ fn corrupt_log_nodes_are_errors_not_panics() {
             (1..=5).map(|nonce| tx(4, nonce, b"act")).collect(),
             vec![],
         );
+        chain.append(
+            &mut store,
+            (6..=21).map(|nonce| tx(4, nonce, b"act")).collect(),
+            vec![],
+        );
     }
-    // The log has 5 leaves: its right edge is (2, 0) and (0, 4). A damaged leaf inside the
-    // log: the store opens, a proof that needs it fails.
-    raw_put(
-        path,
-        "log",
-        &hex::decode("000000000000000001").unwrap(),
-        b"short",
+    // The log has 21 leaves: chunk 0 (16 leaves), chunk 1 (5), and in `log` the subtree
+    // (4, 0). Its right edge is (4, 0), (2, 4) and (0, 20): the last two from chunk 1.
+    let chunk_0 = 0u64.to_be_bytes();
+    let chunk_1 = 1u64.to_be_bytes();
+    let node_4_0 = hex::decode("040000000000000000").unwrap();
+    let (full, partial, high) = {
+        let db = raw(path);
+        (
+            raw_get(&db, "log_leaves", &chunk_0).unwrap(),
+            raw_get(&db, "log_leaves", &chunk_1).unwrap(),
+            raw_get(&db, "log", &node_4_0).unwrap(),
+        )
+    };
+    assert_eq!(
+        (full.len(), partial.len(), high.len()),
+        (16 * 32, 5 * 32, 32)
     );
-    let store = RocksStore::open(path, chain_id()).unwrap();
-    let view = LogView::new(&store);
-    let error = view.prove_inclusion(0, 5).unwrap_err();
-    assert!(
-        matches!(
-            &error,
-            LogError::Storage(StorageError::Corrupt {
-                what: "log node",
-                column: "log",
-                reason: Corruption::Decode(_),
-                ..
-            })
-        ),
-        "{error:?}"
-    );
-    // Proofs that do not need it still work.
-    assert!(view.prove_inclusion(4, 5).is_ok());
-    drop(view);
-    drop(store);
+    assert_eq!(all(&raw(path), "log").len(), 1);
 
-    // A missing node inside the log.
+    // A full chunk inside the log damaged: the store opens (the right edge does not need it),
+    // every node folded from it and every proof that needs one fails; the others work.
+    let damaged: [(&str, Vec<u8>); 4] = [
+        ("not whole leaves", full[..16 * 32 - 1].to_vec()),
+        ("a leaf short", full[..15 * 32].to_vec()),
+        ("a leaf too many", [full.clone(), vec![7; 32]].concat()),
+        ("empty", vec![]),
+    ];
+    for (case, value) in damaged {
+        raw_put(path, "log_leaves", &chunk_0, &value);
+        let store = RocksStore::open(path, chain_id()).unwrap();
+        for (level, index) in [(0, 0), (0, 15), (1, 3), (2, 1), (3, 1)] {
+            assert!(
+                log_corrupt(store.log_node(level, index), "log_leaves", &chunk_0, decode),
+                "{case}: ({level}, {index})"
+            );
+        }
+        assert_eq!(
+            store.log_node(4, 0),
+            Ok(Some(high.clone().try_into().unwrap()))
+        );
+        let view = LogView::new(&store);
+        let error = view.prove_inclusion(3, 21).unwrap_err();
+        assert!(
+            matches!(
+                &error,
+                LogError::Storage(StorageError::Corrupt {
+                    what: "log node",
+                    column: "log_leaves",
+                    reason: Corruption::Decode(_),
+                    ..
+                })
+            ),
+            "{case}: {error:?}"
+        );
+        assert!(view.prove_inclusion(20, 21).is_ok(), "{case}");
+        assert!(view.prove_consistency(16, 21).is_ok(), "{case}");
+        drop(view);
+        drop(store);
+    }
+
+    // A missing chunk inside the log.
     {
         let db = raw(path);
-        db.delete_cf(
-            db.cf_handle("log").unwrap(),
-            hex::decode("010000000000000001").unwrap(),
-        )
-        .unwrap();
+        db.delete_cf(db.cf_handle("log_leaves").unwrap(), chunk_0)
+            .unwrap();
     }
     let store = RocksStore::open(path, chain_id()).unwrap();
-    assert!(matches!(
+    assert!(log_corrupt(
         store.log_node(1, 1),
-        Err(StorageError::Corrupt {
-            what: "log node",
-            reason: Corruption::Missing,
-            ..
-        })
+        "log_leaves",
+        &chunk_0,
+        missing
     ));
-    // The consistency proof from 2 to 5 leaves needs (1, 1) and (0, 4).
+    // The consistency proof from 2 to 21 leaves needs (1, 1), (2, 1) and (3, 1).
     assert!(matches!(
-        LogView::new(&store).prove_consistency(2, 5),
+        LogView::new(&store).prove_consistency(2, 21),
         Err(LogError::Storage(StorageError::Corrupt {
             reason: Corruption::Missing,
             ..
         }))
     ));
     drop(store);
+    raw_put(path, "log_leaves", &chunk_0, &full);
 
-    // The right edge is read when opening: missing or wrong, the store refuses to open.
-    raw_put(
-        path,
-        "log",
-        &hex::decode("020000000000000000").unwrap(),
-        &[9; 32],
-    );
-    assert!(matches!(
+    // The right edge is read when opening: from `log` and from the partial chunk. Missing,
+    // damaged or wrong, the store refuses to open.
+    raw_put(path, "log", &node_4_0, &[9; 32]);
+    assert!(log_corrupt(
         RocksStore::open(path, chain_id()),
-        Err(StorageError::Corrupt {
-            what: "log node",
-            reason: Corruption::Inconsistent(_),
-            ..
-        })
+        "log",
+        &[],
+        inconsistent
+    ));
+    raw_put(path, "log", &node_4_0, &[9; 31]);
+    assert!(log_corrupt(
+        RocksStore::open(path, chain_id()),
+        "log",
+        &node_4_0,
+        decode
     ));
     {
         let db = raw(path);
-        db.delete_cf(
-            db.cf_handle("log").unwrap(),
-            hex::decode("000000000000000004").unwrap(),
-        )
-        .unwrap();
+        db.delete_cf(db.cf_handle("log").unwrap(), &node_4_0)
+            .unwrap();
     }
-    assert!(matches!(
+    assert!(log_corrupt(
         RocksStore::open(path, chain_id()),
-        Err(StorageError::Corrupt {
-            what: "log node",
-            reason: Corruption::Missing,
-            ..
-        })
+        "log",
+        &node_4_0,
+        missing
     ));
+    raw_put(path, "log", &node_4_0, &high);
+
+    let mut flipped = partial.clone();
+    flipped[40] ^= 1;
+    // A flipped leaf in the partial chunk changes the right edge's root: inconsistent with the
+    // last header (reported in `log`, where the edge is folded). A chunk of another size than
+    // the log's 5 leaves there does not decode.
+    let tails: [(Vec<u8>, &str, &[u8], Reason); 5] = [
+        (flipped, "log", &[], inconsistent),
+        (partial[..4 * 32].to_vec(), "log_leaves", &chunk_1, decode),
+        (
+            [partial.clone(), vec![0; 32]].concat(),
+            "log_leaves",
+            &chunk_1,
+            decode,
+        ),
+        (
+            partial[..5 * 32 - 1].to_vec(),
+            "log_leaves",
+            &chunk_1,
+            decode,
+        ),
+        (vec![], "log_leaves", &chunk_1, decode),
+    ];
+    for (value, column, key, reason) in tails {
+        raw_put(path, "log_leaves", &chunk_1, &value);
+        assert!(
+            log_corrupt(RocksStore::open(path, chain_id()), column, key, reason),
+            "a tail of {} bytes",
+            value.len()
+        );
+    }
+    {
+        let db = raw(path);
+        db.delete_cf(db.cf_handle("log_leaves").unwrap(), chunk_1)
+            .unwrap();
+    }
+    assert!(log_corrupt(
+        RocksStore::open(path, chain_id()),
+        "log_leaves",
+        &chunk_1,
+        missing
+    ));
+
+    // Restored, the store opens and goes on.
+    raw_put(path, "log_leaves", &chunk_1, &partial);
+    let store = RocksStore::open(path, chain_id()).unwrap();
+    assert_eq!(store.log_size(), 21);
 }

@@ -10,7 +10,10 @@ use courtledger_storage::{
 use courtledger_types::limits::{MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS};
 use courtledger_types::{CommitSignature, SignedTransaction, TxId};
 
-use crate::support::{chain_id, other_chain_id, recertify, tx, validators, Chain, Snapshot};
+use crate::support::{
+    append_txs, assert_log_matches, chain_id, expected_log_records, other_chain_id, recertify, tx,
+    validators, Chain, Snapshot, BLOCK_SIZE_PATTERNS,
+};
 
 macro_rules! both {
     ($($name:ident),* $(,)?) => {
@@ -49,6 +52,7 @@ both!(
     refuses_what_would_not_decode,
     indexes_transactions,
     stores_receipts,
+    looks_up_receipts_at_every_position,
     refuses_mismatching_receipts,
     indexes_block_ids,
     scans_state,
@@ -58,6 +62,77 @@ both!(
     proves_from_the_stored_log,
     refuses_mismatching_log_nodes,
 );
+
+/// Appends blocks of `pattern`'s sizes (cycled; the last one cut to fit) to an empty `store`
+/// until its log holds 100 leaves, and checks every subtree after each block.
+fn log_up_to_100(store: &mut dyn Store, pattern: &[usize]) {
+    let mut chain = Chain::new();
+    let mut nonce = 0;
+    let mut leaves: Vec<Hash> = Vec::new();
+    for &count in pattern.iter().cycle() {
+        let count = count.min(100 - leaves.len());
+        let committed = append_txs(&mut chain, store, count, &mut nonce);
+        leaves.extend(ids(&committed).iter().map(|id| leaf_hash(id.as_bytes())));
+        assert_log_matches(store, &leaves);
+        if leaves.len() == 100 {
+            break;
+        }
+    }
+}
+
+/// `log_node` at every level and index of logs of 1 to 100 leaves, against the leaves.
+#[test]
+fn log_nodes_at_every_size_in_memory() {
+    for pattern in BLOCK_SIZE_PATTERNS {
+        log_up_to_100(&mut MemoryStore::new(chain_id()), pattern);
+    }
+}
+
+/// The same, in RocksDB.
+#[test]
+fn log_nodes_at_every_size_in_rocksdb() {
+    for pattern in BLOCK_SIZE_PATTERNS {
+        let dir = tempfile::tempdir().unwrap();
+        log_up_to_100(
+            &mut RocksStore::open(dir.path(), chain_id()).unwrap(),
+            pattern,
+        );
+    }
+}
+
+/// The log's records in a `MemoryStore`: each block rewrites the partial chunk in full, `log`
+/// holds the subtrees of 16 leaves and more; reopening the records (what a restart reads)
+/// restores the right edge and the partial chunk, so the next block extends them.
+#[test]
+fn memory_log_records_follow_the_chunks_across_reopens() {
+    let mut store = MemoryStore::new(chain_id());
+    let mut chain = Chain::new();
+    let mut nonce = 0;
+    let mut leaves: Vec<Hash> = Vec::new();
+    for count in [5, 3, 8, 1, 20, 0, 14, 33, 2] {
+        let committed = append_txs(&mut chain, &mut store, count, &mut nonce);
+        leaves.extend(ids(&committed).iter().map(|id| leaf_hash(id.as_bytes())));
+        let column = |name: &str| -> Vec<(Vec<u8>, Vec<u8>)> {
+            store
+                .records()
+                .into_iter()
+                .filter(|(column, _, _)| column == name)
+                .map(|(_, key, value)| (key, value))
+                .collect()
+        };
+        let (chunks, log) = expected_log_records(&leaves);
+        assert_eq!(
+            column("log_leaves"),
+            chunks,
+            "after {} leaves",
+            leaves.len()
+        );
+        assert_eq!(column("log"), log, "after {} leaves", leaves.len());
+        store = MemoryStore::from_records(chain_id(), store.records()).unwrap();
+        assert_log_matches(&store, &leaves);
+    }
+    assert_eq!(leaves.len(), 86);
+}
 
 /// Both implementations are usable behind the trait object the node and simulator hold.
 #[test]
@@ -431,6 +506,45 @@ fn stores_receipts(store: &mut dyn Store) {
         assert_eq!(store.receipts(height), Ok(None));
     }
     assert_eq!(store.receipt(&tx(9, 9, b"never").id()), Ok(None));
+}
+
+/// Blocks of 1, 3, 16, 17, 40, 0 and 2 transactions: every receipt is found by its tx id at its
+/// position in its block's record, before and after later blocks are appended.
+fn looks_up_receipts_at_every_position(store: &mut dyn Store) {
+    let mut chain = Chain::new();
+    let mut nonce = 0;
+    let mut blocks = Vec::new();
+    for count in [1, 3, 16, 17, 40, 0, 2] {
+        let committed = append_txs(&mut chain, store, count, &mut nonce);
+        let height = committed.block.header.height;
+        assert_eq!(committed.receipts.len(), count);
+        assert_eq!(store.receipts(height), Ok(Some(committed.receipts.clone())));
+        for (position, receipt) in committed.receipts.iter().enumerate() {
+            assert_eq!(usize::try_from(receipt.index).unwrap(), position);
+            assert_eq!(store.receipt(&receipt.tx_id), Ok(Some(*receipt)));
+        }
+        blocks.push(committed);
+    }
+    for committed in &blocks {
+        let height = committed.block.header.height;
+        assert_eq!(store.receipts(height), Ok(Some(committed.receipts.clone())));
+        for (id, receipt) in ids(committed).iter().zip(&committed.receipts) {
+            assert_eq!(store.receipt(id), Ok(Some(*receipt)));
+        }
+    }
+    // The failed acts (code 7, every third position) keep their codes.
+    let codes: Vec<u16> = store
+        .receipts(5)
+        .unwrap()
+        .unwrap()
+        .iter()
+        .map(|receipt| receipt.code)
+        .collect();
+    assert_eq!(codes.len(), 40);
+    assert!(codes
+        .iter()
+        .enumerate()
+        .all(|(position, code)| *code == if position % 3 == 2 { 7 } else { 0 }));
 }
 
 fn refuses_mismatching_receipts(store: &mut dyn Store) {
@@ -946,4 +1060,116 @@ fn refuses_mismatching_log_nodes(store: &mut dyn Store) {
     store.append_block(&good).unwrap();
     assert_eq!(store.log_size(), 4);
     assert_eq!(store.log_node(2, 0), Ok(Some(good.log_nodes[3].hash)));
+}
+
+/// The records of a `MemoryStore` edited as a disk could damage them (`from_records`): the same
+/// typed errors as from RocksDB, never a panic.
+#[test]
+fn memory_records_of_the_wrong_length_are_corrupt() {
+    use courtledger_storage::{Corruption, RawRecord};
+
+    let mut store = MemoryStore::new(chain_id());
+    let mut chain = Chain::new();
+    let mut nonce = 0;
+    let first = append_txs(&mut chain, &mut store, 18, &mut nonce);
+    append_txs(&mut chain, &mut store, 3, &mut nonce);
+    let records = store.records();
+    let edited = |column: &str, key: &[u8], value: Option<Vec<u8>>| -> Vec<RawRecord> {
+        let mut records: Vec<RawRecord> = records
+            .iter()
+            .filter(|(name, found, _)| !(name == column && found == key))
+            .cloned()
+            .collect();
+        if let Some(value) = value {
+            records.push((column.to_owned(), key.to_vec(), value));
+        }
+        records
+    };
+    let corrupt = |error: StorageError, what: &str, column: &str, key: &[u8]| match error {
+        StorageError::Corrupt {
+            what: found_what,
+            column: found_column,
+            key: found_key,
+            reason,
+        } => {
+            found_what == what
+                && found_column == column
+                && found_key == key
+                && matches!(reason, Corruption::Decode(_) | Corruption::Missing)
+        }
+        _ => false,
+    };
+
+    // A version-3 store is refused.
+    let old = edited("meta", b"schema_version", Some(3u32.to_be_bytes().to_vec()));
+    assert_eq!(
+        MemoryStore::from_records(chain_id(), old).unwrap_err(),
+        StorageError::SchemaVersion {
+            found: 3,
+            supported: 4
+        }
+    );
+
+    // Block 1's receipts: 18 of 46 bytes. One byte more or less, or a receipt more.
+    let height = 1u64.to_be_bytes();
+    let receipts: Vec<u8> = first.receipts.iter().flat_map(Encode::to_bytes).collect();
+    for value in [
+        receipts[..receipts.len() - 1].to_vec(),
+        [receipts.clone(), vec![0]].concat(),
+        [receipts.clone(), receipts[..46].to_vec()].concat(),
+    ] {
+        let damaged =
+            MemoryStore::from_records(chain_id(), edited("receipts", &height, Some(value)))
+                .unwrap();
+        let error = damaged.receipts(1).unwrap_err();
+        assert!(
+            corrupt(error.clone(), "receipt", "receipts", &height),
+            "{error:?}"
+        );
+    }
+    let damaged = MemoryStore::from_records(chain_id(), edited("receipts", &height, None)).unwrap();
+    assert!(corrupt(
+        damaged.receipt(&first.receipts[17].tx_id).unwrap_err(),
+        "receipt",
+        "receipts",
+        &height
+    ));
+
+    // Chunk 0 (16 leaves) and chunk 1 (the partial one, 5 leaves).
+    let chunk_0 = 0u64.to_be_bytes();
+    let chunk_1 = 1u64.to_be_bytes();
+    let full = records
+        .iter()
+        .find(|(name, key, _)| name == "log_leaves" && key == &chunk_0)
+        .unwrap()
+        .2
+        .clone();
+    assert_eq!(full.len(), 16 * 32);
+    for value in [
+        Some(full[..16 * 32 - 1].to_vec()),
+        Some(full[..15 * 32].to_vec()),
+        Some([full.clone(), vec![0; 32]].concat()),
+        None,
+    ] {
+        let damaged =
+            MemoryStore::from_records(chain_id(), edited("log_leaves", &chunk_0, value)).unwrap();
+        for (level, index) in [(0, 0), (1, 7), (3, 0)] {
+            let error = damaged.log_node(level, index).unwrap_err();
+            assert!(
+                corrupt(error.clone(), "log node", "log_leaves", &chunk_0),
+                "{error:?}"
+            );
+        }
+        assert!(damaged.log_node(4, 0).unwrap().is_some());
+        assert!(damaged.log_node(0, 16).unwrap().is_some());
+    }
+    // The partial chunk is read when opening.
+    for value in [Some(vec![0; 4 * 32]), Some(vec![0; 5 * 32 + 1]), None] {
+        let error = MemoryStore::from_records(chain_id(), edited("log_leaves", &chunk_1, value))
+            .unwrap_err();
+        assert!(
+            corrupt(error.clone(), "log node", "log_leaves", &chunk_1),
+            "{error:?}"
+        );
+    }
 }

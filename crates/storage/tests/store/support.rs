@@ -1,7 +1,7 @@
 //! Real chain types for the tests: signed transactions, linked headers, signed certificates.
 
 use courtledger_crypto::{sha256, ChainId, Digest, SigningKey};
-use courtledger_merkle::{leaf_hash, Frontier, LogNode};
+use courtledger_merkle::{leaf_hash, root, Frontier, Hash, LogNode};
 use courtledger_storage::{CommittedBlock, StateChange, Store};
 use courtledger_types::block::{tx_root, HEADER_VERSION};
 use courtledger_types::{
@@ -250,4 +250,80 @@ impl Snapshot {
                 .collect(),
         }
     }
+}
+
+/// Block sizes that cross the log's chunks of 16 leaves every way: one leaf at a time, less
+/// than a chunk, exactly one, one more, several, and a mix (with empty blocks).
+pub const BLOCK_SIZE_PATTERNS: [&[usize]; 6] = [
+    &[1],
+    &[3],
+    &[16],
+    &[17],
+    &[40],
+    &[1, 3, 16, 17, 40, 0, 2, 5, 15, 1],
+];
+
+/// Appends `count` fresh transactions (signer 5, nonces from `*nonce + 1`) as the next block.
+pub fn append_txs(
+    chain: &mut Chain,
+    store: &mut dyn Store,
+    count: usize,
+    nonce: &mut u64,
+) -> CommittedBlock {
+    let txs = (0..count)
+        .map(|_| {
+            *nonce += 1;
+            tx(5, *nonce, b"log")
+        })
+        .collect();
+    chain.append(store, txs, vec![])
+}
+
+/// A record's key and value.
+pub type KeyValue = (Vec<u8>, Vec<u8>);
+
+/// The records the history log of `leaves` must have: `log_leaves` (chunk index → the chunk's
+/// leaves, concatenated) and `log` (level and index → root, for every complete subtree of 16
+/// leaves or more), each in key order.
+pub fn expected_log_records(leaves: &[Hash]) -> (Vec<KeyValue>, Vec<KeyValue>) {
+    let chunks = leaves
+        .chunks(16)
+        .zip(0u64..)
+        .map(|(chunk, index)| (index.to_be_bytes().to_vec(), chunk.concat()))
+        .collect();
+    let mut log = Vec::new();
+    for level in 4..64u8 {
+        let width = 1usize << level;
+        if width > leaves.len() {
+            break;
+        }
+        for (subtree, index) in leaves.chunks_exact(width).zip(0u64..) {
+            let mut key = vec![level];
+            key.extend_from_slice(&index.to_be_bytes());
+            log.push((key, root(subtree).to_vec()));
+        }
+    }
+    (chunks, log)
+}
+
+/// Checks every subtree the store's log could have against `leaves` (the reference, folded
+/// with `courtledger_merkle`): each complete one at levels 0 to 8 is its root, the next two at
+/// each level are `None`; and the log's root.
+pub fn assert_log_matches(store: &dyn Store, leaves: &[Hash]) {
+    let size = leaves.len();
+    assert_eq!(store.log_size(), u64::try_from(size).unwrap());
+    for level in 0..=8u8 {
+        let width = 1usize << level;
+        let complete = size / width;
+        for index in 0..complete + 2 {
+            let expected = (index < complete).then(|| root(&leaves[index * width..][..width]));
+            assert_eq!(
+                store.log_node(level, u64::try_from(index).unwrap()),
+                Ok(expected),
+                "log size {size}, level {level}, index {index}"
+            );
+        }
+    }
+    let view = courtledger_storage::LogView::new(store);
+    assert_eq!(view.root(u64::try_from(size).unwrap()), Ok(root(leaves)));
 }
