@@ -10,7 +10,9 @@
 //! commitment), with the SHA-256 of a complaint and a claim summary and one to three
 //! attachments, so that transactions are 300 to 600 bytes like real acts. Party `p` submits
 //! through node `p mod nodes`, its nonces in order (1, 2, 3, ...), in batches of `--batch`,
-//! open loop or at `--rate` transactions per second in total.
+//! open loop or at `--rate` transactions per second in total. At a fixed rate a late answer
+//! does not lower the offered rate: the next request carries everything that fell due
+//! meanwhile.
 //!
 //! Commits are watched on the first node's event stream (`GET /v1/events`, server-sent
 //! events): a transaction's latency is from just before its submission to the moment its commit
@@ -527,10 +529,16 @@ fn read_blocks(agent: &ureq::Agent, node: &str, from: u64) -> anyhow::Result<Vec
     Ok(blocks)
 }
 
-/// Submits one node's share of the load, in batches, at its share of the rate.
+/// Submits one node's share of the load (`queue`, in order), in batches of `batch`, at its
+/// share of the rate (open loop when `rate_share` is 0).
+///
+/// At a fixed rate the offered load does not wait for the node: one request at a time is in
+/// flight, so when an answer comes late every transaction that fell due meanwhile goes in the
+/// next request (up to [`MAX_BATCH`]), rather than the rate sinking to one batch per round trip.
 fn submit_share(
     node: &str,
-    batches: &[Vec<&Load>],
+    queue: &[&Load],
+    batch: usize,
     rate_share: f64,
     started: Instant,
     shared: &Shared,
@@ -538,16 +546,21 @@ fn submit_share(
     let agent = agent_with_timeout(Duration::from_secs(60));
     let url = format!("{node}/v1/txs");
     let mut sent = 0usize;
-    for batch in batches {
+    while sent < queue.len() {
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
+        let mut take = batch;
         if rate_share > 0.0 {
             let due = Duration::from_secs_f64(sent as f64 / rate_share);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
                 std::thread::sleep(wait);
             }
+            // Everything due by now, at least one batch.
+            let due_now = (started.elapsed().as_secs_f64() * rate_share) as usize;
+            take = due_now.saturating_sub(sent).clamp(batch, MAX_BATCH);
         }
+        let batch = &queue[sent..queue.len().min(sent + take)];
         let body = json!({
             "txs": batch.iter().map(|load| hex::encode(load.tx.to_bytes())).collect::<Vec<_>>()
         });
@@ -695,10 +708,6 @@ pub fn run(
     for l in &load {
         queues[l.party % node_count].push(l);
     }
-    let batches: Vec<Vec<Vec<&Load>>> = queues
-        .iter()
-        .map(|queue| queue.chunks(batch).map(<[_]>::to_vec).collect())
-        .collect();
 
     progress(
         verbose,
@@ -717,10 +726,10 @@ pub fn run(
         let senders: Vec<_> = options
             .nodes
             .iter()
-            .zip(&batches)
-            .map(|(node, batches)| {
+            .zip(&queues)
+            .map(|(node, queue)| {
                 let shared = &*shared;
-                scope.spawn(move || submit_share(node, batches, rate_share, started, shared))
+                scope.spawn(move || submit_share(node, queue, batch, rate_share, started, shared))
             })
             .collect();
         let outcome = loop {
