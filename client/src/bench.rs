@@ -534,7 +534,7 @@ fn read_blocks(agent: &ureq::Agent, node: &str, from: u64) -> anyhow::Result<Vec
     Ok(blocks)
 }
 
-/// Submits one node's share of the load (`queue`, in order), in batches of `batch`, at its
+/// Submits one node's share of the load (`queue`, in order), in batches of `batch_size`, at its
 /// share of the rate (open loop when `rate_share` is 0).
 ///
 /// At a fixed rate the offered load does not wait for the node: one request at a time is in
@@ -544,7 +544,7 @@ fn read_blocks(agent: &ureq::Agent, node: &str, from: u64) -> anyhow::Result<Vec
 fn submit_share(
     node: &str,
     queue: &[&Load],
-    batch: usize,
+    batch_size: usize,
     rate_share: f64,
     started: Instant,
     shared: &Shared,
@@ -556,7 +556,7 @@ fn submit_share(
         if shared.stop.load(Ordering::SeqCst) {
             break;
         }
-        let mut take = batch;
+        let mut take = batch_size;
         if rate_share > 0.0 {
             let due = Duration::from_secs_f64(sent as f64 / rate_share);
             if let Some(wait) = due.checked_sub(started.elapsed()) {
@@ -566,7 +566,7 @@ fn submit_share(
             let due_now = (started.elapsed().as_secs_f64() * rate_share) as usize;
             take = due_now
                 .saturating_sub(sent)
-                .clamp(batch, MAX_CATCH_UP.max(batch));
+                .clamp(batch_size, MAX_CATCH_UP.max(batch_size));
         }
         let batch = &queue[sent..queue.len().min(sent + take)];
         let body = json!({
