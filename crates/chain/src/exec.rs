@@ -198,19 +198,21 @@ pub fn check_pending_tx(
     state: &dyn StateRead,
     tx: &SignedTransaction,
 ) -> Result<(), TxReject> {
-    check_pending_tx_at(rules, state, before_first_block(state), tx)
+    check_pending_tx_at(rules, state, before_first_block(state), tx).map(|_| ())
 }
 
-/// [`check_pending_tx`], given [`before_first_block`] of `state`.
+/// [`check_pending_tx`], given [`before_first_block`] of `state`; the signer's next nonce in
+/// `state` when the transaction passes.
 pub(crate) fn check_pending_tx_at(
     rules: &Rules<'_>,
     state: &dyn StateRead,
     before_first_block: bool,
     tx: &SignedTransaction,
-) -> Result<(), TxReject> {
+) -> Result<u64, TxReject> {
     check_tx_size(tx)?;
-    SignerState::load(state, &tx.tx.signer)?.admits_later(tx.tx.nonce)?;
-    admit_payload(rules, state, before_first_block, tx)
+    let next_nonce = SignerState::load(state, &tx.tx.signer)?.admits_later(tx.tx.nonce)?;
+    admit_payload(rules, state, before_first_block, tx)?;
+    Ok(next_nonce)
 }
 
 /// A signer's records in state.

@@ -4,6 +4,7 @@ use std::collections::{btree_map, BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use courtledger_crypto::{verify_batch, BatchItem, ChainId, PublicKey, SignatureError};
+use courtledger_types::limits::MEMPOOL_WAITING_SHARE;
 use courtledger_types::{SignedTransaction, TxId, ValidatorSet};
 use thiserror::Error;
 
@@ -24,6 +25,15 @@ pub struct MempoolLimits {
     pub max_bytes: usize,
 }
 
+impl MempoolLimits {
+    /// Most transactions that wait for a missing earlier nonce of their signer
+    /// ([`MEMPOOL_WAITING_SHARE`]): the rest of the pool is kept for transactions that can go
+    /// into the next block.
+    pub fn max_waiting_txs(&self) -> usize {
+        self.max_txs / MEMPOOL_WAITING_SHARE
+    }
+}
+
 /// Why a transaction was not admitted to the pool.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
 pub enum MempoolError {
@@ -42,6 +52,18 @@ pub enum MempoolError {
     /// The pool is full: back-pressure, the submitter should retry later.
     #[error("the pool is full (at most {max_txs} transactions and {max_bytes} bytes)")]
     Full { max_txs: usize, max_bytes: usize },
+    /// The transaction would wait for a missing earlier nonce of its signer, and the pool
+    /// already holds its most such transactions ([`MempoolLimits::max_waiting_txs`]):
+    /// back-pressure, the submitter should send the missing nonce first or retry later.
+    #[error(
+        "nonce {nonce} waits for the signer's nonce {missing}, and the pool already holds its \
+         most ({max}) transactions waiting for an earlier nonce"
+    )]
+    TooManyWaiting {
+        nonce: u64,
+        missing: u64,
+        max: usize,
+    },
     /// The transaction alone is larger than the whole pool may hold.
     #[error("the transaction is {bytes} bytes, more than the pool's {max} bytes")]
     Oversized { bytes: usize, max: usize },
@@ -59,11 +81,66 @@ enum Stateless {
     Passed,
 }
 
+impl MempoolError {
+    /// Whether the refusal is back-pressure (the pool is full, or its share of transactions
+    /// waiting for an earlier nonce is): the same transaction may be accepted later.
+    pub fn is_backpressure(&self) -> bool {
+        matches!(self, Self::Full { .. } | Self::TooManyWaiting { .. })
+    }
+}
+
 #[derive(Debug, Clone)]
 struct Entry {
     tx: SignedTransaction,
     bytes: usize,
     arrival: u64,
+    /// An earlier nonce of the signer is neither committed nor pending: the transaction cannot
+    /// go into a block until it arrives.
+    waiting: bool,
+}
+
+/// One signer's pending transactions.
+#[derive(Debug, Clone)]
+struct SignerPool {
+    /// Nonce → id, so that the signer's transactions iterate in nonce order.
+    nonces: BTreeMap<u64, TxId>,
+    /// The signer's next nonce in committed state, as last read; `None` when only
+    /// [`Mempool::insert`] (which reads no state) added the signer's transactions: the lowest
+    /// pending nonce is taken for it then.
+    next: Option<u64>,
+    /// The first nonce, from the signer's next one on, that is not pending: the signer's
+    /// transactions below it can be executed in order, those above wait for it.
+    ready_end: u64,
+}
+
+impl SignerPool {
+    /// The nonce whose transaction would go into a block first.
+    fn start(&self) -> Option<u64> {
+        self.next.or_else(|| self.nonces.keys().next().copied())
+    }
+
+    /// The first nonce from `start` on that is not pending.
+    fn first_missing(&self, start: u64) -> u64 {
+        let mut missing = start;
+        while self.nonces.contains_key(&missing) {
+            missing = missing.saturating_add(1);
+        }
+        missing
+    }
+
+    /// The nonce a transaction of this signer must carry not to wait, `nonce` being the one of
+    /// a transaction about to enter and `next_nonce` the signer's next in committed state if
+    /// read.
+    fn missing_for(&self, nonce: u64, next_nonce: Option<u64>) -> u64 {
+        match (next_nonce, self.next) {
+            (Some(next), Some(known)) if next == known => self.ready_end,
+            (Some(next), _) => self.first_missing(next),
+            (None, Some(_)) => self.ready_end,
+            (None, None) => {
+                self.first_missing(self.start().map_or(nonce, |start| start.min(nonce)))
+            }
+        }
+    }
 }
 
 /// A bounded pool of transactions whose signatures have been verified.
@@ -80,8 +157,9 @@ pub struct Mempool {
     genesis_validators: ValidatorSet,
     limits: MempoolLimits,
     entries: BTreeMap<TxId, Entry>,
-    /// Per signer: nonce → id, so a signer's transactions iterate in nonce order.
-    by_signer: BTreeMap<PublicKey, BTreeMap<u64, TxId>>,
+    by_signer: BTreeMap<PublicKey, SignerPool>,
+    /// Entries with `waiting` set.
+    waiting: usize,
     /// Arrival number → id.
     arrivals: BTreeMap<u64, TxId>,
     next_arrival: u64,
@@ -104,6 +182,7 @@ impl Mempool {
             limits,
             entries: BTreeMap::new(),
             by_signer: BTreeMap::new(),
+            waiting: 0,
             arrivals: BTreeMap::new(),
             next_arrival: 0,
             bytes: 0,
@@ -113,6 +192,12 @@ impl Mempool {
     /// The pool's limits.
     pub fn limits(&self) -> MempoolLimits {
         self.limits
+    }
+
+    /// Number of pending transactions waiting for a missing earlier nonce of their signer (at
+    /// most [`MempoolLimits::max_waiting_txs`], except after [`Mempool::prune`] found more).
+    pub fn waiting(&self) -> usize {
+        self.waiting
     }
 
     /// Number of pending transactions.
@@ -145,32 +230,96 @@ impl Mempool {
     /// Checks, in order: not pending ([`MempoolError::Duplicate`]), the stateless transaction
     /// checks ([`MempoolError::Invalid`]), not larger than the pool
     /// ([`MempoolError::Oversized`]), no pending transaction with the same signer and nonce
-    /// ([`MempoolError::NonceTaken`]), room left ([`MempoolError::Full`]). It does not look at
-    /// committed state: [`Mempool::verify_and_insert`] does.
+    /// ([`MempoolError::NonceTaken`]), room left ([`MempoolError::Full`]), and room left for
+    /// one more transaction waiting for an earlier nonce if it is one
+    /// ([`MempoolError::TooManyWaiting`]). It does not look at committed state
+    /// ([`Mempool::verify_and_insert`] does): the first pending transaction of a signer is taken
+    /// to carry the signer's next nonce, until [`Mempool::prune`] reads the state.
     pub fn insert(&mut self, tx: SignedTransaction, id: TxId) -> Result<(), MempoolError> {
-        self.insert_with(tx, id, Stateless::Check)
+        self.insert_with(tx, id, Stateless::Check, None)
     }
 
     /// [`Mempool::insert`], skipping the stateless checks when the caller has just passed them
-    /// for this very transaction (their verdict depends on the transaction alone).
+    /// for this very transaction (their verdict depends on the transaction alone), and given
+    /// the signer's next nonce in committed state when the caller read it.
     fn insert_with(
         &mut self,
         tx: SignedTransaction,
         id: TxId,
         stateless: Stateless,
+        next_nonce: Option<u64>,
     ) -> Result<(), MempoolError> {
         debug_assert_eq!(tx.id(), id, "insert: the id is not the transaction's");
-        let bytes = self.admission(&tx, &id, stateless)?;
+        let bytes = self.admission(&tx, &id, stateless, next_nonce, false)?;
         self.bytes = self.bytes.saturating_add(bytes);
         let arrival = self.next_arrival;
         self.next_arrival = self.next_arrival.saturating_add(1);
         self.arrivals.insert(arrival, id);
-        self.by_signer
-            .entry(tx.tx.signer)
-            .or_default()
-            .insert(tx.tx.nonce, id);
-        self.entries.insert(id, Entry { tx, bytes, arrival });
+        let nonce = tx.tx.nonce;
+        let signer_key = tx.tx.signer;
+        let signer = self
+            .by_signer
+            .entry(signer_key)
+            .or_insert_with(|| SignerPool {
+                nonces: BTreeMap::new(),
+                next: next_nonce,
+                ready_end: next_nonce.unwrap_or(nonce),
+            });
+        // Where the signer's ready run starts changed (a commit not yet pruned, or, without
+        // state, a nonce below the lowest pending): tell all of the signer's again.
+        let restart = match next_nonce {
+            Some(next) => signer.next != Some(next),
+            None => signer.next.is_none() && signer.start().is_some_and(|start| nonce < start),
+        };
+        if let Some(next) = next_nonce {
+            signer.next = Some(next);
+        }
+        signer.nonces.insert(nonce, id);
+        let waiting = nonce != signer.ready_end;
+        if !restart && waiting {
+            self.waiting += 1;
+        }
+        self.entries.insert(
+            id,
+            Entry {
+                tx,
+                bytes,
+                arrival,
+                waiting: !restart && waiting,
+            },
+        );
+        if restart {
+            let start = self.by_signer.get(&signer_key).and_then(SignerPool::start);
+            if let Some(start) = start {
+                self.reclassify(&signer_key, start);
+            }
+        } else if !waiting {
+            // The missing nonce arrived: it and the waiting ones right after it can go now.
+            self.promote_after(&signer_key, nonce);
+        }
         Ok(())
+    }
+
+    /// Makes `signer`'s transactions right after `nonce` (ready) ready, up to the next missing
+    /// nonce.
+    fn promote_after(&mut self, signer: &PublicKey, nonce: u64) {
+        let Some(pool) = self.by_signer.get_mut(signer) else {
+            return;
+        };
+        pool.ready_end = nonce.saturating_add(1);
+        while let Some(id) = pool.nonces.get(&pool.ready_end) {
+            if let Some(entry) = self.entries.get_mut(id) {
+                debug_assert!(
+                    entry.waiting,
+                    "a transaction after the ready ones was ready"
+                );
+                if entry.waiting {
+                    entry.waiting = false;
+                    self.waiting -= 1;
+                }
+            }
+            pool.ready_end = pool.ready_end.saturating_add(1);
+        }
     }
 
     fn rules(&self) -> Rules<'_> {
@@ -182,11 +331,15 @@ impl Mempool {
     }
 
     /// The checks of [`Mempool::insert`]; the transaction's encoded length if it may enter.
+    /// `predecessor_first`: the signer's previous nonce is about to enter before it (earlier
+    /// in the same submission), so whether it will wait is left to the check on insertion.
     fn admission(
         &self,
         tx: &SignedTransaction,
         id: &TxId,
         stateless: Stateless,
+        next_nonce: Option<u64>,
+        predecessor_first: bool,
     ) -> Result<usize, MempoolError> {
         if self.contains(id) {
             return Err(MempoolError::Duplicate);
@@ -201,11 +354,8 @@ impl Mempool {
                 max: self.limits.max_bytes,
             });
         }
-        if let Some(pending) = self
-            .by_signer
-            .get(&tx.tx.signer)
-            .and_then(|nonces| nonces.get(&tx.tx.nonce))
-        {
+        let signer = self.by_signer.get(&tx.tx.signer);
+        if let Some(pending) = signer.and_then(|signer| signer.nonces.get(&tx.tx.nonce)) {
             return Err(MempoolError::NonceTaken {
                 nonce: tx.tx.nonce,
                 pending: *pending,
@@ -215,6 +365,17 @@ impl Mempool {
             || self.bytes.saturating_add(bytes) > self.limits.max_bytes
         {
             return Err(self.full());
+        }
+        let missing = signer.map_or(next_nonce.unwrap_or(tx.tx.nonce), |signer| {
+            signer.missing_for(tx.tx.nonce, next_nonce)
+        });
+        let max = self.limits.max_waiting_txs();
+        if tx.tx.nonce != missing && !predecessor_first && self.waiting >= max {
+            return Err(MempoolError::TooManyWaiting {
+                nonce: tx.tx.nonce,
+                missing,
+                max,
+            });
         }
         Ok(bytes)
     }
@@ -233,7 +394,8 @@ impl Mempool {
     /// Refused before any signature is checked: a transaction pending or earlier in `txs`
     /// ([`MempoolError::Duplicate`]), committed (`is_committed`, [`MempoolError::Committed`]),
     /// failing [`check_pending_tx`](crate::check_pending_tx) on `state` ([`MempoolError::Invalid`], e.g. a stale nonce), too
-    /// large for the pool, a taken nonce, or arriving while the pool is full. If the batch fails,
+    /// large for the pool, a taken nonce, or arriving while the pool (or its share of
+    /// transactions waiting for an earlier nonce) is full. If the batch fails,
     /// the signatures are checked one by one, so a bad signature refuses only its own
     /// transaction ([`MempoolError::BadSignature`]).
     pub fn verify_and_insert(
@@ -244,7 +406,11 @@ impl Mempool {
         is_committed: &dyn Fn(&TxId) -> bool,
     ) -> Vec<Result<TxId, MempoolError>> {
         let mut seen = BTreeSet::new();
+        // Signer and nonce of the transactions that passed the checks so far.
+        let mut passed: BTreeSet<(PublicKey, u64)> = BTreeSet::new();
         let mut results: Vec<Result<TxId, MempoolError>> = Vec::with_capacity(txs.len());
+        // Each signer's next nonce in committed state, as `precheck` read it.
+        let mut next_nonces: Vec<Option<u64>> = Vec::with_capacity(txs.len());
         // Whether committed state is still before block 1: read once for the submission.
         let before_first_block = before_first_block(state);
         for tx in &txs {
@@ -252,10 +418,25 @@ impl Mempool {
             let verdict = if !seen.insert(id) {
                 Err(MempoolError::Duplicate)
             } else {
-                self.precheck(tx, &id, state, before_first_block, is_committed)
-                    .map(|()| id)
+                let predecessor_first = tx
+                    .tx
+                    .nonce
+                    .checked_sub(1)
+                    .is_some_and(|previous| passed.contains(&(tx.tx.signer, previous)));
+                self.precheck(
+                    tx,
+                    &id,
+                    state,
+                    before_first_block,
+                    is_committed,
+                    predecessor_first,
+                )
             };
-            results.push(verdict);
+            if verdict.is_ok() {
+                passed.insert((tx.tx.signer, tx.tx.nonce));
+            }
+            next_nonces.push(verdict.as_ref().ok().copied());
+            results.push(verdict.map(|_| id));
         }
 
         let candidates: Vec<usize> = results
@@ -270,11 +451,11 @@ impl Mempool {
             }
         }
 
-        for (tx, result) in txs.into_iter().zip(results.iter_mut()) {
+        for ((tx, result), next_nonce) in txs.into_iter().zip(results.iter_mut()).zip(next_nonces) {
             if let Ok(id) = result {
                 let id = *id;
                 // `precheck` passed the stateless checks for this transaction.
-                if let Err(error) = self.insert_with(tx, id, Stateless::Passed) {
+                if let Err(error) = self.insert_with(tx, id, Stateless::Passed, next_nonce) {
                     *result = Err(error);
                 }
             }
@@ -282,6 +463,8 @@ impl Mempool {
         results
     }
 
+    /// The checks of [`Mempool::verify_and_insert`] before the signature; the signer's next
+    /// nonce in committed `state` if the transaction passes.
     fn precheck(
         &self,
         tx: &SignedTransaction,
@@ -289,7 +472,8 @@ impl Mempool {
         state: &dyn StateRead,
         before_first_block: bool,
         is_committed: &dyn Fn(&TxId) -> bool,
-    ) -> Result<(), MempoolError> {
+        predecessor_first: bool,
+    ) -> Result<u64, MempoolError> {
         if self.contains(id) {
             return Err(MempoolError::Duplicate);
         }
@@ -298,14 +482,24 @@ impl Mempool {
         // highest committed nonce (state and index are committed together). So a transaction
         // that passes is not committed, and the verdicts are those of asking `is_committed`
         // first, without a read per admitted transaction.
-        if let Err(reject) = check_pending_tx_at(&self.rules(), state, before_first_block, tx) {
-            if is_committed(id) {
-                return Err(MempoolError::Committed);
+        let next_nonce = match check_pending_tx_at(&self.rules(), state, before_first_block, tx) {
+            Ok(next_nonce) => next_nonce,
+            Err(reject) => {
+                if is_committed(id) {
+                    return Err(MempoolError::Committed);
+                }
+                return Err(MempoolError::Invalid(reject));
             }
-            return Err(MempoolError::Invalid(reject));
-        }
+        };
         // The remaining checks of `insert`, so that no signature is verified in vain.
-        self.admission(tx, id, Stateless::Check).map(|_| ())
+        self.admission(
+            tx,
+            id,
+            Stateless::Check,
+            Some(next_nonce),
+            predecessor_first,
+        )
+        .map(|_| next_nonce)
     }
 
     /// Up to `max_txs` transactions of at most `max_bytes` encoded bytes in all, for a block.
@@ -314,6 +508,8 @@ impl Mempool {
     /// nonce order: the k-th transaction of a signer in the selection takes the place where the
     /// signer's k-th arrival was. A transaction that does not fit in the bytes left is skipped
     /// together with the rest of its signer's, so that none of its higher nonces overtakes it.
+    /// Transactions waiting for a missing earlier nonce are not selected: no block on the
+    /// committed state can hold them.
     ///
     /// The limits are a block's ([`crate::ChainContext::max_block_txs`], and
     /// [`crate::ChainContext::max_block_bytes`] less [`crate::limits::BLOCK_OVERHEAD_BYTES`] to
@@ -340,13 +536,13 @@ impl Mempool {
             let cursor = cursors.entry(signer).or_insert_with(|| {
                 self.by_signer
                     .get(&signer)
-                    .map(BTreeMap::values)
+                    .map(|signer| signer.nonces.values())
                     .unwrap_or_default()
             });
             let Some(entry) = cursor.next().and_then(|id| self.entries.get(id)) else {
                 continue;
             };
-            if bytes.saturating_add(entry.bytes) > max_bytes {
+            if entry.waiting || bytes.saturating_add(entry.bytes) > max_bytes {
                 held_back.insert(signer);
                 continue;
             }
@@ -364,7 +560,7 @@ impl Mempool {
         let pending_next = self
             .by_signer
             .get(signer)
-            .and_then(|nonces| nonces.keys().next_back())
+            .and_then(|signer| signer.nonces.keys().next_back())
             .and_then(|highest| highest.checked_add(1));
         Some(pending_next.map_or(committed_next, |pending| pending.max(committed_next)))
     }
@@ -378,13 +574,15 @@ impl Mempool {
 
     /// Removes every transaction that [`check_pending_tx`](crate::check_pending_tx) now rejects on `state` (after a commit:
     /// those whose nonce is at or below their signer's highest committed nonce, and all of a
-    /// signer that may no longer sign, e.g. revoked); returns their ids.
+    /// signer that may no longer sign, e.g. revoked); returns their ids. Then tells again, from
+    /// each signer's next nonce in `state`, which transactions wait for a missing one.
     pub fn prune(&mut self, state: &dyn StateRead) -> Vec<TxId> {
         let mut stale = Vec::new();
+        let mut next_nonces: Vec<(PublicKey, u64)> = Vec::with_capacity(self.by_signer.len());
         // One read for the whole pool, not one per signer.
         let before_first_block = before_first_block(state);
         let rules = self.rules();
-        for (signer, nonces) in &self.by_signer {
+        for (signer, SignerPool { nonces, .. }) in &self.by_signer {
             let admitted = nonces
                 .values()
                 .next()
@@ -397,29 +595,88 @@ impl Mempool {
                 continue;
             }
             match SignerState::load(state, signer) {
-                Ok(records) => stale.extend(
-                    nonces
-                        .iter()
-                        .filter(|(nonce, _)| records.admits_later(**nonce).is_err())
-                        .map(|(_, id)| *id),
-                ),
+                Ok(records) => {
+                    stale.extend(
+                        nonces
+                            .iter()
+                            .filter(|(nonce, _)| records.admits_later(**nonce).is_err())
+                            .map(|(_, id)| *id),
+                    );
+                    if let Some(next) = records.next_nonce() {
+                        next_nonces.push((*signer, next));
+                    }
+                }
                 Err(_) => stale.extend(nonces.values().copied()),
             }
         }
         for id in &stale {
             self.remove(id);
         }
+        for (signer, next) in next_nonces {
+            if let Some(pool) = self.by_signer.get_mut(&signer) {
+                pool.next = Some(next);
+            }
+            self.reclassify(&signer, next);
+        }
         stale
+    }
+
+    /// Tells again which of `signer`'s pending transactions wait for a missing nonce, its ready
+    /// run starting at `start`.
+    fn reclassify(&mut self, signer: &PublicKey, start: u64) {
+        let Some(pool) = self.by_signer.get_mut(signer) else {
+            return;
+        };
+        let mut ready_end = start;
+        for (nonce, id) in &pool.nonces {
+            let waiting = *nonce != ready_end;
+            if !waiting {
+                ready_end = ready_end.saturating_add(1);
+            }
+            if let Some(entry) = self.entries.get_mut(id) {
+                match (entry.waiting, waiting) {
+                    (false, true) => self.waiting += 1,
+                    (true, false) => self.waiting -= 1,
+                    _ => {}
+                }
+                entry.waiting = waiting;
+            }
+        }
+        pool.ready_end = ready_end;
     }
 
     fn remove(&mut self, id: &TxId) -> Option<SignedTransaction> {
         let entry = self.entries.remove(id)?;
         self.bytes = self.bytes.saturating_sub(entry.bytes);
         self.arrivals.remove(&entry.arrival);
-        if let Some(nonces) = self.by_signer.get_mut(&entry.tx.tx.signer) {
-            nonces.remove(&entry.tx.tx.nonce);
-            if nonces.is_empty() {
+        if entry.waiting {
+            self.waiting -= 1;
+        }
+        let nonce = entry.tx.tx.nonce;
+        if let Some(signer) = self.by_signer.get_mut(&entry.tx.tx.signer) {
+            signer.nonces.remove(&nonce);
+            if signer.nonces.is_empty() {
                 self.by_signer.remove(&entry.tx.tx.signer);
+            } else if !entry.waiting
+                && nonce.saturating_add(1) < signer.ready_end
+                && signer
+                    .nonces
+                    .keys()
+                    .next()
+                    .is_some_and(|lowest| *lowest < nonce)
+            {
+                // A ready transaction left from the middle of its signer's run (not the bottom,
+                // as a commit takes them): the ones after it now wait for its nonce.
+                let old_end = signer.ready_end;
+                signer.ready_end = nonce;
+                for id in signer.nonces.range(nonce..old_end).map(|(_, id)| id) {
+                    if let Some(later) = self.entries.get_mut(id) {
+                        if !later.waiting {
+                            later.waiting = true;
+                            self.waiting += 1;
+                        }
+                    }
+                }
             }
         }
         Some(entry.tx)

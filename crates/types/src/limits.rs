@@ -18,6 +18,11 @@ pub const MAX_STATE_VALUE_BYTES: u32 = MAX_TX_BYTES;
 /// How far ahead of a signer's next nonce the mempool holds transactions (waiting for the
 /// missing ones to arrive).
 pub const MAX_NONCE_LOOKAHEAD: u64 = 4096;
+/// A mempool holds at most one transaction in this many that waits for a missing earlier nonce
+/// of its signer (a quarter): the rest of the pool is kept for transactions that can go into the
+/// next block, so that transactions whose predecessors never come cannot fill the pool and
+/// shut out everyone else.
+pub const MEMPOOL_WAITING_SHARE: usize = 4;
 /// Most transactions one block may hold, whatever genesis says.
 pub const MAX_BLOCK_TXS: u32 = 50_000;
 /// Largest encoded block, in bytes, whatever genesis says.

@@ -81,7 +81,8 @@ fn rejection_code(error: &MempoolError) -> &'static str {
         MempoolError::Committed => "already_committed",
         MempoolError::Invalid(_) => "invalid_tx",
         MempoolError::NonceTaken { .. } => "nonce_taken",
-        MempoolError::Full { .. } => "mempool_full",
+        // Back-pressure either way: the same transaction may be accepted later.
+        MempoolError::Full { .. } | MempoolError::TooManyWaiting { .. } => "mempool_full",
         MempoolError::Oversized { .. } => "tx_too_large",
         MempoolError::BadSignature(_) => "bad_signature",
     }
@@ -145,7 +146,7 @@ pub(super) async fn submit(
 
     let all_full = outcomes
         .iter()
-        .all(|outcome| matches!(outcome, Err(MempoolError::Full { .. })));
+        .all(|outcome| outcome.as_ref().is_err_and(MempoolError::is_backpressure));
     let results: Vec<Value> = ids
         .iter()
         .zip(outcomes)

@@ -299,7 +299,9 @@ fn unsigned(signer: &PublicKey, nonce: u64, payload_len: usize) -> SignedTransac
 
 proptest! {
     /// Selection: within the limits, each signer's transactions in ascending nonce order and
-    /// without gaps (a prefix of its pending ones), in its arrival slots.
+    /// without gaps (a prefix of its pending ones), in its arrival slots; never one that waits
+    /// for a missing nonce (without state, a signer's lowest pending nonce is taken for its
+    /// next).
     #[test]
     fn selection_keeps_nonce_order(
         arrivals in proptest::collection::vec((0usize..4, 0u64..24, 1usize..200), 0..60),
@@ -325,10 +327,30 @@ proptest! {
             nonces.sort_unstable();
         }
 
-        // Unlimited: the whole pool, signer slots as they arrived.
+        // Each signer's ready run: its pending nonces from the lowest on, without a gap.
+        let ready: BTreeMap<PublicKey, usize> = pending
+            .iter()
+            .map(|(signer, nonces)| {
+                let run = nonces.windows(2).take_while(|pair| pair[1] == pair[0] + 1).count() + 1;
+                (*signer, run)
+            })
+            .collect();
+        let ready_total: usize = ready.values().sum();
+        prop_assert_eq!(mempool.waiting(), accepted.len() - ready_total);
+
+        // Unlimited: every ready transaction, in the signer slots as they arrived.
         let all = mempool.select(u32::MAX, u32::MAX);
-        prop_assert_eq!(all.len(), accepted.len());
-        let slots: Vec<PublicKey> = accepted.iter().map(|t| t.tx.signer).collect();
+        prop_assert_eq!(all.len(), ready_total);
+        let mut used: BTreeMap<PublicKey, usize> = BTreeMap::new();
+        let slots: Vec<PublicKey> = accepted
+            .iter()
+            .map(|t| t.tx.signer)
+            .filter(|signer| {
+                let count = used.entry(*signer).or_default();
+                *count += 1;
+                *count <= ready[signer]
+            })
+            .collect();
         let selected_slots: Vec<PublicKey> = all.iter().map(|t| t.tx.signer).collect();
         prop_assert_eq!(slots, selected_slots);
 
@@ -373,7 +395,12 @@ proptest! {
             for id in model.keys() {
                 prop_assert!(mempool.contains(id));
             }
-            prop_assert_eq!(mempool.select(u32::MAX, u32::MAX).len(), model.len());
+            // Everything but the transactions waiting for a missing nonce can be selected.
+            prop_assert!(mempool.waiting() <= model.len());
+            prop_assert_eq!(
+                mempool.select(u32::MAX, u32::MAX).len(),
+                model.len() - mempool.waiting()
+            );
         }
     }
 }
@@ -406,4 +433,120 @@ fn a_later_nonce_that_arrives_first_waits_for_the_missing_one() {
         mempool.verify_and_insert(&chain_id(), vec![tx(10, far, b"far")], &chain.state, &never)[0],
         Err(MempoolError::Invalid(TxReject::NonceTooFarAhead { .. }))
     ));
+}
+
+#[test]
+fn waiting_transactions_take_at_most_a_quarter_of_the_pool() {
+    let fixture = Fixture::new();
+    let chain = Chain::new(&fixture);
+    // At most 8 transactions, of which at most 2 wait for a missing nonce.
+    let mut mempool = pool(8, 1_000_000);
+    assert_eq!(mempool.limits().max_waiting_txs(), 2);
+    let submit = |mempool: &mut Mempool, txs: Vec<SignedTransaction>| {
+        mempool.verify_and_insert(&chain_id(), txs, &chain.state, &never)
+    };
+    // Signer 10's next nonce is 1: nonces 3 and 4 wait, nonce 5 finds no room to wait.
+    let results = submit(
+        &mut mempool,
+        vec![tx(10, 3, b"3"), tx(10, 4, b"4"), tx(10, 5, b"5")],
+    );
+    assert!(results[0].is_ok() && results[1].is_ok());
+    let too_many = MempoolError::TooManyWaiting {
+        nonce: 5,
+        missing: 1,
+        max: 2,
+    };
+    assert!(too_many.is_backpressure());
+    assert_eq!(results[2], Err(too_many));
+    assert_eq!(mempool.waiting(), 2);
+    // A transaction that can go into the next block still enters, and only it is selected.
+    assert!(submit(&mut mempool, vec![tx(11, 1, b"b1")])[0].is_ok());
+    let payloads = |selected: Vec<SignedTransaction>| -> Vec<Vec<u8>> {
+        selected.into_iter().map(|t| t.tx.payload).collect()
+    };
+    assert_eq!(
+        payloads(mempool.select(100, 1_000_000)),
+        vec![b"b1".to_vec()]
+    );
+    // Nonce 1 arrives: 3 and 4 still wait for 2. Nonce 2 arrives: all of them are ready.
+    assert!(submit(&mut mempool, vec![tx(10, 1, b"1")])[0].is_ok());
+    assert_eq!(mempool.waiting(), 2);
+    assert!(submit(&mut mempool, vec![tx(10, 2, b"2")])[0].is_ok());
+    assert_eq!(mempool.waiting(), 0);
+    assert!(submit(&mut mempool, vec![tx(10, 5, b"5")])[0].is_ok());
+    // Arrivals 3, 4, b1, 1, 2, 5: signer 10's slots (1st, 2nd, 4th, 5th, 6th) get its
+    // nonces in order.
+    let expected: Vec<Vec<u8>> = [&b"1"[..], b"2", b"b1", b"3", b"4", b"5"]
+        .iter()
+        .map(|p| p.to_vec())
+        .collect();
+    assert_eq!(payloads(mempool.select(100, 1_000_000)), expected);
+}
+
+#[test]
+fn a_commit_of_the_missing_nonces_elsewhere_makes_the_waiting_ones_ready() {
+    let fixture = Fixture::new();
+    let mut chain = Chain::new(&fixture);
+    let mut mempool = roomy();
+    let third = tx(10, 3, b"third");
+    let results = mempool.verify_and_insert(&chain_id(), vec![third.clone()], &chain.state, &never);
+    assert!(results[0].is_ok());
+    assert_eq!(mempool.waiting(), 1);
+    assert!(mempool.select(100, 1_000_000).is_empty());
+    // Another proposer's block commits nonces 1 and 2, which this pool never saw.
+    let block = chain.extend(vec![tx(10, 1, b"one"), tx(10, 2, b"two")]);
+    assert_eq!(mempool.remove_committed(&block.tx_ids()), 0);
+    assert!(mempool.prune(&chain.state).is_empty());
+    assert_eq!(mempool.waiting(), 0);
+    let next = chain.extend(mempool.select(100, 1_000_000));
+    assert_eq!(next.tx_ids(), vec![third.id()]);
+}
+
+#[test]
+fn a_submission_in_nonce_order_does_not_wait_on_itself() {
+    let fixture = Fixture::new();
+    let chain = Chain::new(&fixture);
+    // No room at all for transactions that wait (8 / 4 = 2, both taken).
+    let mut mempool = pool(8, 1_000_000);
+    let results = mempool.verify_and_insert(
+        &chain_id(),
+        vec![tx(11, 5, b"5"), tx(11, 6, b"6")],
+        &chain.state,
+        &never,
+    );
+    assert!(results.iter().all(Result::is_ok));
+    assert_eq!(mempool.waiting(), 2);
+    // Nonces 1, 2, 3 of a new signer in one submission: each follows the one before it.
+    let results = mempool.verify_and_insert(
+        &chain_id(),
+        vec![tx(10, 1, b"1"), tx(10, 2, b"2"), tx(10, 3, b"3")],
+        &chain.state,
+        &never,
+    );
+    assert!(results.iter().all(Result::is_ok), "{results:?}");
+    // Nonces 5 and 6 after a missing 4: 5 would wait, and so would 6 after it.
+    let results = mempool.verify_and_insert(
+        &chain_id(),
+        vec![tx(10, 5, b"5"), tx(10, 6, b"6")],
+        &chain.state,
+        &never,
+    );
+    assert!(matches!(
+        results[0],
+        Err(MempoolError::TooManyWaiting {
+            nonce: 5,
+            missing: 4,
+            ..
+        })
+    ));
+    assert!(matches!(
+        results[1],
+        Err(MempoolError::TooManyWaiting {
+            nonce: 6,
+            missing: 4,
+            ..
+        })
+    ));
+    assert_eq!(mempool.len(), 5);
+    assert_eq!(mempool.waiting(), 2);
 }
