@@ -14,6 +14,13 @@
 //! does not lower the offered rate: the next request carries everything that fell due
 //! meanwhile.
 //!
+//! Back-pressure is retried like a real client would: a transaction refused as `mempool_full`
+//! (or whose whole request was refused as overloaded) is resubmitted, the same signed
+//! transaction, after a backoff (20 ms, doubling while nothing gets through, at most 500 ms),
+//! before any new transaction of its sender, so a party's nonces still arrive in order. The
+//! rate counts first submissions only, and latency runs from the first submission. Any other
+//! refusal is final.
+//!
 //! Commits are watched on the first node's event stream (`GET /v1/events`, server-sent
 //! events): a transaction's latency is from just before its submission to the moment its commit
 //! event arrives. If the stream is refused or falls behind, committed blocks are read instead
@@ -21,16 +28,18 @@
 //!
 //! **The end check**: every node's blocks since the start are read back, and every transaction
 //! a node accepted must be in them (nothing lost). The report gives offered and committed
-//! transactions per second, latency percentiles, refusals by the node's error code, receipt
-//! codes, blocks, and the check.
+//! transactions per second, latency percentiles, final refusals by the node's error code
+//! (`rejected`: back-pressure refusals that a resubmission overcame are not in it; those still
+//! refused when the run ended are, as `mempool_full`), how many resubmissions were sent and
+//! back-pressure refusals answered, receipt codes, blocks, and the check.
 
 // Counts become floating-point rates and percentiles here; precision loss is irrelevant.
 #![allow(clippy::as_conversions, clippy::cast_precision_loss)]
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead as _, BufReader};
 use std::path::PathBuf;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -61,6 +70,19 @@ pub const MAX_BATCH: usize = 4096;
 const MAX_CATCH_UP: usize = 2048;
 /// Registrations per setup submission.
 const SETUP_BATCH: usize = 2048;
+
+/// The node's per-transaction back-pressure refusal: the pool is full, the same transaction
+/// may be accepted later.
+const BACKPRESSURE_CODE: &str = "mempool_full";
+/// Whole-request refusals (no per-transaction results) of a node that is overloaded for now,
+/// answered with 503; like 429, they are back-pressure. (`node_stopping`, also 503, is not.)
+const OVERLOADED_CODES: [&str; 2] = ["overloaded", "node_busy"];
+/// The first wait before resubmitting back-pressure refusals, and the wait after progress.
+const RETRY_BACKOFF_MIN: Duration = Duration::from_millis(20);
+/// The longest wait before resubmitting back-pressure refusals.
+const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(500);
+/// The longest a sender sleeps at once, so that it notices the end of the run.
+const SENDER_NAP: Duration = Duration::from_millis(50);
 
 /// `courtledger bench`: its command-line options.
 #[derive(Debug, Clone, Args)]
@@ -441,12 +463,19 @@ struct Seen {
 /// What the event stream, the submitters and the block reader share.
 #[derive(Default)]
 struct Shared {
-    /// Submission time of each transaction id.
+    /// First submission time of each transaction id (a resubmission does not change it).
     submitted: Mutex<HashMap<String, Instant>>,
     /// Commits of our transactions.
     seen: Mutex<HashMap<String, Seen>>,
-    /// Refused transactions: id → (error code, message).
+    /// Finally refused transactions: id → (error code, message). Back-pressure refusals come
+    /// here only if the run ended before a resubmission was accepted.
     refused: Mutex<HashMap<String, (String, String)>>,
+    /// When each sender had every transaction of its share submitted once and answered.
+    first_pass_done: Mutex<Vec<Instant>>,
+    /// Resubmissions sent, in all.
+    resubmitted: AtomicUsize,
+    /// Times a transaction was refused as back-pressure (a first submission or a resubmission).
+    backpressure_refusals: AtomicUsize,
     /// The event stream lost events (or ended): read blocks.
     lagged: AtomicBool,
     /// Submitters stop early (timeout).
@@ -534,13 +563,179 @@ fn read_blocks(agent: &ureq::Agent, node: &str, from: u64) -> anyhow::Result<Vec
     Ok(blocks)
 }
 
+/// A sender's transactions refused as back-pressure, waiting to be resubmitted: their places in
+/// the sender's queue, so that they go out in the queue's order (a party's nonces in order),
+/// and when they may go. Pure: the caller passes the time.
+///
+/// The wait starts at [`RETRY_BACKOFF_MIN`]. After an answer to a request that carried
+/// resubmissions, it doubles (up to [`RETRY_BACKOFF_MAX`]) if every one of them was refused as
+/// back-pressure again, and is back to [`RETRY_BACKOFF_MIN`] otherwise (progress: one got
+/// through, or left the backlog with a final answer).
+#[derive(Debug)]
+struct Backlog {
+    /// Places in the queue of the transactions waiting, oldest first.
+    waiting: BTreeSet<usize>,
+    /// The wait between an answer and the next resubmission.
+    backoff: Duration,
+    /// When the waiting transactions may be resubmitted.
+    resume_at: Option<Instant>,
+    /// The resubmissions of the request in flight (from [`Backlog::take`]), until its answer.
+    in_flight: BTreeSet<usize>,
+}
+
+impl Backlog {
+    fn new() -> Self {
+        Self {
+            waiting: BTreeSet::new(),
+            backoff: RETRY_BACKOFF_MIN,
+            resume_at: None,
+            in_flight: BTreeSet::new(),
+        }
+    }
+
+    /// Nothing waits.
+    fn is_empty(&self) -> bool {
+        self.waiting.is_empty()
+    }
+
+    /// How many transactions wait.
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.waiting.len()
+    }
+
+    /// The current wait between an answer and the next resubmission.
+    #[cfg(test)]
+    fn backoff(&self) -> Duration {
+        self.backoff
+    }
+
+    /// Whether something waits and may be resubmitted at `now`.
+    fn due(&self, now: Instant) -> bool {
+        !self.waiting.is_empty() && self.resume_at.is_none_or(|at| now >= at)
+    }
+
+    /// How long from `now` until something may be resubmitted (`None`: nothing waits).
+    fn wait(&self, now: Instant) -> Option<Duration> {
+        if self.waiting.is_empty() {
+            return None;
+        }
+        Some(
+            self.resume_at
+                .map_or(Duration::ZERO, |at| at.saturating_duration_since(now)),
+        )
+    }
+
+    /// The oldest `max` waiting places, out of the backlog, for one request; its answer goes to
+    /// [`Backlog::answered`].
+    fn take(&mut self, max: usize) -> Vec<usize> {
+        let places: Vec<usize> = (0..max).map_while(|_| self.waiting.pop_first()).collect();
+        self.in_flight = places.iter().copied().collect();
+        places
+    }
+
+    /// The answer to a request, at `now`: `refused` holds the places, resubmitted or new, that
+    /// it refused as back-pressure; they wait for the backoff, in their queue order.
+    fn answered(&mut self, refused: impl IntoIterator<Item = usize>, now: Instant) {
+        let mut retried = std::mem::take(&mut self.in_flight);
+        let carried_retries = !retried.is_empty();
+        for place in refused {
+            retried.remove(&place);
+            self.waiting.insert(place);
+        }
+        if carried_retries {
+            self.backoff = if retried.is_empty() {
+                // Every resubmission refused again.
+                (self.backoff * 2).min(RETRY_BACKOFF_MAX)
+            } else {
+                RETRY_BACKOFF_MIN
+            };
+        }
+        self.resume_at = if self.waiting.is_empty() {
+            self.backoff = RETRY_BACKOFF_MIN;
+            None
+        } else {
+            Some(now.checked_add(self.backoff).unwrap_or(now))
+        };
+    }
+
+    /// Everything still waiting (and in flight), oldest first; the backlog is left empty.
+    fn drain(&mut self) -> Vec<usize> {
+        let mut places = std::mem::take(&mut self.waiting);
+        places.append(&mut self.in_flight);
+        self.resume_at = None;
+        self.backoff = RETRY_BACKOFF_MIN;
+        places.into_iter().collect()
+    }
+}
+
+/// First submissions that a sender which has sent `sent` may make after `elapsed`: in the open
+/// loop (`rate_share` 0) a batch at once; at a fixed rate nothing until the next one falls due
+/// (the second value: how long until then), then everything due by now, at least a batch and at
+/// most `most`.
+fn schedule(
+    sent: usize,
+    elapsed: Duration,
+    rate_share: f64,
+    batch_size: usize,
+    most: usize,
+) -> (usize, Duration) {
+    if rate_share <= 0.0 {
+        return (batch_size, Duration::ZERO);
+    }
+    let due = Duration::from_secs_f64(sent as f64 / rate_share);
+    if let Some(wait) = due.checked_sub(elapsed).filter(|wait| !wait.is_zero()) {
+        return (0, wait);
+    }
+    let due_now = (elapsed.as_secs_f64() * rate_share) as usize;
+    (
+        due_now
+            .saturating_sub(sent)
+            .clamp(batch_size, most.max(batch_size)),
+        Duration::ZERO,
+    )
+}
+
+/// The places in the queue of the next request at `now`: the due resubmissions first, oldest
+/// first, then new transactions from place `sent` on, `fresh` at most; `most` in all. Nothing
+/// (an empty list) while resubmissions wait for their backoff: new transactions never overtake
+/// them.
+fn next_request(
+    backlog: &mut Backlog,
+    now: Instant,
+    sent: usize,
+    fresh: usize,
+    most: usize,
+) -> Vec<usize> {
+    if !backlog.is_empty() && !backlog.due(now) {
+        return Vec::new();
+    }
+    let mut places = backlog.take(most);
+    let fresh = fresh.min(most.saturating_sub(places.len()));
+    places.extend(sent..sent.saturating_add(fresh));
+    places
+}
+
+/// Whether a refusal of a whole request (no per-transaction results), with HTTP `status` and
+/// error `code`, is back-pressure: the same transactions may be accepted later.
+fn overloaded(status: u16, code: &str) -> bool {
+    status == 429 || (status == 503 && OVERLOADED_CODES.contains(&code))
+}
+
 /// Submits one node's share of the load (`queue`, in order), in batches of `batch_size`, at its
 /// share of the rate (open loop when `rate_share` is 0).
 ///
 /// At a fixed rate the offered load does not wait for the node: one request at a time is in
 /// flight, so when an answer comes late every transaction that fell due meanwhile goes in the
 /// next request (up to [`MAX_CATCH_UP`]), rather than the rate sinking to one batch per round
-/// trip.
+/// trip. The rate counts first submissions only.
+///
+/// Back-pressure refusals ([`BACKPRESSURE_CODE`], or an [`overloaded`] request) wait in a
+/// [`Backlog`] and are resubmitted, before any new transaction, once its backoff has passed; a
+/// request holds at most [`MAX_CATCH_UP`] transactions at a fixed rate (a batch in the open
+/// loop), resubmissions included. The sender ends when everything was sent and nothing waits,
+/// or when the run ends (`shared.stop`): what still waits is then refused as
+/// [`BACKPRESSURE_CODE`].
 fn submit_share(
     node: &str,
     queue: &[&Load],
@@ -551,72 +746,127 @@ fn submit_share(
 ) {
     let agent = agent_with_timeout(Duration::from_secs(60));
     let url = format!("{node}/v1/txs");
+    // Most transactions in one request, resubmissions included.
+    let most = if rate_share > 0.0 {
+        MAX_CATCH_UP.max(batch_size)
+    } else {
+        batch_size
+    };
     let mut sent = 0usize;
-    while sent < queue.len() {
-        if shared.stop.load(Ordering::SeqCst) {
+    let mut backlog = Backlog::new();
+    let mut first_pass_noted = false;
+    // The node's last back-pressure refusal: its code and message.
+    let mut last_pushback = (BACKPRESSURE_CODE.to_owned(), String::new());
+    loop {
+        if sent == queue.len() && !first_pass_noted {
+            lock(&shared.first_pass_done).push(Instant::now());
+            first_pass_noted = true;
+        }
+        if shared.stop.load(Ordering::SeqCst) || (sent == queue.len() && backlog.is_empty()) {
             break;
         }
-        let mut take = batch_size;
-        if rate_share > 0.0 {
-            let due = Duration::from_secs_f64(sent as f64 / rate_share);
-            if let Some(wait) = due.checked_sub(started.elapsed()) {
-                std::thread::sleep(wait);
-            }
-            // Everything due by now, at least one batch.
-            let due_now = (started.elapsed().as_secs_f64() * rate_share) as usize;
-            take = due_now
-                .saturating_sub(sent)
-                .clamp(batch_size, MAX_CATCH_UP.max(batch_size));
+        let now = Instant::now();
+        let (fresh, wait_fresh) = schedule(
+            sent,
+            now.saturating_duration_since(started),
+            rate_share,
+            batch_size,
+            most,
+        );
+        let fresh = fresh.min(queue.len() - sent);
+        let places = next_request(&mut backlog, now, sent, fresh, most);
+        if places.is_empty() {
+            let wait = backlog.wait(now).unwrap_or(wait_fresh);
+            std::thread::sleep(wait.clamp(Duration::from_millis(1), SENDER_NAP));
+            continue;
         }
-        let batch = &queue[sent..queue.len().min(sent + take)];
+        let retries = places.iter().filter(|place| **place < sent).count();
+        let batch: Vec<(usize, &Load)> = places
+            .iter()
+            .filter_map(|place| queue.get(*place).map(|load| (*place, *load)))
+            .collect();
         let body = json!({
-            "txs": batch.iter().map(|load| hex::encode(load.tx.to_bytes())).collect::<Vec<_>>()
+            "txs": batch.iter().map(|(_, load)| hex::encode(load.tx.to_bytes())).collect::<Vec<_>>()
         });
         let now = Instant::now();
         {
             let mut submitted = lock(&shared.submitted);
-            for load in batch {
-                submitted.insert(load.id.clone(), now);
+            for (_, load) in &batch {
+                submitted.entry(load.id.clone()).or_insert(now);
             }
         }
-        sent += batch.len();
+        sent += places.len() - retries;
+        shared.resubmitted.fetch_add(retries, Ordering::Relaxed);
         let answer = post_json_with(&agent, &url, &body);
-        let mut refused = lock(&shared.refused);
-        let results = answer
-            .as_ref()
-            .ok()
-            .and_then(|(_, body)| body["results"].as_array());
-        match (results, &answer) {
-            (Some(results), _) => {
-                for (load, result) in batch.iter().zip(results) {
-                    if result["accepted"] != true {
-                        let error = &result["error"];
-                        let code = error["code"].as_str().unwrap_or("unknown").to_owned();
-                        let message = error["message"].as_str().unwrap_or_default().to_owned();
-                        refused.insert(load.id.clone(), (code, message));
+        let mut pushed_back: Vec<usize> = Vec::new();
+        {
+            let mut refused = lock(&shared.refused);
+            let results = answer
+                .as_ref()
+                .ok()
+                .and_then(|(_, body)| body["results"].as_array());
+            match (results, &answer) {
+                (Some(results), _) => {
+                    for ((place, load), result) in batch.iter().zip(results) {
+                        if result["accepted"] != true {
+                            let error = &result["error"];
+                            let code = error["code"].as_str().unwrap_or("unknown").to_owned();
+                            let message = error["message"].as_str().unwrap_or_default().to_owned();
+                            if code == BACKPRESSURE_CODE {
+                                pushed_back.push(*place);
+                                last_pushback = (code, message);
+                            } else {
+                                refused.insert(load.id.clone(), (code, message));
+                            }
+                        }
+                    }
+                }
+                (None, Ok((status, body))) => {
+                    let code = body["error"]["code"]
+                        .as_str()
+                        .map_or_else(|| format!("http_{status}"), str::to_owned);
+                    let message = body["error"]["message"]
+                        .as_str()
+                        .unwrap_or_default()
+                        .to_owned();
+                    if overloaded(*status, &code) {
+                        pushed_back.extend(batch.iter().map(|(place, _)| *place));
+                        last_pushback = (code, message);
+                    } else {
+                        for (_, load) in &batch {
+                            refused.insert(load.id.clone(), (code.clone(), message.clone()));
+                        }
+                    }
+                }
+                (None, Err(error)) => {
+                    for (_, load) in &batch {
+                        refused.insert(
+                            load.id.clone(),
+                            ("unreachable".to_owned(), format!("{error:#}")),
+                        );
                     }
                 }
             }
-            (None, Ok((status, body))) => {
-                let code = body["error"]["code"]
-                    .as_str()
-                    .map_or_else(|| format!("http_{status}"), str::to_owned);
-                let message = body["error"]["message"]
-                    .as_str()
-                    .unwrap_or_default()
-                    .to_owned();
-                for load in batch {
-                    refused.insert(load.id.clone(), (code.clone(), message.clone()));
-                }
-            }
-            (None, Err(error)) => {
-                for load in batch {
-                    refused.insert(
-                        load.id.clone(),
-                        ("unreachable".to_owned(), format!("{error:#}")),
-                    );
-                }
-            }
+        }
+        shared
+            .backpressure_refusals
+            .fetch_add(pushed_back.len(), Ordering::Relaxed);
+        backlog.answered(pushed_back, Instant::now());
+    }
+    // The run ended: what still waits was refused as back-pressure until then.
+    let left = backlog.drain();
+    if !left.is_empty() {
+        let (code, message) = &last_pushback;
+        let message = format!(
+            "still refused as back-pressure when the run ended (the node's last answer: {code}: \
+             {message})"
+        );
+        let mut refused = lock(&shared.refused);
+        for load in left.iter().filter_map(|place| queue.get(*place)) {
+            refused.insert(
+                load.id.clone(),
+                (BACKPRESSURE_CODE.to_owned(), message.clone()),
+            );
         }
     }
 }
@@ -741,6 +991,7 @@ pub fn run(
             })
             .collect();
         let outcome = loop {
+            // Every transaction sent, and no back-pressure refusal left to resubmit.
             let all_sent = senders.iter().all(|s| s.is_finished());
             if all_sent && submit_done.is_none() {
                 submit_done = Some(Instant::now());
@@ -772,8 +1023,8 @@ pub fn run(
                 }
             }
             if all_sent {
-                // Every answer is in: the refused transactions, and those stranded behind a
-                // refused nonce, will never commit; wait for the others.
+                // Every answer is in: the finally refused transactions, and those stranded
+                // behind a refused nonce, will never commit; wait for the others.
                 let expected = *expected.get_or_insert_with(|| {
                     let refused = lock(&shared.refused);
                     total - refused.len() - stranded(&load, &refused).len()
@@ -794,7 +1045,14 @@ pub fn run(
         }
         outcome
     })?;
-    let submit_done = submit_done.unwrap_or_else(Instant::now);
+    // Submitting took until every transaction was submitted once and answered (resubmissions
+    // after that are not offered load).
+    let first_pass_done = lock(&shared.first_pass_done).clone();
+    let submit_done = (first_pass_done.len() == node_count)
+        .then(|| first_pass_done.iter().max().copied())
+        .flatten()
+        .or(submit_done)
+        .unwrap_or_else(Instant::now);
     let latency_source = if poll_blocks && latency_source == "events" {
         "events, then blocks"
     } else {
@@ -931,6 +1189,8 @@ pub fn run(
         "accepted": accepted.len(),
         "rejected": rejected,
         "rejection_examples": examples,
+        "resubmitted": shared.resubmitted.load(Ordering::Relaxed),
+        "backpressure_refusals": shared.backpressure_refusals.load(Ordering::Relaxed),
         "committed": committed,
         "committed_tx_per_s": seen.len() as f64 / commit_seconds,
         "commit_seconds": commit_seconds,
@@ -1034,13 +1294,18 @@ pub fn report_text(report: &Value) -> String {
         latency["samples"],
         report["latency_source"].as_str().unwrap_or("?"),
     ));
+    text.push_str(&format!(
+        "retried     {} resubmissions after {} back-pressure refusals ({BACKPRESSURE_CODE} or overloaded)\n",
+        report["resubmitted"].as_u64().unwrap_or(0),
+        report["backpressure_refusals"].as_u64().unwrap_or(0),
+    ));
     let rejected = report["rejected"].as_object().cloned().unwrap_or_default();
     if rejected.is_empty() {
         text.push_str("rejected    none\n");
     } else {
         for (code, count) in &rejected {
             text.push_str(&format!(
-                "rejected    {count} {code}: {}\n",
+                "rejected    {count} {code} (final): {}\n",
                 report["rejection_examples"][code].as_str().unwrap_or("")
             ));
         }
@@ -1166,5 +1431,171 @@ mod tests {
         let stranded = stranded(&load, &refused);
         let expected: HashSet<&str> = [load[4].id.as_str(), load[6].id.as_str()].into();
         assert_eq!(stranded, expected);
+    }
+
+    const MS: Duration = Duration::from_millis(1);
+
+    #[test]
+    fn backlog_keeps_the_queue_order() {
+        let t0 = Instant::now();
+        let mut backlog = Backlog::new();
+        assert!(backlog.is_empty());
+        assert_eq!(backlog.take(10), Vec::<usize>::new());
+        // Refused out of order: they wait in queue order.
+        backlog.answered([7, 2, 5], t0);
+        assert_eq!(backlog.len(), 3);
+        let t1 = t0 + RETRY_BACKOFF_MIN;
+        assert!(backlog.due(t1));
+        assert_eq!(backlog.take(2), vec![2, 5]);
+        // 5 is refused again, and so is a new transaction (9): 5 stays before 7, 7 before 9.
+        backlog.answered([9, 5], t1);
+        assert_eq!(backlog.take(10), vec![5, 7, 9]);
+        backlog.answered([], t1);
+        assert!(backlog.is_empty());
+    }
+
+    #[test]
+    fn backlog_backoff_doubles_to_its_cap_and_resets_after_progress() {
+        let mut now = Instant::now();
+        let mut backlog = Backlog::new();
+        assert!(!backlog.due(now), "nothing waits");
+        assert_eq!(backlog.wait(now), None);
+        backlog.answered([0, 1], now);
+        let mut waits = Vec::new();
+        for _ in 0..7 {
+            let backoff = backlog.backoff();
+            waits.push(backoff.as_millis());
+            assert!(!backlog.due(now + backoff - MS), "not before the backoff");
+            assert_eq!(backlog.wait(now + MS), Some(backoff - MS));
+            now += backoff;
+            assert!(backlog.due(now));
+            assert_eq!(backlog.take(10), vec![0, 1]);
+            // Every resubmission refused again.
+            backlog.answered([0, 1], now);
+        }
+        assert_eq!(waits, [20, 40, 80, 160, 320, 500, 500]);
+        assert_eq!(backlog.backoff(), RETRY_BACKOFF_MAX);
+        // Progress: one of two gets through.
+        now += RETRY_BACKOFF_MAX;
+        assert_eq!(backlog.take(10), vec![0, 1]);
+        backlog.answered([1], now);
+        assert_eq!(backlog.backoff(), RETRY_BACKOFF_MIN);
+        assert!(!backlog.due(now + RETRY_BACKOFF_MIN - MS));
+        assert!(backlog.due(now + RETRY_BACKOFF_MIN));
+        // Refused again: doubled; then the resubmission gets through while a new transaction
+        // is refused: progress, reset.
+        now += RETRY_BACKOFF_MIN;
+        assert_eq!(backlog.take(10), vec![1]);
+        backlog.answered([1], now);
+        assert_eq!(backlog.backoff(), 2 * RETRY_BACKOFF_MIN);
+        now += 2 * RETRY_BACKOFF_MIN;
+        assert_eq!(backlog.take(10), vec![1]);
+        backlog.answered([4], now);
+        assert_eq!(backlog.backoff(), RETRY_BACKOFF_MIN);
+        assert_eq!(backlog.wait(now), Some(RETRY_BACKOFF_MIN));
+    }
+
+    #[test]
+    fn backlog_take_is_bounded_and_drain_empties_it() {
+        let now = Instant::now();
+        let mut backlog = Backlog::new();
+        backlog.answered(0..10, now);
+        assert_eq!(backlog.take(4), vec![0, 1, 2, 3]);
+        assert_eq!(backlog.len(), 6);
+        // Only those 4 were resubmitted: all refused again doubles the backoff.
+        backlog.answered([0, 1, 2, 3], now);
+        assert_eq!(backlog.backoff(), 2 * RETRY_BACKOFF_MIN);
+        assert_eq!(backlog.len(), 10);
+        assert_eq!(backlog.take(0), Vec::<usize>::new());
+        assert_eq!(backlog.take(3), vec![0, 1, 2]);
+        assert_eq!(backlog.drain(), (0..10).collect::<Vec<_>>());
+        assert!(backlog.is_empty());
+        assert!(!backlog.due(now + RETRY_BACKOFF_MAX));
+    }
+
+    #[test]
+    fn requests_send_resubmissions_first_and_never_let_new_ones_overtake() {
+        let now = Instant::now();
+        let mut backlog = Backlog::new();
+        // Nothing waits: new transactions only, bounded.
+        assert_eq!(next_request(&mut backlog, now, 10, 3, 8), vec![10, 11, 12]);
+        assert_eq!(
+            next_request(&mut backlog, now, 10, 20, 4),
+            vec![10, 11, 12, 13]
+        );
+        backlog.answered([4, 1], now);
+        // Waiting for the backoff: nothing goes, not even new transactions.
+        assert_eq!(
+            next_request(&mut backlog, now, 10, 3, 8),
+            Vec::<usize>::new()
+        );
+        assert_eq!(backlog.len(), 2);
+        let later = now + RETRY_BACKOFF_MIN;
+        // Due: resubmissions first, oldest first, then new ones within the bound.
+        assert_eq!(
+            next_request(&mut backlog, later, 10, 3, 4),
+            vec![1, 4, 10, 11]
+        );
+        backlog.answered([1, 4, 10, 11], later);
+        // More waiting than one request holds: no new transaction behind them.
+        let later = later + 2 * RETRY_BACKOFF_MIN;
+        assert_eq!(next_request(&mut backlog, later, 12, 3, 3), vec![1, 4, 10]);
+        backlog.answered([], later);
+        assert_eq!(
+            next_request(&mut backlog, later + RETRY_BACKOFF_MIN, 12, 3, 3),
+            vec![11, 12, 13]
+        );
+    }
+
+    #[test]
+    fn the_schedule_counts_first_submissions() {
+        // Open loop: a batch at once.
+        assert_eq!(
+            schedule(1000, Duration::ZERO, 0.0, 64, 64),
+            (64, Duration::ZERO)
+        );
+        // 100 tx/s: the 50th falls due after 0.5 s.
+        let (n, wait) = schedule(50, Duration::from_millis(400), 100.0, 5, 2048);
+        assert_eq!(n, 0);
+        assert_eq!(wait.as_millis(), 100);
+        // On time: a batch; late: everything due, at most `most`.
+        assert_eq!(
+            schedule(50, Duration::from_millis(500), 100.0, 5, 2048),
+            (5, Duration::ZERO)
+        );
+        assert_eq!(schedule(50, Duration::from_secs(1), 100.0, 5, 2048).0, 50);
+        assert_eq!(
+            schedule(50, Duration::from_secs(100), 100.0, 5, 2048).0,
+            2048
+        );
+    }
+
+    #[test]
+    fn whole_request_back_pressure() {
+        assert!(overloaded(429, "mempool_full"));
+        assert!(overloaded(503, "overloaded"));
+        assert!(overloaded(503, "node_busy"));
+        assert!(!overloaded(503, "node_stopping"));
+        assert!(!overloaded(400, "invalid_tx_count"));
+        assert!(!overloaded(413, "body_too_large"));
+    }
+
+    #[test]
+    fn the_text_report_shows_resubmissions_and_final_refusals() {
+        let report = json!({
+            "resubmitted": 12,
+            "backpressure_refusals": 30,
+            "rejected": { "mempool_full": 2 },
+            "rejection_examples": { "mempool_full": "still refused" },
+        });
+        let text = report_text(&report);
+        assert!(
+            text.contains("retried     12 resubmissions after 30 back-pressure refusals"),
+            "{text}"
+        );
+        assert!(
+            text.contains("rejected    2 mempool_full (final): still refused"),
+            "{text}"
+        );
     }
 }
