@@ -20,6 +20,10 @@ use clap::{Parser, Subcommand};
 use crate::home::{read_genesis, Home};
 use crate::testnet::{write_testnet_with_os_keys, TestnetOptions};
 
+/// jemalloc for the whole process, RocksDB included (the workspace Cargo.toml says why).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// The courtledger validator node.
 #[derive(Debug, Parser)]
 #[command(name = "courtledger-node", version, about)]
