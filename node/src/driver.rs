@@ -98,6 +98,13 @@ pub struct DriverConfig {
     /// How long a proposer with an empty mempool waits for transactions before building an
     /// empty block.
     pub empty_block_wait: Duration,
+    /// Block pacing ([`paced_until`]): how long after its height started a proposer under load
+    /// builds at the earliest; zero turns pacing off.
+    pub block_pace: Duration,
+    /// The size of the last block from which on the next one is paced.
+    pub block_pace_min_txs: usize,
+    /// Ready transactions with which a paced proposer builds at once.
+    pub block_pace_target_txs: usize,
 }
 
 /// A proposed block the node holds, validated or built by itself.
@@ -125,6 +132,34 @@ struct BlockRequest {
     height: u64,
     round: u32,
     build_at: Instant,
+    /// Held back by block pacing: built at `build_at` (or once enough transactions are
+    /// ready), not as soon as a transaction is pending.
+    paced: bool,
+}
+
+/// Block pacing: until when a proposer holding `ready` transactions (that can go into a block)
+/// waits before building, or `None` to build now. A network under load (the last block held at
+/// least `min_txs`) builds no sooner than `pace` after the height started, so that each block
+/// carries more transactions and the validators' fixed work per block is spread over more;
+/// never later than `latest` (before the other validators' propose timeout), and at once when
+/// `target_txs` are ready (a block that large gains little from waiting) or pacing is off
+/// (`pace` zero).
+#[allow(clippy::too_many_arguments)]
+fn paced_until(
+    height_started: Instant,
+    now: Instant,
+    latest: Instant,
+    pace: Duration,
+    min_txs: usize,
+    last_block_txs: usize,
+    ready: usize,
+    target_txs: usize,
+) -> Option<Instant> {
+    if pace.is_zero() || last_block_txs < min_txs || ready >= target_txs {
+        return None;
+    }
+    let until = height_started.checked_add(pace)?.min(latest);
+    (now < until).then_some(until)
 }
 
 struct StoreState<'a>(&'a RocksStore);
@@ -204,6 +239,8 @@ pub struct Driver {
     block_request: Option<BlockRequest>,
     sync_requested_at: Option<Instant>,
     height_started: Instant,
+    /// Transactions in the last block committed (block pacing, [`paced_until`]).
+    last_block_txs: usize,
     /// Consensus records (write-ahead log, proposed blocks) below this height are deleted
     /// ([`prune_range`]).
     pruned_below: u64,
@@ -344,6 +381,7 @@ impl Driver {
             block_request: None,
             sync_requested_at: None,
             height_started: started,
+            last_block_txs: 0,
             pruned_below: 0,
         };
         driver.publish_status();
@@ -500,11 +538,11 @@ impl Driver {
         {
             self.verify_received();
         }
-        if self
-            .block_request
-            .as_ref()
-            .is_some_and(|r| r.build_at <= now || !self.mempool.is_empty())
-        {
+        if self.block_request.as_ref().is_some_and(|r| {
+            r.build_at <= now
+                || (!r.paced && !self.mempool.is_empty())
+                || self.ready_txs() >= self.config.block_pace_target_txs
+        }) {
             let request = self.block_request.take().expect("checked above");
             self.build(request.height, request.round)?;
         }
@@ -560,11 +598,29 @@ impl Driver {
                         .checked_sub(Duration::from_millis(50))
                         .unwrap_or(deadline);
                     let build_at = (Instant::now() + wait).min(latest);
+                    let paced = paced_until(
+                        self.height_started,
+                        Instant::now(),
+                        latest,
+                        self.config.block_pace,
+                        self.config.block_pace_min_txs,
+                        self.last_block_txs,
+                        self.ready_txs(),
+                        self.config.block_pace_target_txs,
+                    );
                     if self.mempool.is_empty() {
                         self.block_request = Some(BlockRequest {
                             height,
                             round,
                             build_at,
+                            paced: false,
+                        });
+                    } else if let Some(until) = paced {
+                        self.block_request = Some(BlockRequest {
+                            height,
+                            round,
+                            build_at: until,
+                            paced: true,
                         });
                     } else {
                         self.build(height, round)?;
@@ -684,6 +740,11 @@ impl Driver {
         if let Err(error) = self.network.broadcast(Channel::Blocks, message.to_bytes()) {
             warn!(%error, "block broadcast failed");
         }
+    }
+
+    /// Pending transactions that can go into the next block.
+    fn ready_txs(&self) -> usize {
+        self.mempool.len().saturating_sub(self.mempool.waiting())
     }
 
     fn context(&self) -> ChainContext<'_> {
@@ -872,6 +933,7 @@ impl Driver {
         // The execution of a block holds its transactions' ids in block order (computed once,
         // when it was built or validated), and its length is known without encoding it.
         let tx_count = pending.block.txs.len();
+        self.last_block_txs = tx_count;
         let block_bytes = encoded_block_len(&pending.block);
         let Execution {
             tx_ids,
@@ -1310,10 +1372,43 @@ pub fn consensus_config(genesis: &Genesis, key: courtledger_crypto::SigningKey) 
 
 #[cfg(test)]
 mod tests {
-    use super::prune_range;
+    use std::time::{Duration, Instant};
+
+    use super::{paced_until, prune_range};
 
     /// The pruned ranges of a run cover every height below the current one exactly once:
     /// contiguous and never overlapping (see `prune_range`).
+    #[test]
+    fn blocks_are_paced_only_under_load() {
+        let start = Instant::now();
+        let ms = Duration::from_millis;
+        let latest = start + ms(950);
+        let pace = ms(150);
+        // (now, last block's txs, pending) -> build at
+        let at = |now: Duration, last: usize, pending: usize| {
+            paced_until(start, start + now, latest, pace, 256, last, pending, 1_024)
+        };
+        // A lightly loaded network builds at once.
+        assert_eq!(at(ms(5), 255, 40), None);
+        // Under load it waits until 150 ms after the height started, then builds.
+        assert_eq!(at(ms(5), 256, 400), Some(start + ms(150)));
+        assert_eq!(at(ms(149), 3_000, 400), Some(start + ms(150)));
+        assert_eq!(at(ms(150), 3_000, 400), None);
+        // A large enough block ready is built at once.
+        assert_eq!(at(ms(5), 3_000, 1_023), Some(start + ms(150)));
+        assert_eq!(at(ms(5), 3_000, 1_024), None);
+        // Never after `latest`.
+        assert_eq!(
+            paced_until(start, start, start + ms(100), pace, 256, 3_000, 1, 1_024),
+            Some(start + ms(100))
+        );
+        // Pacing off.
+        assert_eq!(
+            paced_until(start, start, latest, Duration::ZERO, 256, 3_000, 1, 1_024),
+            None
+        );
+    }
+
     #[test]
     fn pruned_ranges_are_contiguous_and_never_overlap() {
         let mut pruned_below = 0;

@@ -87,6 +87,11 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
             max_bytes: config.mempool.max_bytes,
         },
         empty_block_wait: Duration::from_millis(config.consensus.empty_block_wait_ms),
+        block_pace: Duration::from_millis(config.consensus.block_pace_ms),
+        block_pace_min_txs: usize::try_from(config.consensus.block_pace_min_txs)
+            .unwrap_or(usize::MAX),
+        block_pace_target_txs: usize::try_from(config.consensus.block_pace_target_txs)
+            .unwrap_or(usize::MAX),
     };
     let driver = Driver::start(
         driver_config,
