@@ -5,12 +5,22 @@
 //! batches submitted with `wait`, and every node is given time to reach the block that
 //! committed them.
 //!
-//! **Timed phase**: every transaction is signed before the clock starts. Each one is a party
-//! filing a civil case (`file_case`) against a defendant who is not registered (a salted
-//! commitment), with the SHA-256 of a complaint and a claim summary and one to three
-//! attachments, so that transactions are 300 to 600 bytes like real acts. Party `p` submits
-//! through node `p mod nodes`, its nonces in order (1, 2, 3, ...), in batches of `--batch`,
-//! open loop or at `--rate` transactions per second in total. At a fixed rate a late answer
+//! **Timed phase**: every transaction is signed before the clock starts. What they are is the
+//! `--mix`:
+//!
+//! - `filings` (the default): each one is a party filing a civil case (`file_case`) against a
+//!   defendant who is not registered (a salted commitment), with the SHA-256 of a complaint and
+//!   a claim summary and one to three attachments, so that transactions are 300 to 600 bytes
+//!   like real acts.
+//! - `case-work`: each party's transactions repeat `file_case`, `submit_evidence`,
+//!   `post_message`, `submit_evidence`: a filing as above, then acts of the filer on the case
+//!   it just filed (its id is the filing's transaction id, known once signed), which is still
+//!   pending review, as a party may. Evidence is a file reference (SHA-256, size, media type and
+//!   a title; 270 to 360 bytes), a message the SHA-256 of its text (175 bytes: the act has no
+//!   more). Every act of the mix succeeds on the ledger.
+//!
+//! Party `p` submits through node `p mod nodes`, its nonces in order (1, 2, 3, ...), in
+//! batches of `--batch`, open loop or at `--rate` transactions per second in total. At a fixed rate a late answer
 //! does not lower the offered rate: the next request carries everything that fell due
 //! meanwhile.
 //!
@@ -28,10 +38,11 @@
 //!
 //! **The end check**: every node's blocks since the start are read back, and every transaction
 //! a node accepted must be in them (nothing lost). The report gives offered and committed
-//! transactions per second, latency percentiles, final refusals by the node's error code
-//! (`rejected`: back-pressure refusals that a resubmission overcame are not in it; those still
-//! refused when the run ended are, as `mempool_full`), how many resubmissions were sent and
-//! back-pressure refusals answered, receipt codes, blocks, and the check.
+//! transactions per second, the mix (`act`) and its count of each act kind (`acts`), latency
+//! percentiles, final refusals by the node's error code (`rejected`: back-pressure refusals
+//! that a resubmission overcame are not in it; those still refused when the run ended are, as
+//! `mempool_full`), how many resubmissions were sent and back-pressure refusals answered,
+//! receipt codes, blocks, and the check.
 
 // Counts become floating-point rates and percentiles here; precision loss is irrelevant.
 #![allow(clippy::as_conversions, clippy::cast_precision_loss)]
@@ -47,10 +58,12 @@ use anyhow::{bail, Context as _};
 use clap::Args;
 use courtledger_codec::Encode;
 use courtledger_crypto::{sha256, ChainId, SigningKey};
-use courtledger_ledger::act::{Attachment, FileCase, RegisterIdentity};
+use courtledger_ledger::act::{
+    Attachment, CaseId, FileCase, FileRef, PostMessage, RegisterIdentity, SubmitEvidence,
+};
 use courtledger_ledger::{
     identity_commitment, sign_possession, Act, AttachmentKind, CaseKind, Code, IdentityId,
-    PartyRef, Possession, Role,
+    MessageKind, PartyRef, Possession, Role,
 };
 use courtledger_types::{CourtCode, CourtLevel, Genesis, SignedTransaction};
 use rand_core::{OsRng, RngCore as _};
@@ -101,7 +114,7 @@ pub struct BenchArgs {
     /// Party identities registered during set-up; they file the cases.
     #[arg(long, default_value_t = 64)]
     pub parties: usize,
-    /// Transactions (case filings) in the timed phase.
+    /// Transactions in the timed phase (what they are: --mix).
     #[arg(long, default_value_t = 10_000)]
     pub txs: usize,
     /// Offered rate in transactions per second, over all nodes (0: as fast as possible).
@@ -113,6 +126,31 @@ pub struct BenchArgs {
     /// Seconds to wait for every commit.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout_s: u64,
+    /// The acts of the timed phase: only case filings, or each party's filings each followed
+    /// by evidence, a message and evidence on the case it filed.
+    #[arg(long, value_enum, default_value_t = Mix::Filings)]
+    pub mix: Mix,
+}
+
+/// The acts of the timed phase (`--mix`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Mix {
+    /// Every transaction files a new civil case (`file_case`).
+    #[default]
+    Filings,
+    /// Each party repeats `file_case`, `submit_evidence`, `post_message`, `submit_evidence`,
+    /// the last three on the case it just filed.
+    CaseWork,
+}
+
+impl Mix {
+    /// The name in `--mix` and in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mix::Filings => "filings",
+            Mix::CaseWork => "case-work",
+        }
+    }
 }
 
 /// What to run.
@@ -132,6 +170,8 @@ pub struct BenchOptions {
     pub batch: usize,
     /// Give up waiting for commits after this long.
     pub timeout: Duration,
+    /// The acts of the timed phase.
+    pub mix: Mix,
 }
 
 /// Runs `courtledger bench` and prints its report.
@@ -154,6 +194,7 @@ pub fn run_command(args: &BenchArgs, default_node: &str, printer: Printer) -> an
         rate: args.rate,
         batch: args.batch,
         timeout: Duration::from_secs(args.timeout_s.max(1)),
+        mix: args.mix,
     };
     let report = run(&genesis, &registrar, &options, !printer.json)?;
     printer.result(&report, &report_text(&report))
@@ -334,13 +375,15 @@ fn register_parties(
     Ok((parties, top_height))
 }
 
-/// One pre-signed filing of the timed phase.
+/// One pre-signed transaction of the timed phase.
 struct Load {
     tx: SignedTransaction,
     id: String,
     party: usize,
     nonce: u64,
     bytes: usize,
+    /// The act's kind name (`file_case`, ...).
+    kind: &'static str,
 }
 
 /// A civil case filed by the registered party `plaintiff` at `court`, against one or two
@@ -409,8 +452,81 @@ pub fn filing(plaintiff: IdentityId, court: &CourtCode, seed: &[u8; 32]) -> Act 
     })
 }
 
+/// Evidence a party submits on `case`: a file reference (SHA-256, size, media type and a
+/// title saying what it is and what it proves). `seed` makes it unique.
+pub fn evidence(case: CaseId, seed: &[u8; 32]) -> Act {
+    // Media type, extension, what it is, smallest size, size span.
+    const FILES: [(&str, &str, &str, u64, u64); 6] = [
+        ("application/pdf", "pdf", "借款合同", 80_000, 4_000_000),
+        ("application/pdf", "pdf", "银行转账凭证", 40_000, 2_000_000),
+        ("image/jpeg", "jpg", "欠条照片", 500_000, 6_000_000),
+        ("audio/mpeg", "mp3", "电话录音", 1_000_000, 30_000_000),
+        ("image/png", "png", "微信聊天记录截图", 200_000, 3_000_000),
+        ("video/mp4", "mp4", "现场视频", 5_000_000, 200_000_000),
+    ];
+    const PROVES: [&str; 4] = [
+        "证明借贷关系成立",
+        "证明款项已实际交付",
+        "证明被告逾期未还款及原告多次催讨的经过",
+        "证明双方约定的利息标准、还款期限以及被告曾承诺分期还款的事实",
+    ];
+    let (media_type, extension, what, base, span) = FILES[usize::from(seed[0]) % FILES.len()];
+    let size = base + u64::from_be_bytes([0, 0, 0, 0, seed[4], seed[5], seed[6], seed[7]]) % span;
+    let title = format!(
+        "证据{}：{what}（{}年{}月{}日），{}.{extension}",
+        1 + seed[1] % 30,
+        2015 + u32::from(seed[2] % 10),
+        1 + seed[3] % 12,
+        1 + seed[8] % 28,
+        PROVES[usize::from(seed[9]) % PROVES.len()],
+    );
+    Act::from(SubmitEvidence {
+        case,
+        file: FileRef {
+            sha256: sha256(&[seed.as_slice(), b"evidence file"].concat()),
+            size,
+            media_type: media_type.to_owned(),
+            title,
+        },
+    })
+}
+
+/// A message a member posts on `case`: mostly text, sometimes marked for the judge. The act
+/// carries only the SHA-256 of the content, here of a text drawn from `seed`.
+pub fn message(case: CaseId, seed: &[u8; 32]) -> Act {
+    const TEXTS: [&str; 4] = [
+        "审判员您好，原告已按要求补充提交证据材料，请予审查。",
+        "关于开庭时间，原告申请安排在工作日下午，望法院予以考虑。",
+        "原告同意在法院主持下进行调解，调解方案可另行协商。",
+        "被告的联系地址已变更，新地址见补充材料，请法院据此送达。",
+    ];
+    let kind = match seed[0] % 8 {
+        0 => MessageKind::Voice,
+        1 => MessageKind::Image,
+        _ => MessageKind::Text,
+    };
+    let text = format!(
+        "{}（{}）",
+        TEXTS[usize::from(seed[1]) % TEXTS.len()],
+        hex::encode(&seed[2..6])
+    );
+    Act::from(PostMessage {
+        case,
+        kind,
+        content: sha256(text.as_bytes()),
+        for_judge: seed[6].is_multiple_of(4),
+    })
+}
+
 /// Signs the timed load: transaction `n` is party `n mod parties`'s, with nonces 1, 2, 3, ...
-fn sign_load(genesis: &Genesis, parties: &[Party], txs: usize) -> anyhow::Result<Vec<Load>> {
+/// Its acts follow `mix`: with [`Mix::CaseWork`], a party's transactions repeat a filing, then
+/// evidence, a message and evidence on the case of that filing.
+fn sign_load(
+    genesis: &Genesis,
+    parties: &[Party],
+    txs: usize,
+    mix: Mix,
+) -> anyhow::Result<Vec<Load>> {
     let chain_id = genesis.chain_id();
     // Cases go to the basic courts (where civil cases start), in turn.
     let mut courts: Vec<CourtCode> = genesis
@@ -431,14 +547,24 @@ fn sign_load(genesis: &Genesis, parties: &[Party], txs: usize) -> anyhow::Result
     }
     let mut run = [0u8; 32];
     OsRng.fill_bytes(&mut run);
+    // Each party's last filed case (the id of its filing transaction).
+    let mut cases: Vec<Option<CaseId>> = vec![None; parties.len()];
     (0..txs)
         .map(|n| {
             let party = n % parties.len();
-            let nonce = 1 + u64::try_from(n / parties.len()).unwrap_or(u64::MAX - 1);
+            let turn = n / parties.len();
+            let nonce = 1 + u64::try_from(turn).unwrap_or(u64::MAX - 1);
             let seed =
                 sha256(&[run.as_slice(), &u64::try_from(n).unwrap_or(0).to_be_bytes()].concat()).0;
-            let act = filing(parties[party].id, &courts[n % courts.len()], &seed);
+            let act = match (mix, turn % 4, cases[party]) {
+                (Mix::CaseWork, 1 | 3, Some(case)) => evidence(case, &seed),
+                (Mix::CaseWork, 2, Some(case)) => message(case, &seed),
+                _ => filing(parties[party].id, &courts[n % courts.len()], &seed),
+            };
             let tx = sign_act(&parties[party].key, &chain_id, nonce, &act)?;
+            if matches!(act, Act::FileCase(_)) {
+                cases[party] = Some(tx.id());
+            }
             let bytes = tx.to_bytes().len();
             Ok(Load {
                 id: tx.id().to_string(),
@@ -446,6 +572,7 @@ fn sign_load(genesis: &Genesis, parties: &[Party], txs: usize) -> anyhow::Result
                 party,
                 nonce,
                 bytes,
+                kind: act.kind().name(),
             })
         })
         .collect()
@@ -918,8 +1045,19 @@ pub fn run(
     let (parties, setup_height) = register_parties(genesis, registrar, options, verbose)?;
     let setup_seconds = setup_started.elapsed().as_secs_f64();
 
-    progress(verbose, &format!("signing {} case filings...", options.txs));
-    let load = sign_load(genesis, &parties, options.txs)?;
+    progress(
+        verbose,
+        &format!(
+            "signing {} transactions (mix {})...",
+            options.txs,
+            options.mix.name()
+        ),
+    );
+    let load = sign_load(genesis, &parties, options.txs, options.mix)?;
+    let mut acts: BTreeMap<&str, u64> = BTreeMap::new();
+    for l in &load {
+        *acts.entry(l.kind).or_insert(0) += 1;
+    }
     let total = load.len();
     let ours: Arc<HashSet<String>> = Arc::new(load.iter().map(|l| l.id.clone()).collect());
     let sizes: Vec<usize> = load.iter().map(|l| l.bytes).collect();
@@ -1168,7 +1306,8 @@ pub fn run(
     }
     let all_committed = committed_everywhere && !accepted.is_empty() && refused.is_empty();
     let report = json!({
-        "act": "file_case",
+        "act": options.mix.name(),
+        "acts": acts,
         "nodes": options.nodes,
         "parties": parties.len(),
         "setup": {
@@ -1253,9 +1392,17 @@ pub fn report_text(report: &Value) -> String {
     let blocks = &report["blocks"];
     let check = &report["check"];
     let mut text = format!(
-        "bench: {} {} acts ({} bytes on average, {}–{}) by {} parties over {} node(s)\n",
+        "bench: {} acts, mix {} ({}) ({} bytes on average, {}–{}) by {} parties over {} node(s)\n",
         report["transactions"],
         report["act"].as_str().unwrap_or("?"),
+        report["acts"]
+            .as_object()
+            .map(|acts| acts
+                .iter()
+                .map(|(kind, n)| format!("{kind} {n}"))
+                .collect::<Vec<_>>()
+                .join(", "))
+            .unwrap_or_default(),
         report["tx_bytes"]["average"],
         report["tx_bytes"]["min"],
         report["tx_bytes"]["max"],
@@ -1389,7 +1536,7 @@ mod tests {
                 id: Digest([i; 32]),
             })
             .collect();
-        let load = sign_load(&genesis, &parties, 60).expect("load");
+        let load = sign_load(&genesis, &parties, 60, Mix::Filings).expect("load");
         for (n, l) in load.iter().enumerate() {
             assert_eq!(l.party, n % 3);
             assert_eq!(l.nonce, 1 + u64::try_from(n / 3).expect("small"));
@@ -1409,6 +1556,196 @@ mod tests {
         assert_eq!(distinct.len(), load.len());
     }
 
+    fn example_genesis() -> Genesis {
+        read_genesis(
+            &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis/example.json"),
+        )
+        .expect("example genesis")
+    }
+
+    fn test_parties(count: u8) -> Vec<Party> {
+        (0..count)
+            .map(|i| Party {
+                key: SigningKey::from_seed(&[i; 32]),
+                id: Digest([i; 32]),
+            })
+            .collect()
+    }
+
+    /// The case an act concerns, if it is evidence or a message.
+    fn case_of(act: &Act) -> Option<CaseId> {
+        match act {
+            Act::SubmitEvidence(a) => Some(a.case),
+            Act::PostMessage(a) => Some(a.case),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn filings_mix_yields_only_filings() {
+        let genesis = example_genesis();
+        let parties = test_parties(3);
+        let load = sign_load(&genesis, &parties, 40, Mix::Filings).expect("load");
+        assert_eq!(load.len(), 40);
+        for l in &load {
+            assert_eq!(l.kind, "file_case");
+            let act = Act::decode(&l.tx.tx.payload).expect("an act");
+            assert!(matches!(act, Act::FileCase(_)), "{act:?}");
+        }
+    }
+
+    #[test]
+    fn case_work_repeats_filing_evidence_message_evidence_on_the_partys_case() {
+        let genesis = example_genesis();
+        let parties = test_parties(3);
+        // 3 parties, 10 transactions each: two and a half rounds of the pattern.
+        let load = sign_load(&genesis, &parties, 30, Mix::CaseWork).expect("load");
+        assert_eq!(load.len(), 30);
+        const PATTERN: [&str; 4] = [
+            "file_case",
+            "submit_evidence",
+            "post_message",
+            "submit_evidence",
+        ];
+        let mut last_filing: HashMap<usize, CaseId> = HashMap::new();
+        let mut next_nonce: HashMap<usize, u64> = HashMap::new();
+        for (n, l) in load.iter().enumerate() {
+            assert_eq!(l.party, n % 3);
+            let turn = n / 3;
+            let expected_nonce = next_nonce.entry(l.party).or_insert(1);
+            assert_eq!(l.nonce, *expected_nonce, "transaction {n}");
+            assert_eq!(l.tx.tx.nonce, l.nonce);
+            *expected_nonce += 1;
+            assert_eq!(l.tx.tx.signer, parties[l.party].key.public_key());
+            l.tx.verify_signature(&genesis.chain_id()).expect("signed");
+            let act = Act::decode(&l.tx.tx.payload).expect("an act");
+            assert_eq!(act.kind().name(), PATTERN[turn % 4], "transaction {n}");
+            assert_eq!(l.kind, PATTERN[turn % 4]);
+            match &act {
+                Act::FileCase(filing) => {
+                    assert!((300..=600).contains(&l.bytes), "{} bytes", l.bytes);
+                    assert_eq!(
+                        filing.plaintiffs,
+                        vec![PartyRef::Registered(parties[l.party].id)]
+                    );
+                    last_filing.insert(l.party, l.tx.id());
+                }
+                Act::SubmitEvidence(evidence) => {
+                    assert!((200..=800).contains(&l.bytes), "{} bytes", l.bytes);
+                    assert_eq!(evidence.file.sha256.0.len(), 32);
+                    assert!(!evidence.file.title.is_empty());
+                    assert!(evidence.file.size > 0);
+                }
+                Act::PostMessage(_) => {
+                    // Fixed layout: the act holds the case, a kind, a SHA-256 and a flag.
+                    assert_eq!(l.bytes, 175, "{} bytes", l.bytes);
+                }
+                other => panic!("unexpected act {other:?}"),
+            }
+            if let Some(case) = case_of(&act) {
+                assert_eq!(
+                    Some(&case),
+                    last_filing.get(&l.party),
+                    "transaction {n} concerns the party's last filing"
+                );
+            }
+        }
+        let distinct: HashSet<&str> = load.iter().map(|l| l.id.as_str()).collect();
+        assert_eq!(distinct.len(), load.len());
+    }
+
+    #[test]
+    fn evidence_and_messages_have_realistic_sizes() {
+        let key = SigningKey::from_seed(&[7; 32]);
+        let chain_id = example_genesis().chain_id();
+        let case = Digest([5; 32]);
+        let (mut evidence_sizes, mut message_sizes) = (Vec::new(), Vec::new());
+        for i in 0..512u32 {
+            let seed = sha256(&i.to_be_bytes()).0;
+            for (act, sizes) in [
+                (evidence(case, &seed), &mut evidence_sizes),
+                (message(case, &seed), &mut message_sizes),
+            ] {
+                let tx = sign_act(&key, &chain_id, 1, &act).expect("signed");
+                sizes.push(tx.to_bytes().len());
+            }
+        }
+        let range = |sizes: &[usize]| {
+            (
+                sizes.iter().min().copied().unwrap_or(0),
+                sizes.iter().max().copied().unwrap_or(0),
+            )
+        };
+        let (low, high) = range(&evidence_sizes);
+        assert!(200 <= low && high <= 600 && high - low > 50, "{low}–{high}");
+        assert_eq!(range(&message_sizes), (175, 175));
+        // Deterministic from the seed.
+        let seed = [3; 32];
+        assert_eq!(evidence(case, &seed), evidence(case, &seed));
+        assert_eq!(message(case, &seed), message(case, &seed));
+        assert_ne!(evidence(case, &seed), evidence(case, &[4; 32]));
+        assert_ne!(message(case, &seed), message(case, &[4; 32]));
+    }
+
+    #[test]
+    fn a_case_work_load_executes_successfully_on_the_ledger() {
+        use courtledger_chain::{execute_block, ChainContext, LedgerApp, MemoryState};
+        // The example genesis, with a registrar whose key this test holds.
+        let registrar = SigningKey::from_seed(&[200; 32]);
+        let text = std::fs::read_to_string(
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis/example.json"),
+        )
+        .expect("example genesis");
+        let mut file = courtledger_types::GenesisFile::from_json(&text).expect("genesis file");
+        file.registrars[0].public_key = registrar.public_key().to_string();
+        let genesis = file.validate().expect("genesis");
+        let chain_id = genesis.chain_id();
+        let app = LedgerApp::new(&genesis);
+        let ctx = ChainContext::from_genesis(&genesis, &app);
+        let mut state = MemoryState::new();
+
+        // Block 1: the registrar registers four parties.
+        let mut registrations = Vec::new();
+        let mut keys = Vec::new();
+        for i in 0..4u8 {
+            let key = SigningKey::from_seed(&[i + 1; 32]);
+            let act = registration(&key, [i + 100; 32], &chain_id);
+            registrations
+                .push(sign_act(&registrar, &chain_id, u64::from(i) + 1, &act).expect("signed"));
+            keys.push(key);
+        }
+        let time = genesis.genesis_time_ms + 1_000;
+        let block = execute_block(&ctx, &state, &registrations, 1, time).expect("block 1");
+        assert!(
+            block.receipts.iter().all(|r| r.code == 0),
+            "{:?}",
+            block.receipts
+        );
+        state.apply(&block.changes);
+        let parties: Vec<Party> = keys
+            .into_iter()
+            .zip(&registrations)
+            .map(|(key, tx)| Party { key, id: tx.id() })
+            .collect();
+
+        // Block 2: three rounds of case work by each party, and a filing more.
+        let load = sign_load(&genesis, &parties, 4 * 13, Mix::CaseWork).expect("load");
+        let txs: Vec<SignedTransaction> = load.iter().map(|l| l.tx.clone()).collect();
+        let block = execute_block(&ctx, &state, &txs, 2, time + 1_000).expect("block 2");
+        assert_eq!(block.receipts.len(), txs.len());
+        for (receipt, l) in block.receipts.iter().zip(&load) {
+            assert_eq!(
+                receipt.code,
+                0,
+                "{} failed: {}",
+                l.kind,
+                Code::describe(receipt.code)
+            );
+        }
+        let kinds: BTreeSet<&str> = load.iter().map(|l| l.kind).collect();
+        assert_eq!(kinds.len(), 3, "{kinds:?}");
+    }
+
     #[test]
     fn stranded_transactions_follow_a_refused_nonce() {
         let genesis = read_genesis(
@@ -1421,7 +1758,7 @@ mod tests {
                 id: Digest([i; 32]),
             })
             .collect();
-        let load = sign_load(&genesis, &parties, 8).expect("load");
+        let load = sign_load(&genesis, &parties, 8, Mix::Filings).expect("load");
         // Party 0 has transactions 0, 2, 4, 6 (nonces 1-4); its nonce 2 is refused.
         let refused: HashMap<String, (String, String)> = [(
             load[2].id.clone(),
