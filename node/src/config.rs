@@ -65,19 +65,21 @@ impl Default for MempoolSection {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ConsensusSection {
-    /// How long a proposer with no transactions waits for some before proposing an empty block.
+    /// How long a proposer with no transaction ready for a block (none pending, or only ones
+    /// waiting for a missing nonce) waits for one before proposing an empty block.
     pub empty_block_wait_ms: u64,
-    /// Block pacing under load: when the last block held at least `block_pace_min_txs`
-    /// transactions, a proposer builds no sooner than this long after its height started
-    /// (unless `block_pace_target_txs` are ready), so that a busy network makes fewer, larger
-    /// blocks.
-    /// Every block costs every validator a fixed amount of work besides its transactions
+    /// Block pacing under load: when the network committed at least `block_pace_min_rate`
+    /// transactions per second over the last second, a proposer builds no sooner than this
+    /// long after its height started (unless `block_pace_target_txs` are ready), so that a busy
+    /// network makes fewer, larger blocks. Every block costs every validator a fixed amount of work besides its transactions
     /// (votes, synced writes, state root, commit), about a fifth of the CPU at 5,000 tx/s
     /// without pacing (docs/performance.md, session 6). 0 turns pacing off.
     pub block_pace_ms: u64,
-    /// The size of the last block from which on the next one is paced (`block_pace_ms`): below
-    /// it (a lightly loaded network) blocks are built at once, for the lowest latency.
-    pub block_pace_min_txs: u32,
+    /// The committed rate (transactions per second over the last second) from which on blocks
+    /// are paced (`block_pace_ms`): below it (a lightly loaded network) blocks are built at
+    /// once, for the lowest latency. A rate, not a block size, so that pacing does not depend
+    /// on how fast the machines decide a height.
+    pub block_pace_min_rate: u32,
     /// Transactions ready for a block with which a paced proposer builds at once: a block that
     /// large gains little from waiting, and waiting would only add latency.
     pub block_pace_target_txs: u32,
@@ -88,7 +90,7 @@ impl Default for ConsensusSection {
         Self {
             empty_block_wait_ms: 500,
             block_pace_ms: 150,
-            block_pace_min_txs: 256,
+            block_pace_min_rate: 2_000,
             block_pace_target_txs: 1_024,
         }
     }

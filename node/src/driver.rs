@@ -47,6 +47,9 @@ const WAL_PREFIX: &[u8] = b"wal/";
 const BLOCK_PREFIX: &[u8] = b"blk/";
 const EVIDENCE_PREFIX: &[u8] = b"evd/";
 
+/// The window over which block pacing measures the committed rate: long enough that a burst
+/// on a short height does not count as load.
+const RATE_WINDOW: Duration = Duration::from_secs(1);
 /// How often gossiped transactions are flushed to peers.
 const TX_GOSSIP_INTERVAL: Duration = Duration::from_millis(10);
 /// How long received transactions (submissions and gossip) may wait to be verified together
@@ -95,14 +98,15 @@ pub struct DriverConfig {
     pub consensus: ConsensusConfig,
     /// Mempool bounds.
     pub mempool: MempoolLimits,
-    /// How long a proposer with an empty mempool waits for transactions before building an
-    /// empty block.
+    /// How long a proposer with no transaction ready for a block waits for one before building
+    /// an empty block.
     pub empty_block_wait: Duration,
     /// Block pacing ([`paced_until`]): how long after its height started a proposer under load
     /// builds at the earliest; zero turns pacing off.
     pub block_pace: Duration,
-    /// The size of the last block from which on the next one is paced.
-    pub block_pace_min_txs: usize,
+    /// The rate (transactions per second over the last height) from which on the next block
+    /// is paced.
+    pub block_pace_min_rate: u64,
     /// Ready transactions with which a paced proposer builds at once.
     pub block_pace_target_txs: usize,
 }
@@ -138,9 +142,10 @@ struct BlockRequest {
 }
 
 /// Block pacing: until when a proposer holding `ready` transactions (that can go into a block)
-/// waits before building, or `None` to build now. A network under load (the last block held at
-/// least `min_txs`) builds no sooner than `pace` after the height started, so that each block
-/// carries more transactions and the validators' fixed work per block is spread over more;
+/// waits before building, or `None` to build now. A network under load (committing
+/// `last_rate`, at least `min_rate` transactions per second over [`RATE_WINDOW`]) builds no
+/// sooner than `pace` after the height started, so that each block carries more transactions
+/// and the validators' fixed work per block is spread over more;
 /// never later than `latest` (before the other validators' propose timeout), and at once when
 /// `target_txs` are ready (a block that large gains little from waiting) or pacing is off
 /// (`pace` zero).
@@ -150,12 +155,12 @@ fn paced_until(
     now: Instant,
     latest: Instant,
     pace: Duration,
-    min_txs: usize,
-    last_block_txs: usize,
+    min_rate: u64,
+    last_rate: u64,
     ready: usize,
     target_txs: usize,
 ) -> Option<Instant> {
-    if pace.is_zero() || last_block_txs < min_txs || ready >= target_txs {
+    if pace.is_zero() || last_rate < min_rate || ready >= target_txs {
         return None;
     }
     let until = height_started.checked_add(pace)?.min(latest);
@@ -239,8 +244,9 @@ pub struct Driver {
     block_request: Option<BlockRequest>,
     sync_requested_at: Option<Instant>,
     height_started: Instant,
-    /// Transactions in the last block committed (block pacing, [`paced_until`]).
-    last_block_txs: usize,
+    /// When the blocks of about the last [`RATE_WINDOW`] were committed, and their
+    /// transactions: the committed rate that block pacing ([`paced_until`]) looks at.
+    recent_commits: VecDeque<(Instant, usize)>,
     /// Consensus records (write-ahead log, proposed blocks) below this height are deleted
     /// ([`prune_range`]).
     pruned_below: u64,
@@ -381,7 +387,7 @@ impl Driver {
             block_request: None,
             sync_requested_at: None,
             height_started: started,
-            last_block_txs: 0,
+            recent_commits: VecDeque::new(),
             pruned_below: 0,
         };
         driver.publish_status();
@@ -540,7 +546,7 @@ impl Driver {
         }
         if self.block_request.as_ref().is_some_and(|r| {
             r.build_at <= now
-                || (!r.paced && !self.mempool.is_empty())
+                || (!r.paced && self.ready_txs() > 0)
                 || self.ready_txs() >= self.config.block_pace_target_txs
         }) {
             let request = self.block_request.take().expect("checked above");
@@ -603,12 +609,14 @@ impl Driver {
                         Instant::now(),
                         latest,
                         self.config.block_pace,
-                        self.config.block_pace_min_txs,
-                        self.last_block_txs,
+                        self.config.block_pace_min_rate,
+                        self.committed_rate(),
                         self.ready_txs(),
                         self.config.block_pace_target_txs,
                     );
-                    if self.mempool.is_empty() {
+                    // Transactions that wait for a missing nonce cannot go into the block: a pool
+                    // holding only those is as good as empty (no empty block at once each height).
+                    if self.ready_txs() == 0 {
                         self.block_request = Some(BlockRequest {
                             height,
                             round,
@@ -740,6 +748,25 @@ impl Driver {
         if let Err(error) = self.network.broadcast(Channel::Blocks, message.to_bytes()) {
             warn!(%error, "block broadcast failed");
         }
+    }
+
+    /// Transactions committed per second over the last [`RATE_WINDOW`] (forgetting the blocks
+    /// before it).
+    fn committed_rate(&mut self) -> u64 {
+        let now = Instant::now();
+        while self
+            .recent_commits
+            .front()
+            .is_some_and(|(at, _)| now.duration_since(*at) > RATE_WINDOW)
+        {
+            self.recent_commits.pop_front();
+        }
+        let txs: usize = self.recent_commits.iter().map(|(_, txs)| txs).sum();
+        let per_second = u128::try_from(txs)
+            .unwrap_or(u128::MAX)
+            .saturating_mul(1_000)
+            / RATE_WINDOW.as_millis().max(1);
+        u64::try_from(per_second).unwrap_or(u64::MAX)
     }
 
     /// Pending transactions that can go into the next block.
@@ -933,7 +960,6 @@ impl Driver {
         // The execution of a block holds its transactions' ids in block order (computed once,
         // when it was built or validated), and its length is known without encoding it.
         let tx_count = pending.block.txs.len();
-        self.last_block_txs = tx_count;
         let block_bytes = encoded_block_len(&pending.block);
         let Execution {
             tx_ids,
@@ -990,6 +1016,7 @@ impl Driver {
         self.metrics
             .block_txs
             .set(i64::try_from(tx_count).unwrap_or(i64::MAX));
+        self.recent_commits.push_back((Instant::now(), tx_count));
         self.metrics
             .commit_latency_seconds
             .observe(self.height_started.elapsed().as_secs_f64());
@@ -1384,27 +1411,27 @@ mod tests {
         let ms = Duration::from_millis;
         let latest = start + ms(950);
         let pace = ms(150);
-        // (now, last block's txs, pending) -> build at
-        let at = |now: Duration, last: usize, pending: usize| {
-            paced_until(start, start + now, latest, pace, 256, last, pending, 1_024)
+        // (now, last height's tx/s, ready) -> build at
+        let at = |now: Duration, rate: u64, ready: usize| {
+            paced_until(start, start + now, latest, pace, 2_000, rate, ready, 1_024)
         };
         // A lightly loaded network builds at once.
-        assert_eq!(at(ms(5), 255, 40), None);
+        assert_eq!(at(ms(5), 1_999, 40), None);
         // Under load it waits until 150 ms after the height started, then builds.
-        assert_eq!(at(ms(5), 256, 400), Some(start + ms(150)));
-        assert_eq!(at(ms(149), 3_000, 400), Some(start + ms(150)));
-        assert_eq!(at(ms(150), 3_000, 400), None);
+        assert_eq!(at(ms(5), 2_000, 400), Some(start + ms(150)));
+        assert_eq!(at(ms(149), 6_000, 400), Some(start + ms(150)));
+        assert_eq!(at(ms(150), 6_000, 400), None);
         // A large enough block ready is built at once.
-        assert_eq!(at(ms(5), 3_000, 1_023), Some(start + ms(150)));
-        assert_eq!(at(ms(5), 3_000, 1_024), None);
+        assert_eq!(at(ms(5), 6_000, 1_023), Some(start + ms(150)));
+        assert_eq!(at(ms(5), 6_000, 1_024), None);
         // Never after `latest`.
         assert_eq!(
-            paced_until(start, start, start + ms(100), pace, 256, 3_000, 1, 1_024),
+            paced_until(start, start, start + ms(100), pace, 2_000, 6_000, 1, 1_024),
             Some(start + ms(100))
         );
         // Pacing off.
         assert_eq!(
-            paced_until(start, start, latest, Duration::ZERO, 256, 3_000, 1, 1_024),
+            paced_until(start, start, latest, Duration::ZERO, 2_000, 6_000, 1, 1_024),
             None
         );
     }

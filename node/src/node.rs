@@ -88,8 +88,7 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
         },
         empty_block_wait: Duration::from_millis(config.consensus.empty_block_wait_ms),
         block_pace: Duration::from_millis(config.consensus.block_pace_ms),
-        block_pace_min_txs: usize::try_from(config.consensus.block_pace_min_txs)
-            .unwrap_or(usize::MAX),
+        block_pace_min_rate: u64::from(config.consensus.block_pace_min_rate),
         block_pace_target_txs: usize::try_from(config.consensus.block_pace_target_txs)
             .unwrap_or(usize::MAX),
     };
