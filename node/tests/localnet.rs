@@ -875,6 +875,13 @@ fn a_fifth_validator_joins_a_running_network_and_then_one_leaves() {
     assert_eq!(answer["code"], 0, "add: {answer}");
     let recorded = answer["height"].as_u64().unwrap();
     assert!(recorded < activation);
+    // Node 2 answered once it committed the change; node 0 may commit that height a moment
+    // later.
+    net.wait_until(
+        "node 0 commits the set change",
+        Duration::from_secs(30),
+        || net.last_height(0) >= recorded,
+    );
     let validators = net.get(0, "/v1/validators").unwrap();
     assert_eq!(
         validators["pending"]["activation_height"], activation,
