@@ -101,14 +101,45 @@ pub struct DriverConfig {
     /// How long a proposer with no transaction ready for a block waits for one before building
     /// an empty block.
     pub empty_block_wait: Duration,
-    /// Block pacing ([`paced_until`]): how long after its height started a proposer under load
-    /// builds at the earliest; zero turns pacing off.
-    pub block_pace: Duration,
-    /// The rate (transactions per second over the last height) from which on the next block
-    /// is paced.
-    pub block_pace_min_rate: u64,
-    /// Ready transactions with which a paced proposer builds at once.
-    pub block_pace_target_txs: usize,
+    /// Fewer, larger blocks under load.
+    pub block_pacing: BlockPacing,
+}
+
+/// Block pacing: a network under load (committing at least `min_rate` transactions per second
+/// over [`RATE_WINDOW`]) builds each block no sooner than `pace` after its height started, so
+/// that each block carries more transactions and the validators' fixed work per block is spread
+/// over more.
+#[derive(Debug, Clone, Copy)]
+pub struct BlockPacing {
+    /// How long after its height started a proposer under load builds at the earliest; zero
+    /// turns pacing off.
+    pub pace: Duration,
+    /// The committed rate (transactions per second over [`RATE_WINDOW`]) from which on blocks
+    /// are paced.
+    pub min_rate: u64,
+    /// Ready transactions with which a paced proposer builds at once: a block that large gains
+    /// little from waiting.
+    pub target_txs: usize,
+}
+
+impl BlockPacing {
+    /// Until when a proposer holding `ready` transactions (that can go into a block), on a
+    /// network committing `rate` transactions per second, waits before building, or `None` to
+    /// build now; never later than `latest` (before the other validators' propose timeout).
+    fn until(
+        &self,
+        height_started: Instant,
+        now: Instant,
+        latest: Instant,
+        rate: u64,
+        ready: usize,
+    ) -> Option<Instant> {
+        if self.pace.is_zero() || rate < self.min_rate || ready >= self.target_txs {
+            return None;
+        }
+        let until = height_started.checked_add(self.pace)?.min(latest);
+        (now < until).then_some(until)
+    }
 }
 
 /// A proposed block the node holds, validated or built by itself.
@@ -139,32 +170,6 @@ struct BlockRequest {
     /// Held back by block pacing: built at `build_at` (or once enough transactions are
     /// ready), not as soon as a transaction is pending.
     paced: bool,
-}
-
-/// Block pacing: until when a proposer holding `ready` transactions (that can go into a block)
-/// waits before building, or `None` to build now. A network under load (committing
-/// `last_rate`, at least `min_rate` transactions per second over [`RATE_WINDOW`]) builds no
-/// sooner than `pace` after the height started, so that each block carries more transactions
-/// and the validators' fixed work per block is spread over more;
-/// never later than `latest` (before the other validators' propose timeout), and at once when
-/// `target_txs` are ready (a block that large gains little from waiting) or pacing is off
-/// (`pace` zero).
-#[allow(clippy::too_many_arguments)]
-fn paced_until(
-    height_started: Instant,
-    now: Instant,
-    latest: Instant,
-    pace: Duration,
-    min_rate: u64,
-    last_rate: u64,
-    ready: usize,
-    target_txs: usize,
-) -> Option<Instant> {
-    if pace.is_zero() || last_rate < min_rate || ready >= target_txs {
-        return None;
-    }
-    let until = height_started.checked_add(pace)?.min(latest);
-    (now < until).then_some(until)
 }
 
 struct StoreState<'a>(&'a RocksStore);
@@ -245,7 +250,7 @@ pub struct Driver {
     sync_requested_at: Option<Instant>,
     height_started: Instant,
     /// When the blocks of about the last [`RATE_WINDOW`] were committed, and their
-    /// transactions: the committed rate that block pacing ([`paced_until`]) looks at.
+    /// transactions: the committed rate that block pacing ([`BlockPacing`]) looks at.
     recent_commits: VecDeque<(Instant, usize)>,
     /// Consensus records (write-ahead log, proposed blocks) below this height are deleted
     /// ([`prune_range`]).
@@ -547,7 +552,7 @@ impl Driver {
         if self.block_request.as_ref().is_some_and(|r| {
             r.build_at <= now
                 || (!r.paced && self.ready_txs() > 0)
-                || self.ready_txs() >= self.config.block_pace_target_txs
+                || self.ready_txs() >= self.config.block_pacing.target_txs
         }) {
             let request = self.block_request.take().expect("checked above");
             self.build(request.height, request.round)?;
@@ -603,20 +608,20 @@ impl Driver {
                     let latest = deadline
                         .checked_sub(Duration::from_millis(50))
                         .unwrap_or(deadline);
-                    let build_at = (Instant::now() + wait).min(latest);
-                    let paced = paced_until(
+                    let now = Instant::now();
+                    let build_at = (now + wait).min(latest);
+                    let ready = self.ready_txs();
+                    let rate = self.committed_rate(now);
+                    let paced = self.config.block_pacing.until(
                         self.height_started,
-                        Instant::now(),
+                        now,
                         latest,
-                        self.config.block_pace,
-                        self.config.block_pace_min_rate,
-                        self.committed_rate(),
-                        self.ready_txs(),
-                        self.config.block_pace_target_txs,
+                        rate,
+                        ready,
                     );
                     // Transactions that wait for a missing nonce cannot go into the block: a pool
                     // holding only those is as good as empty (no empty block at once each height).
-                    if self.ready_txs() == 0 {
+                    if ready == 0 {
                         self.block_request = Some(BlockRequest {
                             height,
                             round,
@@ -750,10 +755,9 @@ impl Driver {
         }
     }
 
-    /// Transactions committed per second over the last [`RATE_WINDOW`] (forgetting the blocks
-    /// before it).
-    fn committed_rate(&mut self) -> u64 {
-        let now = Instant::now();
+    /// Forgets the commits older than [`RATE_WINDOW`] at `now`: `recent_commits` stays bounded
+    /// on a node that never proposes.
+    fn forget_old_commits(&mut self, now: Instant) {
         while self
             .recent_commits
             .front()
@@ -761,6 +765,11 @@ impl Driver {
         {
             self.recent_commits.pop_front();
         }
+    }
+
+    /// Transactions committed per second over the [`RATE_WINDOW`] before `now`.
+    fn committed_rate(&mut self, now: Instant) -> u64 {
+        self.forget_old_commits(now);
         let txs: usize = self.recent_commits.iter().map(|(_, txs)| txs).sum();
         let per_second = u128::try_from(txs)
             .unwrap_or(u128::MAX)
@@ -1016,7 +1025,9 @@ impl Driver {
         self.metrics
             .block_txs
             .set(i64::try_from(tx_count).unwrap_or(i64::MAX));
-        self.recent_commits.push_back((Instant::now(), tx_count));
+        let now = Instant::now();
+        self.forget_old_commits(now);
+        self.recent_commits.push_back((now, tx_count));
         self.metrics
             .commit_latency_seconds
             .observe(self.height_started.elapsed().as_secs_f64());
@@ -1401,19 +1412,21 @@ pub fn consensus_config(genesis: &Genesis, key: courtledger_crypto::SigningKey) 
 mod tests {
     use std::time::{Duration, Instant};
 
-    use super::{paced_until, prune_range};
+    use super::{prune_range, BlockPacing};
 
-    /// The pruned ranges of a run cover every height below the current one exactly once:
-    /// contiguous and never overlapping (see `prune_range`).
     #[test]
     fn blocks_are_paced_only_under_load() {
         let start = Instant::now();
         let ms = Duration::from_millis;
         let latest = start + ms(950);
-        let pace = ms(150);
-        // (now, last height's tx/s, ready) -> build at
+        let pacing = BlockPacing {
+            pace: ms(150),
+            min_rate: 2_000,
+            target_txs: 1_024,
+        };
+        // (now, committed tx/s, ready) -> build at
         let at = |now: Duration, rate: u64, ready: usize| {
-            paced_until(start, start + now, latest, pace, 2_000, rate, ready, 1_024)
+            pacing.until(start, start + now, latest, rate, ready)
         };
         // A lightly loaded network builds at once.
         assert_eq!(at(ms(5), 1_999, 40), None);
@@ -1426,15 +1439,19 @@ mod tests {
         assert_eq!(at(ms(5), 6_000, 1_024), None);
         // Never after `latest`.
         assert_eq!(
-            paced_until(start, start, start + ms(100), pace, 2_000, 6_000, 1, 1_024),
+            pacing.until(start, start, start + ms(100), 6_000, 1),
             Some(start + ms(100))
         );
         // Pacing off.
-        assert_eq!(
-            paced_until(start, start, latest, Duration::ZERO, 2_000, 6_000, 1, 1_024),
-            None
-        );
+        let off = BlockPacing {
+            pace: Duration::ZERO,
+            ..pacing
+        };
+        assert_eq!(off.until(start, start, latest, 6_000, 1), None);
     }
+
+    /// The pruned ranges of a run cover every height below the current one exactly once:
+    /// contiguous and never overlapping (see `prune_range`).
 
     #[test]
     fn pruned_ranges_are_contiguous_and_never_overlap() {

@@ -16,7 +16,7 @@ use tracing::{error, info};
 use crate::api::guard::{self, ConnectionLimits, ConnectionMetrics};
 use crate::api::{router, ApiState};
 use crate::config::{Config, LogFormat};
-use crate::driver::{consensus_config, Driver, DriverConfig, DriverInput};
+use crate::driver::{consensus_config, BlockPacing, Driver, DriverConfig, DriverInput};
 use crate::events::Hub;
 use crate::home::Home;
 use crate::metrics::Metrics;
@@ -87,10 +87,12 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
             max_bytes: config.mempool.max_bytes,
         },
         empty_block_wait: Duration::from_millis(config.consensus.empty_block_wait_ms),
-        block_pace: Duration::from_millis(config.consensus.block_pace_ms),
-        block_pace_min_rate: u64::from(config.consensus.block_pace_min_rate),
-        block_pace_target_txs: usize::try_from(config.consensus.block_pace_target_txs)
-            .unwrap_or(usize::MAX),
+        block_pacing: BlockPacing {
+            pace: Duration::from_millis(config.consensus.block_pace_ms),
+            min_rate: u64::from(config.consensus.block_pace_min_rate),
+            target_txs: usize::try_from(config.consensus.block_pace_target_txs)
+                .unwrap_or(usize::MAX),
+        },
     };
     let driver = Driver::start(
         driver_config,

@@ -1,6 +1,6 @@
 //! The pool of signature-checked transactions waiting for a block.
 
-use std::collections::{btree_map, BTreeMap, BTreeSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet, HashSet};
 use std::sync::Arc;
 
 use courtledger_crypto::{verify_batch, BatchItem, ChainId, PublicKey, SignatureError};
@@ -406,8 +406,9 @@ impl Mempool {
         is_committed: &dyn Fn(&TxId) -> bool,
     ) -> Vec<Result<TxId, MempoolError>> {
         let mut seen = BTreeSet::new();
-        // Signer and nonce of the transactions that passed the checks so far.
-        let mut passed: BTreeSet<(PublicKey, u64)> = BTreeSet::new();
+        // Signer (its encoding) and nonce of the transactions that passed the checks so far:
+        // membership only, no order observed.
+        let mut passed: HashSet<([u8; 32], u64)> = HashSet::with_capacity(txs.len());
         let mut results: Vec<Result<TxId, MempoolError>> = Vec::with_capacity(txs.len());
         // Each signer's next nonce in committed state, as `precheck` read it.
         let mut next_nonces: Vec<Option<u64>> = Vec::with_capacity(txs.len());
@@ -418,11 +419,10 @@ impl Mempool {
             let verdict = if !seen.insert(id) {
                 Err(MempoolError::Duplicate)
             } else {
-                let predecessor_first = tx
-                    .tx
-                    .nonce
-                    .checked_sub(1)
-                    .is_some_and(|previous| passed.contains(&(tx.tx.signer, previous)));
+                let predecessor_first =
+                    tx.tx.nonce.checked_sub(1).is_some_and(|previous| {
+                        passed.contains(&(tx.tx.signer.to_bytes(), previous))
+                    });
                 self.precheck(
                     tx,
                     &id,
@@ -433,7 +433,7 @@ impl Mempool {
                 )
             };
             if verdict.is_ok() {
-                passed.insert((tx.tx.signer, tx.tx.nonce));
+                passed.insert((tx.tx.signer.to_bytes(), tx.tx.nonce));
             }
             next_nonces.push(verdict.as_ref().ok().copied());
             results.push(verdict.map(|_| id));
