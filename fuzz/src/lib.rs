@@ -572,6 +572,11 @@ fn storage_baseline() -> &'static StorageBaseline {
         };
         for (height, tx_count) in [(1, 0), (2, 1), (3, 2), (4, 1)] {
             let committed = make(height, tx_count, &mut log, parent);
+            if height == 4 {
+                // Blocks 1 to 3's state and index writes in their columns, block 4's pending in
+                // its `state_diffs` record: both kinds of record are there to damage.
+                store.flush_state().expect("memory");
+            }
             store.append_block(&committed).expect("a valid next block");
             parent = committed.block.header.id();
             block_ids.push(parent);
@@ -738,7 +743,7 @@ fn storage_reads(store: &courtledger_storage::MemoryStore, baseline: &StorageBas
 
 /// The store's column families, in `MemoryStore::records` order (the storage crate's
 /// `Column::ALL`): `storage_record` adds a record to the one its selector picks, modulo.
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "blocks",
     "headers",
     "certificates",
@@ -748,6 +753,7 @@ const COLUMNS: [&str; 11] = [
     "log",
     "log_leaves",
     "state",
+    "state_diffs",
     "consensus",
     "meta",
 ];
@@ -757,7 +763,7 @@ const COLUMNS: [&str; 11] = [
 /// records in `MemoryStore::records` order, modulo their number):
 /// `0 index len:u16 bytes` replaces a value, `1 index n:u16` tears it to its first `n` bytes,
 /// `2 index offset:u16 mask` flips bits in it, `3 index` deletes the record, `4 column len:u8 key
-/// len:u16 value` adds one (column: one of the eleven column families, modulo). Asserts:
+/// len:u16 value` adds one (column: one of the twelve column families, modulo). Asserts:
 /// - opening and every read give a value or a typed `StorageError`, never a panic;
 /// - every header, block, certificate, block's receipts and location read re-encodes to the
 ///   bytes stored under its key, and every receipt read by tx id, leaf and log subtree to its
@@ -967,21 +973,22 @@ mod tests {
             ("blocks", 4),
             ("headers", 4),
             ("certificates", 4),
-            ("tx_index", 4),
+            ("tx_index", 3),
             ("receipts", 4),
             ("block_index", 4),
             ("log", 0),
             ("log_leaves", 1),
             ("state", 2),
+            ("state_diffs", 1),
             ("consensus", 1),
-            ("meta", 3),
+            ("meta", 4),
         ];
         let expected: Vec<&str> = expected
             .iter()
             .flat_map(|&(name, count)| std::iter::repeat_n(name, count))
             .collect();
         assert_eq!(columns, expected);
-        assert_eq!(records.len(), 31);
+        assert_eq!(records.len(), 32);
         assert_eq!(records[29].1, b"last_height");
     }
 

@@ -8,7 +8,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use courtledger_chain::MempoolLimits;
 use courtledger_network::{NetworkConfig, PeerInfo};
-use courtledger_storage::RocksStore;
+use courtledger_storage::{RocksStore, Store as _};
 use prometheus_client::registry::Registry;
 use tokio::net::TcpListener;
 use tracing::{error, info};
@@ -182,9 +182,19 @@ async fn run_async(home: Home) -> anyhow::Result<()> {
     } else {
         info!("stopped");
     }
-    // Dropping the store closes RocksDB, flushing its memtables.
+    // The state writes of the last blocks go into their columns, so that the next start
+    // replays none (a crash replays them from their records instead); then dropping the store
+    // closes RocksDB, flushing its memtables.
+    let flushed = store
+        .write()
+        .map_err(|_| anyhow::anyhow!("the store lock is poisoned"))
+        .and_then(|mut store| {
+            store
+                .flush_state()
+                .context("writing the pending state at shutdown")
+        });
     drop(store);
-    result
+    result.and(flushed)
 }
 
 fn open_store(data_dir: &Path, genesis: &courtledger_types::Genesis) -> anyhow::Result<RocksStore> {

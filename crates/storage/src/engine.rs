@@ -1,24 +1,27 @@
 //! Everything both stores share: opening, the checks on an appended block, the batch it
 //! becomes, and decoding (with consistency checks) on read.
 
-use std::collections::HashSet;
+use std::collections::{BTreeMap, HashSet};
+use std::ops::Bound;
 
 use courtledger_codec::{decode_exact, DecodeError, Encode};
 use courtledger_crypto::{ChainId, Digest};
 use courtledger_merkle::{leaf_hash, Frontier, Hash, LogNode};
 use courtledger_types::block::tx_root;
-use courtledger_types::limits::MAX_BLOCK_BYTES;
+use courtledger_types::limits::{
+    MAX_BLOCK_BYTES, STATE_PENDING_MAX_BLOCKS, STATE_PENDING_MAX_BYTES,
+};
 use courtledger_types::{Block, BlockHeader, BlockId, CommitCertificate, Receipt, TxId};
 
 use crate::backend::{Backend, Op};
 use crate::error::{Corruption, StorageError};
 use crate::layout::{
-    chunk_key, chunk_leaves, chunk_subtree, decode_receipt_at, decode_receipts, encode_receipts,
-    height_key, log_key, prefix_end, Column, TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY, LEAF_BYTES,
-    LOG_CHUNK_BYTES, LOG_CHUNK_LEAVES, LOG_CHUNK_LEVEL, MAX_STATE_SCAN, SCHEMA_VERSION,
-    SCHEMA_VERSION_KEY,
+    chunk_key, chunk_leaves, chunk_subtree, decode_receipt_at, decode_receipts, decode_state_diff,
+    encode_receipts, encode_state_diff, height_key, log_key, oversized_change, prefix_end, Column,
+    TxLocation, CHAIN_ID_KEY, LAST_HEIGHT_KEY, LEAF_BYTES, LOG_CHUNK_BYTES, LOG_CHUNK_LEAVES,
+    LOG_CHUNK_LEVEL, MAX_STATE_SCAN, SCHEMA_VERSION, SCHEMA_VERSION_KEY, STATE_HEIGHT_KEY,
 };
-use crate::{CommittedBlock, ConsensusRecord, StateEntry};
+use crate::{CommittedBlock, ConsensusRecord, StateChange, StateEntry};
 
 /// A store over some backend: the chain it holds, its tip, and whether it may still write.
 #[derive(Debug, Clone)]
@@ -35,8 +38,77 @@ pub(crate) struct Engine<B> {
     /// 16` of them; empty when the log ends on a chunk boundary): the next block rewrites that
     /// chunk in full without reading it.
     log_tail: Vec<u8>,
+    /// The state and index writes of the blocks above `pending.height`, not yet in their
+    /// columns.
+    pending: Pending,
     /// Set when a write failed: its outcome on disk is unknown, so no further write is made.
     needs_reopen: bool,
+}
+
+/// The writes of the blocks above `height` to the `state` and `tx_index` columns, which those
+/// columns do not hold yet: each block's are in its `state_diffs` record, and all of them here,
+/// where reads look first.
+///
+/// Why: a block's writes land at random places of those columns; writing each block's into
+/// RocksDB cost a memtable skiplist search per key, and reading the hot keys back (signers'
+/// nonces and identities) another, a fifth of a validator's CPU at peak
+/// (`docs/performance.md`). Here they cost a `BTreeMap` operation, and reach RocksDB every few
+/// seconds as one batch in key order, which its skiplist inserts in sequence.
+#[derive(Debug, Clone, Default)]
+struct Pending {
+    /// The height up to which the columns hold every block's writes (`state_height` on disk).
+    height: u64,
+    /// Key → the value after the last block (`None`: deleted).
+    state: BTreeMap<Vec<u8>, Option<Vec<u8>>>,
+    /// Transaction id → its first location, for the transactions first committed above
+    /// `height`.
+    index: BTreeMap<TxId, TxLocation>,
+    /// Bytes of the `state_diffs` records above `height`: the bound on this memory and on the
+    /// replay on opening ([`STATE_PENDING_MAX_BYTES`]).
+    bytes: usize,
+}
+
+impl Pending {
+    /// Adds one block's writes, whose record is `bytes` long.
+    fn apply(&mut self, height: u64, changes: &[StateChange], index: &[(TxId, u32)], bytes: usize) {
+        for change in changes {
+            self.state.insert(change.key.clone(), change.value.clone());
+        }
+        for (id, position) in index {
+            self.index.insert(
+                *id,
+                TxLocation {
+                    height,
+                    position: *position,
+                },
+            );
+        }
+        self.bytes = self.bytes.saturating_add(bytes);
+    }
+
+    /// The writes that put everything pending into the columns, in key order, then marks
+    /// the columns complete up to `height` and deletes the records at or below it.
+    fn flush_ops(&self, height: u64, ops: &mut Vec<Op>) {
+        ops.reserve(self.state.len() + self.index.len() + 2);
+        for (key, value) in &self.state {
+            ops.push(match value {
+                Some(value) => put(Column::State, key, value.clone()),
+                None => Op::Delete {
+                    column: Column::State,
+                    key: key.clone(),
+                },
+            });
+        }
+        for (id, location) in &self.index {
+            ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
+        }
+        ops.push(Op::DeleteRange {
+            column: Column::StateDiffs,
+            start: height_key(0).to_vec(),
+            end: height_key(height.saturating_add(1)).to_vec(),
+        });
+        ops.push(put(Column::Meta, STATE_HEIGHT_KEY, height.to_bytes()));
+    }
 }
 
 impl<B: Backend> Engine<B> {
@@ -70,6 +142,7 @@ impl<B: Backend> Engine<B> {
                     ),
                     put(Column::Meta, CHAIN_ID_KEY, chain_id.to_bytes()),
                     put(Column::Meta, LAST_HEIGHT_KEY, 0u64.to_bytes()),
+                    put(Column::Meta, STATE_HEIGHT_KEY, 0u64.to_bytes()),
                 ])?;
             }
             Some(found) if found != SCHEMA_VERSION => {
@@ -106,6 +179,7 @@ impl<B: Backend> Engine<B> {
             last_block_id: chain_id.0,
             log: Frontier::new(),
             log_tail: Vec::new(),
+            pending: Pending::default(),
             needs_reopen: false,
         };
         if last_height > 0 {
@@ -116,7 +190,83 @@ impl<B: Backend> Engine<B> {
             engine.log = engine.load_frontier(&header)?;
             engine.log_tail = engine.load_log_tail(header.log_size)?;
         }
+        engine.pending = engine.load_pending()?;
         Ok(engine)
+    }
+
+    /// Reads back the writes of the blocks above `state_height`: exactly one `state_diffs`
+    /// record per height up to the last, no more than [`STATE_PENDING_MAX_BLOCKS`] of them.
+    fn load_pending(&self) -> Result<Pending, StorageError> {
+        let state_height = read(
+            &self.backend,
+            Column::Meta,
+            STATE_HEIGHT_KEY,
+            "state height",
+            |b| decode_exact::<u64>(b, 8),
+        )?
+        .ok_or_else(|| missing("state height", Column::Meta, STATE_HEIGHT_KEY))?;
+        let behind = self.last_height.checked_sub(state_height);
+        if behind.is_none_or(|behind| behind > STATE_PENDING_MAX_BLOCKS) {
+            return Err(corrupt(
+                "state height",
+                Column::Meta,
+                STATE_HEIGHT_KEY,
+                Corruption::Inconsistent("not within the pending bound below the last height"),
+            ));
+        }
+        let mut pending = Pending {
+            height: state_height,
+            ..Pending::default()
+        };
+        // One more than expected, to find a record above the last height.
+        let expected = usize::try_from(self.last_height - state_height).unwrap_or(usize::MAX);
+        let records = self.backend.range(
+            Column::StateDiffs,
+            &height_key(state_height.saturating_add(1)),
+            None,
+            expected.saturating_add(1),
+        )?;
+        for (offset, (key, value)) in records.iter().enumerate() {
+            let height = u64::try_from(offset)
+                .ok()
+                .and_then(|offset| state_height.checked_add(offset)?.checked_add(1))
+                .filter(|height| *height <= self.last_height)
+                .ok_or_else(|| {
+                    corrupt(
+                        "state diff",
+                        Column::StateDiffs,
+                        key,
+                        Corruption::Inconsistent("a record above the last height"),
+                    )
+                })?;
+            if key.as_slice() != height_key(height) {
+                return Err(missing(
+                    "state diff",
+                    Column::StateDiffs,
+                    &height_key(height),
+                ));
+            }
+            let diff = decode_state_diff(value).map_err(|error| {
+                corrupt(
+                    "state diff",
+                    Column::StateDiffs,
+                    key,
+                    Corruption::Decode(error),
+                )
+            })?;
+            pending.apply(height, &diff.changes, &diff.index, value.len());
+        }
+        if records.len() < expected {
+            let height = state_height
+                .saturating_add(u64::try_from(records.len()).unwrap_or(u64::MAX))
+                .saturating_add(1);
+            return Err(missing(
+                "state diff",
+                Column::StateDiffs,
+                &height_key(height),
+            ));
+        }
+        Ok(pending)
     }
 
     /// The log's right edge at `header.log_size`, from the `popcount(log_size)` stored subtrees
@@ -206,12 +356,42 @@ impl<B: Backend> Engine<B> {
             block_id,
             log,
             log_tail,
+            index,
+            diff_bytes,
+            flushed,
         } = self.plan_append(committed)?;
         self.write(ops)?;
-        self.last_height = committed.block.header.height;
+        let height = committed.block.header.height;
+        self.last_height = height;
         self.last_block_id = block_id;
         self.log = log;
         self.log_tail = log_tail;
+        if flushed {
+            self.pending = Pending {
+                height,
+                ..Pending::default()
+            };
+        } else {
+            self.pending
+                .apply(height, &committed.state_changes, &index, diff_bytes);
+        }
+        Ok(())
+    }
+
+    /// Writes every pending state and index write into its column now, in one synced batch
+    /// (as appending does every few blocks): afterwards opening the store replays nothing.
+    pub(crate) fn flush_state(&mut self) -> Result<(), StorageError> {
+        self.check_writable()?;
+        if self.pending.height == self.last_height {
+            return Ok(());
+        }
+        let mut ops = Vec::new();
+        self.pending.flush_ops(self.last_height, &mut ops);
+        self.write(ops)?;
+        self.pending = Pending {
+            height: self.last_height,
+            ..Pending::default()
+        };
         Ok(())
     }
 
@@ -317,10 +497,17 @@ impl<B: Backend> Engine<B> {
             }
         })?;
 
+        if let Some(error) = oversized_change(state_changes) {
+            return Err(StorageError::NotDecodable {
+                what: "state changes",
+                error,
+            });
+        }
+
         let key = height_key(height);
         // The log's records: a chunk per 16 leaves, and a subtree per 16 leaves on average.
         let log_records = ids.len() / 8 + 2;
-        let mut ops = Vec::with_capacity(6 + ids.len() + log_records + state_changes.len());
+        let mut ops = Vec::with_capacity(8 + log_records);
         ops.push(put(Column::Blocks, &key, block_bytes));
         ops.push(put(Column::Headers, &key, header.to_bytes()));
         ops.push(put(Column::Certificates, &key, certificate_bytes));
@@ -334,6 +521,7 @@ impl<B: Backend> Engine<B> {
         // The index keeps a transaction's first location: a repeat of an id (in this block or
         // an earlier one) does not move it.
         let mut seen: HashSet<TxId> = HashSet::with_capacity(ids.len());
+        let mut index = Vec::with_capacity(ids.len());
         for (position, id) in ids.iter().enumerate() {
             if !seen.insert(*id) || self.tx_location(id)?.is_some() {
                 continue;
@@ -343,25 +531,47 @@ impl<B: Backend> Engine<B> {
                 header: header.tx_count,
                 actual: block.txs.len(),
             })?;
-            let location = TxLocation { height, position };
-            ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
+            index.push((*id, position));
         }
         let log_tail = self.plan_log_writes(log_nodes, &mut ops);
-        for change in state_changes {
-            ops.push(match &change.value {
-                Some(value) => put(Column::State, &change.key, value.clone()),
-                None => Op::Delete {
-                    column: Column::State,
-                    key: change.key.clone(),
-                },
-            });
-        }
         ops.push(put(Column::Meta, LAST_HEIGHT_KEY, height.to_bytes()));
+
+        // The state and index writes: into this block's record, or, once the records reach
+        // their bound, with everything pending into their columns.
+        let diff = encode_state_diff(state_changes, &index);
+        let diff_bytes = diff.len();
+        let flushed = self.pending.bytes.saturating_add(diff_bytes) >= STATE_PENDING_MAX_BYTES
+            || height - self.pending.height >= STATE_PENDING_MAX_BLOCKS;
+        if flushed {
+            // Pending first, then this block's (a later write of a key wins within a batch).
+            self.pending.flush_ops(height, &mut ops);
+            for change in state_changes {
+                ops.push(match &change.value {
+                    Some(value) => put(Column::State, &change.key, value.clone()),
+                    None => Op::Delete {
+                        column: Column::State,
+                        key: change.key.clone(),
+                    },
+                });
+            }
+            for (id, position) in &index {
+                let location = TxLocation {
+                    height,
+                    position: *position,
+                };
+                ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
+            }
+        } else {
+            ops.push(put(Column::StateDiffs, &key, diff));
+        }
         Ok(Planned {
             ops,
             block_id,
             log,
             log_tail,
+            index,
+            diff_bytes,
+            flushed,
         })
     }
 
@@ -555,6 +765,9 @@ impl<B: Backend> Engine<B> {
     }
 
     pub(crate) fn tx_location(&self, id: &TxId) -> Result<Option<TxLocation>, StorageError> {
+        if let Some(location) = self.pending.index.get(id) {
+            return Ok(Some(*location));
+        }
         let key = id.as_bytes();
         let location = read(
             &self.backend,
@@ -649,7 +862,10 @@ impl<B: Backend> Engine<B> {
     }
 
     pub(crate) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        self.backend.get(Column::State, key, <[u8]>::to_vec)
+        match self.pending.state.get(key) {
+            Some(value) => Ok(value.clone()),
+            None => self.backend.get(Column::State, key, <[u8]>::to_vec),
+        }
     }
 
     /// At most `min(limit, MAX_STATE_SCAN)` state entries whose key starts with `prefix` and
@@ -675,8 +891,54 @@ impl<B: Backend> Engine<B> {
         if limit == 0 || end.as_ref().is_some_and(|end| start >= *end) {
             return Ok(Vec::new());
         }
-        self.backend
-            .range(Column::State, &start, end.as_deref(), limit)
+        // The stored entries, then the pending writes over them. Of the first `limit + d`
+        // stored entries (`d` pending deletions in the range) at least `limit` survive, so the
+        // merged result's first `limit` never reach past the last of them.
+        let pending = self.pending.state.range::<[u8], _>((
+            Bound::Included(start.as_slice()),
+            end.as_deref().map_or(Bound::Unbounded, Bound::Excluded),
+        ));
+        let deletions = pending.clone().filter(|(_, value)| value.is_none()).count();
+        let fetch = limit.saturating_add(deletions);
+        let stored = self
+            .backend
+            .range(Column::State, &start, end.as_deref(), fetch)?;
+        let complete = stored.len() < fetch;
+        let mut merged = Vec::with_capacity(limit);
+        let mut stored = stored.into_iter().peekable();
+        let mut pending = pending.peekable();
+        while merged.len() < limit {
+            let take_pending = match (stored.peek(), pending.peek()) {
+                (None, None) => break,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some((stored_key, _)), Some((pending_key, _))) => {
+                    pending_key.as_slice() <= stored_key.as_slice()
+                }
+            };
+            if !take_pending {
+                merged.extend(stored.next());
+                continue;
+            }
+            let Some((key, value)) = pending.next() else {
+                break;
+            };
+            if stored.peek().is_none() && !complete {
+                // Past the stored entries fetched: the argument above says this is unreachable.
+                debug_assert!(false, "state scan ran past its stored entries");
+                break;
+            }
+            if stored
+                .peek()
+                .is_some_and(|(stored_key, _)| stored_key == key)
+            {
+                stored.next();
+            }
+            if let Some(value) = value {
+                merged.push((key.clone(), value.clone()));
+            }
+        }
+        Ok(merged)
     }
 
     pub(crate) fn consensus_put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StorageError> {
@@ -822,6 +1084,12 @@ struct Planned {
     log: Frontier,
     /// The leaves of the log's partial chunk after the block ([`Engine`]'s `log_tail`).
     log_tail: Vec<u8>,
+    /// The transactions the block is the first location of, and their positions.
+    index: Vec<(TxId, u32)>,
+    /// Bytes of the block's `state_diffs` record.
+    diff_bytes: usize,
+    /// Whether the batch moves every pending write (and the block's) into the columns.
+    flushed: bool,
 }
 
 /// Decodes a stored block with the largest bound any block may have.
@@ -893,6 +1161,9 @@ macro_rules! delegate_store {
                 committed: &$crate::CommittedBlock,
             ) -> Result<(), $crate::StorageError> {
                 self.engine.append_block(committed)
+            }
+            fn flush_state(&mut self) -> Result<(), $crate::StorageError> {
+                self.engine.flush_state()
             }
             fn header(
                 &self,

@@ -3,9 +3,13 @@
 //! Described for operators and auditors in the crate's README; keep the two in step.
 
 use courtledger_codec::{decode_exact, write, Decode, DecodeError, Encode, Reader};
+use courtledger_crypto::Digest;
 use courtledger_merkle::{node_hash, Hash};
+use courtledger_types::limits::{MAX_BLOCK_TXS, MAX_STATE_KEY_BYTES, MAX_STATE_VALUE_BYTES};
 use courtledger_types::receipt::RECEIPT_BYTES;
-use courtledger_types::Receipt;
+use courtledger_types::{Receipt, TxId};
+
+use crate::StateChange;
 
 /// Version of the on-disk layout (column families, keys, values), stored as a `u32` under
 /// `schema_version` in the `meta` column family. A database of another version is refused.
@@ -25,7 +29,13 @@ use courtledger_types::Receipt;
 ///   the subtrees of 16 leaves or more (the levels in between are computed from the leaves on
 ///   read). A version-3 database is refused rather than migrated (start the node from a new
 ///   data directory and let it sync).
-pub const SCHEMA_VERSION: u32 = 4;
+/// - 5: adds `state_diffs` and the `meta` key `state_height`. A block's state changes and new
+///   transaction index entries are written as one record per block in `state_diffs` and kept in
+///   memory; every few blocks they go into `state` and `tx_index` at once, in key order, with
+///   `state_height` advanced and the records below it deleted, in one atomic batch. Opening
+///   replays the records above `state_height`. A version-4 database is refused rather than
+///   migrated (start the node from a new data directory and let it sync).
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Level of the history log's subtrees that [`Column::LogLeaves`] records hold the leaves of:
 /// a record (a "chunk") holds the `2^LOG_CHUNK_LEVEL = 16` leaves of positions `[16c, 16c +
@@ -50,6 +60,10 @@ pub(crate) const SCHEMA_VERSION_KEY: &[u8] = b"schema_version";
 pub(crate) const CHAIN_ID_KEY: &[u8] = b"chain_id";
 /// `meta` key of the last stored height (`u64`, big-endian; 0 before the first block).
 pub(crate) const LAST_HEIGHT_KEY: &[u8] = b"last_height";
+/// `meta` key of the height up to which the `state` and `tx_index` columns hold every block's
+/// writes (`u64`, big-endian; at most the last height). The writes of the blocks above it are in
+/// their `state_diffs` records.
+pub(crate) const STATE_HEIGHT_KEY: &[u8] = b"state_height";
 
 /// The column families (keyspaces) of a store.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
@@ -73,8 +87,12 @@ pub(crate) enum Column {
     /// chunk index `c` (`u64`, [`chunk_key`]) → the leaf hashes of the history log's positions
     /// `[16c, min(16c + 16, log size))`, 32 bytes each, concatenated.
     LogLeaves,
-    /// application key → application value, as the ledger wrote them.
+    /// application key → application value, as the ledger wrote them, up to the block at
+    /// `state_height`.
     State,
+    /// height (above `state_height`) → the block's state changes and new transaction index
+    /// entries ([`StateDiff`]), not yet in `state` and `tx_index`.
+    StateDiffs,
     /// consensus key → consensus value, as the consensus engine wrote them.
     Consensus,
     /// schema version, chain id, last height.
@@ -83,7 +101,7 @@ pub(crate) enum Column {
 
 impl Column {
     /// Every column, in a fixed order.
-    pub(crate) const ALL: [Column; 11] = [
+    pub(crate) const ALL: [Column; 12] = [
         Column::Blocks,
         Column::Headers,
         Column::Certificates,
@@ -93,6 +111,7 @@ impl Column {
         Column::Log,
         Column::LogLeaves,
         Column::State,
+        Column::StateDiffs,
         Column::Consensus,
         Column::Meta,
     ];
@@ -109,6 +128,7 @@ impl Column {
             Column::Log => "log",
             Column::LogLeaves => "log_leaves",
             Column::State => "state",
+            Column::StateDiffs => "state_diffs",
             Column::Consensus => "consensus",
             Column::Meta => "meta",
         }
@@ -250,6 +270,94 @@ pub(crate) fn chunk_subtree(
     Ok(nodes[0])
 }
 
+/// What one block wrote to the state and the transaction index, as its [`Column::StateDiffs`]
+/// record holds it until the writes reach those columns.
+///
+/// Encoding ([`encode_state_diff`]): a `u32` count of state changes, each a `u32`-length key
+/// (at most [`MAX_STATE_KEY_BYTES`]) then a tag byte, 0 for a deletion or 1 followed by a
+/// `u32`-length value (at most [`MAX_STATE_VALUE_BYTES`]); then a `u32` count (at most
+/// [`MAX_BLOCK_TXS`]) of index entries, each a 32-byte transaction id and its `u32` position in
+/// the block (the record's key gives the height). Integers big-endian; nothing may follow.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StateDiff {
+    /// The state changes, in the order the block made them (a later change of a key wins).
+    pub(crate) changes: Vec<StateChange>,
+    /// The transactions the block is the first location of, and their positions.
+    pub(crate) index: Vec<(TxId, u32)>,
+}
+
+/// The first state change (by position) that a [`StateDiff`] could not hold: a key or value
+/// longer than the limits its decoding enforces.
+pub(crate) fn oversized_change(changes: &[StateChange]) -> Option<DecodeError> {
+    changes.iter().find_map(|change| {
+        let key = change.key.len();
+        let value = change.value.as_ref().map_or(0, Vec::len);
+        let too_long = |what, len: usize, max: u32| DecodeError::TooLong {
+            what,
+            len: u64::try_from(len).unwrap_or(u64::MAX),
+            max: u64::from(max),
+        };
+        if u64::try_from(key).map_or(true, |key| key > u64::from(MAX_STATE_KEY_BYTES)) {
+            Some(too_long("state key", key, MAX_STATE_KEY_BYTES))
+        } else if u64::try_from(value)
+            .map_or(true, |value| value > u64::from(MAX_STATE_VALUE_BYTES))
+        {
+            Some(too_long("state value", value, MAX_STATE_VALUE_BYTES))
+        } else {
+            None
+        }
+    })
+}
+
+/// The [`StateDiff`] encoding of `changes` and `index` (which [`oversized_change`] and the
+/// block's transaction count keep within the limits).
+pub(crate) fn encode_state_diff(changes: &[StateChange], index: &[(TxId, u32)]) -> Vec<u8> {
+    let bytes: usize = changes
+        .iter()
+        .map(|change| 9 + change.key.len() + change.value.as_ref().map_or(0, Vec::len))
+        .sum();
+    let mut out = Vec::with_capacity(8 + bytes + index.len() * 36);
+    write::length(&mut out, changes.len());
+    for change in changes {
+        write::bytes(&mut out, &change.key);
+        write::option(&mut out, change.value.as_ref(), |out, value| {
+            write::bytes(out, value)
+        });
+    }
+    write::length(&mut out, index.len());
+    for (id, position) in index {
+        out.extend_from_slice(id.as_bytes());
+        write::u32(&mut out, *position);
+    }
+    out
+}
+
+/// Decodes a [`StateDiff`] record from bytes read from disk: every length within its limit,
+/// no allocation beyond what the input holds, nothing trailing.
+pub(crate) fn decode_state_diff(bytes: &[u8]) -> Result<StateDiff, DecodeError> {
+    let mut reader = Reader::new(bytes);
+    // Each change takes at least 5 bytes, each index entry 36: a count larger than the input
+    // allows fails on reading, and the capacity reserved never exceeds the input.
+    let count = reader.length("state changes", u32::MAX)?;
+    let mut changes = Vec::with_capacity(count.min(reader.remaining() / 5));
+    for _ in 0..count {
+        let key = reader.byte_vec("state key", MAX_STATE_KEY_BYTES)?;
+        let value = reader.option("state value", |reader| {
+            reader.byte_vec("state value", MAX_STATE_VALUE_BYTES)
+        })?;
+        changes.push(StateChange { key, value });
+    }
+    let count = reader.length("index entries", MAX_BLOCK_TXS)?;
+    let mut index = Vec::with_capacity(count.min(reader.remaining() / 36));
+    for _ in 0..count {
+        let id = Digest(reader.array("transaction id")?);
+        let position = reader.u32("transaction position")?;
+        index.push((id, position));
+    }
+    reader.finish()?;
+    Ok(StateDiff { changes, index })
+}
+
 /// The smallest key above every key that starts with `prefix`, or `None` when there is none
 /// (an empty prefix, or one of `0xff` bytes only).
 pub(crate) fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
@@ -317,10 +425,75 @@ mod tests {
                 "log",
                 "log_leaves",
                 "state",
+                "state_diffs",
                 "consensus",
                 "meta"
             ]
         );
+    }
+
+    #[test]
+    fn state_diff_encoding_is_the_documented_one() {
+        let changes = [StateChange::set("k", "vv"), StateChange::delete("gone")];
+        let index = [(Digest([7; 32]), 3)];
+        let bytes = encode_state_diff(&changes, &index);
+        let mut expected = vec![0, 0, 0, 2];
+        expected.extend_from_slice(&[0, 0, 0, 1, b'k', 1, 0, 0, 0, 2, b'v', b'v']);
+        expected.extend_from_slice(&[0, 0, 0, 4, b'g', b'o', b'n', b'e', 0]);
+        expected.extend_from_slice(&[0, 0, 0, 1]);
+        expected.extend_from_slice(&[7; 32]);
+        expected.extend_from_slice(&[0, 0, 0, 3]);
+        assert_eq!(bytes, expected);
+        assert_eq!(
+            decode_state_diff(&bytes).unwrap(),
+            StateDiff {
+                changes: changes.to_vec(),
+                index: index.to_vec(),
+            }
+        );
+        assert_eq!(encode_state_diff(&[], &[]), [0; 8]);
+    }
+
+    #[test]
+    fn state_diff_decoding_is_bounded_and_exact() {
+        let bytes = encode_state_diff(&[StateChange::set("k", "v")], &[]);
+        // Trailing bytes, every truncation, a bad tag, and counts past the input all fail.
+        let mut trailing = bytes.clone();
+        trailing.push(0);
+        assert!(decode_state_diff(&trailing).is_err());
+        for end in 0..bytes.len() {
+            assert!(
+                decode_state_diff(&bytes[..end]).is_err(),
+                "truncated at {end}"
+            );
+        }
+        let mut tag = bytes.clone();
+        tag[9] = 2;
+        assert!(matches!(
+            decode_state_diff(&tag),
+            Err(DecodeError::InvalidTag { .. })
+        ));
+        assert!(decode_state_diff(&[0xff; 4]).is_err());
+        let mut many = vec![0, 0, 0, 0];
+        many.extend_from_slice(&u32::MAX.to_be_bytes());
+        assert!(matches!(
+            decode_state_diff(&many),
+            Err(DecodeError::TooLong { .. })
+        ));
+        // A key longer than the limit is refused on reading, and flagged before writing.
+        let long = StateChange::set(vec![b'k'; 257], "v");
+        let long_bytes = encode_state_diff(std::slice::from_ref(&long), &[]);
+        assert!(matches!(
+            decode_state_diff(&long_bytes),
+            Err(DecodeError::TooLong { .. })
+        ));
+        assert!(oversized_change(&[StateChange::set("k", "v"), long]).is_some());
+        assert!(oversized_change(&[StateChange::set(vec![b'k'; 256], "v")]).is_none());
+        let big = StateChange::set(
+            "k",
+            vec![0; usize::try_from(MAX_STATE_VALUE_BYTES).unwrap() + 1],
+        );
+        assert!(oversized_change(&[big]).is_some());
     }
 
     #[test]

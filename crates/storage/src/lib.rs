@@ -116,10 +116,18 @@ pub trait Store {
     /// another height or block id, transactions that do not match the header's count and root,
     /// receipts that are not one per transaction with its id, position and height, log nodes
     /// that are not exactly the subtrees its transactions complete or a log that does not end at
-    /// the header's `log_size` and `log_root`, and a block or certificate that would not decode
-    /// under the limits when read back.
+    /// the header's `log_size` and `log_root`, and a block, certificate or state change (a key
+    /// or value longer than `MAX_STATE_KEY_BYTES` or `MAX_STATE_VALUE_BYTES`) that would not
+    /// decode under the limits when read back.
     /// Signatures are not verified: that is consensus' job, done before a block is decided.
     fn append_block(&mut self, committed: &CommittedBlock) -> Result<(), StorageError>;
+
+    /// Moves the state changes and transaction index entries of the blocks appended since the
+    /// last such move into their columns now, in one synced batch; reads do not change. Appending
+    /// does it by itself every few blocks ([`courtledger_types::limits::STATE_PENDING_MAX_BYTES`],
+    /// [`courtledger_types::limits::STATE_PENDING_MAX_BLOCKS`]); after a call, opening the
+    /// store has no block's writes to replay. For a clean shutdown.
+    fn flush_state(&mut self) -> Result<(), StorageError>;
 
     /// The header at `height`.
     fn header(&self, height: u64) -> Result<Option<BlockHeader>, StorageError>;

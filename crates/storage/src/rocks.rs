@@ -5,6 +5,7 @@ use std::path::{Path, PathBuf};
 
 use courtledger_codec::decode_exact;
 use courtledger_crypto::ChainId;
+use courtledger_types::limits::STATE_PENDING_MAX_BYTES;
 use rocksdb::{
     BlockBasedOptions, ColumnFamily, ColumnFamilyDescriptor, DBCompressionType, Direction,
     IteratorMode, Options, ReadOptions, WriteBatch, WriteOptions, DB,
@@ -19,8 +20,19 @@ use crate::layout::{Column, SCHEMA_VERSION, SCHEMA_VERSION_KEY};
 /// a useful bound.
 const KEEP_LOG_FILES: usize = 10;
 
+/// Bytes of write-ahead log RocksDB keeps before it flushes the memtables that hold the oldest
+/// log alive. Its default (four times the sum of all memtables, over 3 GiB for our column
+/// families) let a node keep more log than data: a column written rarely (`meta`, `consensus`)
+/// pins every log file written since its last flush.
+const MAX_TOTAL_WAL_BYTES: u64 = 256 * 1024 * 1024;
+
 /// Bits per key of the Bloom filter on `tx_index`, where most lookups of a new block's ids miss.
 const TX_INDEX_BLOOM_BITS_PER_KEY: f64 = 10.0;
+
+/// Memtable size of `state_diffs`: twice the bytes of records that may wait, so that most
+/// records are deleted (by the range deletion that moves their writes into `state`) before their
+/// memtable is flushed, while the memtable stays smaller than RocksDB's default of 64 MiB.
+const STATE_DIFFS_WRITE_BUFFER_BYTES: usize = 2 * STATE_PENDING_MAX_BYTES;
 
 /// Share of a `tx_index` memtable's size given to its whole-key Bloom filter (RocksDB's
 /// `memtable_prefix_bloom_size_ratio`: 6.4 MiB for a 64 MiB memtable).
@@ -48,6 +60,7 @@ impl RocksStore {
         db_options.create_if_missing(true);
         db_options.create_missing_column_families(true);
         db_options.set_keep_log_file_num(KEEP_LOG_FILES);
+        db_options.set_max_total_wal_size(MAX_TOTAL_WAL_BYTES);
         // An existing database must hold our column families and no others (`default` always
         // exists). Listing fails when there is no database yet, which is fine.
         if let Ok(names) = DB::list_cf(&db_options, path) {
@@ -146,6 +159,13 @@ fn column_options(column: Column) -> Options {
     // Everywhere, even on the columns of hashes: turning it off there, or on levels 0 and 1,
     // was measured and did not pay (the crate README, "Opening").
     options.set_compression_type(DBCompressionType::Lz4);
+    if column == Column::StateDiffs {
+        // Records live seconds (until the next move into `state` and `tx_index` deletes
+        // them): mostly they die in the memtable, and what a flush writes is soon compacted
+        // away, so compressing it is wasted work.
+        options.set_compression_type(DBCompressionType::None);
+        options.set_write_buffer_size(STATE_DIFFS_WRITE_BUFFER_BYTES);
+    }
     if column == Column::TxIndex {
         let mut table = BlockBasedOptions::default();
         table.set_bloom_filter(TX_INDEX_BLOOM_BITS_PER_KEY, false);

@@ -63,6 +63,17 @@ pub const MAX_TIMEOUT_MS: u64 = 60_000;
 /// Largest allowed clock drift between a proposer's block time and a validator's clock.
 pub const MAX_CLOCK_DRIFT_MS: u64 = 60_000;
 
+// Storage (`courtledger_storage`).
+
+/// A store keeps the state writes of the blocks it has appended in memory, each block's also in
+/// one record of its own, and moves them into its state and transaction index columns in one
+/// sorted batch once their records reach this many bytes: the memory they hold and the work of
+/// replaying them on opening are bounded by it.
+pub const STATE_PENDING_MAX_BYTES: usize = 8 * 1024 * 1024;
+/// ... or once this many blocks have been appended since the last such batch, whichever comes
+/// first, so that a quiet chain's records do not wait for ever.
+pub const STATE_PENDING_MAX_BLOCKS: u64 = 256;
+
 // The judicial ledger's acts and records (`courtledger_ledger`).
 
 /// Longest free text in an act (a rejection or revocation reason, a hearing location), in bytes.

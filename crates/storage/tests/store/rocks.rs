@@ -13,9 +13,10 @@ use rocksdb::{Options, DB};
 
 use crate::support::{
     append_txs, assert_log_matches, chain_id, expected_log_records, other_chain_id, tx, Chain,
+    KeyValue,
 };
 
-const COLUMNS: [&str; 11] = [
+const COLUMNS: [&str; 12] = [
     "blocks",
     "headers",
     "certificates",
@@ -25,6 +26,7 @@ const COLUMNS: [&str; 11] = [
     "log",
     "log_leaves",
     "state",
+    "state_diffs",
     "consensus",
     "meta",
 ];
@@ -42,6 +44,30 @@ fn raw_put(path: &Path, column: &str, key: &[u8], value: &[u8]) {
 
 fn raw_get(db: &DB, column: &str, key: &[u8]) -> Option<Vec<u8>> {
     db.get_cf(db.cf_handle(column).unwrap(), key).unwrap()
+}
+
+/// Moves the pending state and index writes of the store at `path` into their columns
+/// (`flush_state`), so that a test can damage or inspect them there: until then, reads see the
+/// pending copy.
+fn flush(path: &Path) {
+    RocksStore::open(path, chain_id())
+        .unwrap()
+        .flush_state()
+        .unwrap();
+}
+
+/// Makes the store at `path` what version 4 wrote (and leaves the raw database open for edits
+/// toward older versions): its state and index writes in `state` and `tx_index`, no
+/// `state_diffs` column family, no `state_height`, and `schema_version` 4.
+fn as_version_4(path: &Path) -> DB {
+    flush(path);
+    let mut db = raw(path);
+    db.drop_cf("state_diffs").unwrap();
+    let meta = db.cf_handle("meta").unwrap();
+    db.delete_cf(meta, b"state_height").unwrap();
+    db.put_cf(meta, b"schema_version", 4u32.to_be_bytes())
+        .unwrap();
+    db
 }
 
 /// A store at `path` with three blocks, state and consensus records.
@@ -147,12 +173,12 @@ fn refuses_another_schema_version() {
         error,
         StorageError::SchemaVersion {
             found: 9,
-            supported: 4
+            supported: 5
         }
     );
     assert_eq!(
         error.to_string(),
-        "database has schema version 9, this build reads version 4"
+        "database has schema version 9, this build reads version 5"
     );
 
     // A schema version that is not a u32 at all is corruption.
@@ -168,14 +194,15 @@ fn refuses_another_schema_version() {
     ));
 }
 
-/// A database of layout version 1 (no `receipts`, no `block_index`, no `log`, no `log_leaves`) is
-/// refused by its version, and left exactly as it was: no column family is added to it.
+/// A database of layout version 1 (no `receipts`, no `block_index`, no `log`, no `log_leaves`,
+/// no `state_diffs`) is refused by its version, and left exactly as it was: no column family is
+/// added to it.
 #[test]
 fn refuses_a_version_1_database_without_changing_it() {
     let dir = tempfile::tempdir().unwrap();
     populate(dir.path());
     {
-        let mut db = raw(dir.path());
+        let mut db = as_version_4(dir.path());
         db.drop_cf("receipts").unwrap();
         db.drop_cf("block_index").unwrap();
         db.drop_cf("log").unwrap();
@@ -230,14 +257,14 @@ fn refuses_a_version_1_database_without_changing_it() {
     ));
 }
 
-/// A database of layout version 2 (no `log`, no `log_leaves`) is refused by its version,
-/// unchanged.
+/// A database of layout version 2 (no `log`, no `log_leaves`, no `state_diffs`) is refused by
+/// its version, unchanged.
 #[test]
 fn refuses_a_version_2_database_without_changing_it() {
     let dir = tempfile::tempdir().unwrap();
     populate(dir.path());
     {
-        let mut db = raw(dir.path());
+        let mut db = as_version_4(dir.path());
         db.drop_cf("log").unwrap();
         db.drop_cf("log_leaves").unwrap();
         db.put_cf(
@@ -263,8 +290,8 @@ fn refuses_a_version_2_database_without_changing_it() {
 }
 
 /// A database of layout version 3 (a `receipts` record per transaction, every log subtree in
-/// `log`, no `log_leaves`) is refused by its version, and left exactly as it was: the build
-/// that wrote it can still open it.
+/// `log`, no `log_leaves`, no `state_diffs`) is refused by its version, and left exactly as it
+/// was: the build that wrote it can still open it.
 #[test]
 fn refuses_a_version_3_database_without_changing_it() {
     let dir = tempfile::tempdir().unwrap();
@@ -272,7 +299,7 @@ fn refuses_a_version_3_database_without_changing_it() {
     {
         // What version 3 wrote for block 3 (one transaction): its receipt under (height,
         // position), its leaf and the subtree over the log's two leaves under (level, index).
-        let mut db = raw(dir.path());
+        let mut db = as_version_4(dir.path());
         db.drop_cf("log_leaves").unwrap();
         let receipts = db.cf_handle("receipts").unwrap();
         db.delete_cf(receipts, 3u64.to_be_bytes()).unwrap();
@@ -303,10 +330,10 @@ fn refuses_a_version_3_database_without_changing_it() {
             supported: SCHEMA_VERSION
         }
     );
-    assert_eq!(SCHEMA_VERSION, 4);
+    assert_eq!(SCHEMA_VERSION, 5);
     assert_eq!(
         error.to_string(),
-        "database has schema version 3, this build reads version 4"
+        "database has schema version 3, this build reads version 5"
     );
     assert_eq!(
         DB::list_cf(&Options::default(), dir.path()).unwrap(),
@@ -316,6 +343,102 @@ fn refuses_a_version_3_database_without_changing_it() {
     assert!(matches!(
         RocksStore::open(dir.path(), chain_id()),
         Err(StorageError::SchemaVersion { found: 3, .. })
+    ));
+}
+
+/// The columns of a version-4 database.
+const V4_COLUMNS: [&str; 11] = [
+    "blocks",
+    "headers",
+    "certificates",
+    "tx_index",
+    "receipts",
+    "block_index",
+    "log",
+    "log_leaves",
+    "state",
+    "consensus",
+    "meta",
+];
+
+/// Every record of a database of `columns`, read without writing to it.
+fn all_read_only(path: &Path, columns: &[&str]) -> Vec<(String, Vec<KeyValue>)> {
+    let db = DB::open_cf_for_read_only(&Options::default(), path, columns, false).unwrap();
+    columns
+        .iter()
+        .map(|column| ((*column).to_owned(), all(&db, column)))
+        .collect()
+}
+
+/// A database of layout version 4 (state changes and index entries written straight into
+/// `state` and `tx_index`, no `state_diffs`, no `state_height`) is refused by its version, and
+/// left exactly as it was: no column family or record is added to it.
+#[test]
+fn refuses_a_version_4_database_without_changing_it() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    drop(as_version_4(dir.path()));
+    let before = DB::list_cf(&Options::default(), dir.path()).unwrap();
+    assert!(!before.iter().any(|name| name == "state_diffs"));
+    assert_eq!(before.len(), 12, "{before:?}");
+    let records = all_read_only(dir.path(), &V4_COLUMNS);
+    // What version 4 holds after block 3: its state change and index entry in their columns.
+    let filing = tx(4, 1, b"filing").id();
+    let column = |name: &str| {
+        records
+            .iter()
+            .find(|(found, _)| found == name)
+            .map(|(_, records)| records.clone())
+            .unwrap()
+    };
+    assert_eq!(column("state"), [(b"case/1".to_vec(), b"filed".to_vec())]);
+    assert!(column("tx_index")
+        .iter()
+        .any(|(key, _)| key == filing.as_bytes()));
+    assert!(!column("meta").iter().any(|(key, _)| key == b"state_height"));
+
+    let error = RocksStore::open(dir.path(), chain_id()).unwrap_err();
+    assert_eq!(
+        error,
+        StorageError::SchemaVersion {
+            found: 4,
+            supported: SCHEMA_VERSION
+        }
+    );
+    assert_eq!(
+        error.to_string(),
+        "database has schema version 4, this build reads version 5"
+    );
+    assert_eq!(
+        DB::list_cf(&Options::default(), dir.path()).unwrap(),
+        before
+    );
+    assert_eq!(all_read_only(dir.path(), &V4_COLUMNS), records);
+    // Refused again, still unchanged.
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::SchemaVersion { found: 4, .. })
+    ));
+    assert_eq!(all_read_only(dir.path(), &V4_COLUMNS), records);
+
+    // Version 5 without `state_diffs` is damage, not another version.
+    {
+        let db = DB::open_cf(&Options::default(), dir.path(), V4_COLUMNS).unwrap();
+        db.put_cf(
+            db.cf_handle("meta").unwrap(),
+            b"schema_version",
+            SCHEMA_VERSION.to_be_bytes(),
+        )
+        .unwrap();
+    }
+    assert!(matches!(
+        RocksStore::open(dir.path(), chain_id()),
+        Err(StorageError::Corrupt {
+            what: "column family",
+            column: "state_diffs",
+            reason: Corruption::Missing,
+            ..
+        })
     ));
 }
 
@@ -415,11 +538,38 @@ fn on_disk_layout_is_the_documented_one() {
             Some(committed.certificate.to_bytes())
         );
     }
+    // The state changes and new index entries of the blocks since the last move (all three
+    // here) are in `state_diffs`, one record per block under its height: a u32 count of
+    // changes, each a u32-length key, tag 1 and a u32-length value (tag 0 alone: a deletion);
+    // a u32 count of index entries, each a tx id and its u32 position. `state` and `tx_index`
+    // do not have them yet, and `state_height` (up to which they do) is 0.
     let filing = tx(4, 1, b"filing").id();
-    let mut location = 3u64.to_be_bytes().to_vec();
-    location.extend_from_slice(&0u32.to_be_bytes());
-    assert_eq!(raw_get(&db, "tx_index", filing.as_bytes()), Some(location));
-    assert_eq!(raw_get(&db, "state", b"case/1"), Some(b"filed".to_vec()));
+    let act = blocks[1].block.txs[0].id();
+    let mut diff_2 = vec![0, 0, 0, 0, 0, 0, 0, 1];
+    diff_2.extend_from_slice(act.as_bytes());
+    diff_2.extend_from_slice(&[0, 0, 0, 0]);
+    let mut diff_3 = vec![0, 0, 0, 1];
+    diff_3.extend_from_slice(&[0, 0, 0, 6]);
+    diff_3.extend_from_slice(b"case/1");
+    diff_3.extend_from_slice(&[1, 0, 0, 0, 5]);
+    diff_3.extend_from_slice(b"filed");
+    diff_3.extend_from_slice(&[0, 0, 0, 1]);
+    diff_3.extend_from_slice(filing.as_bytes());
+    diff_3.extend_from_slice(&[0, 0, 0, 0]);
+    assert_eq!(
+        all(&db, "state_diffs"),
+        [
+            (1u64.to_be_bytes().to_vec(), vec![0; 8]),
+            (2u64.to_be_bytes().to_vec(), diff_2),
+            (3u64.to_be_bytes().to_vec(), diff_3),
+        ]
+    );
+    assert_eq!(all(&db, "state"), []);
+    assert_eq!(all(&db, "tx_index"), []);
+    assert_eq!(
+        raw_get(&db, "meta", b"state_height"),
+        Some(0u64.to_be_bytes().to_vec())
+    );
     for committed in &blocks {
         let height = committed.block.header.height;
         assert_eq!(
@@ -485,6 +635,38 @@ fn on_disk_layout_is_the_documented_one() {
         .map(|item| u64::from_be_bytes(item.unwrap().0.as_ref().try_into().unwrap()))
         .collect();
     assert_eq!(heights, [1, 2, 3]);
+    drop(db);
+
+    // After `flush_state`, the writes are in their columns (`tx_index`: tx id → u64 height and
+    // u32 position; `state`: the key and value as given), `state_diffs` is empty and
+    // `state_height` is the last height.
+    flush(dir.path());
+    let db = raw(dir.path());
+    let location = |height: u64| {
+        let mut location = height.to_be_bytes().to_vec();
+        location.extend_from_slice(&0u32.to_be_bytes());
+        location
+    };
+    let mut index = vec![
+        (act.as_bytes().to_vec(), location(2)),
+        (filing.as_bytes().to_vec(), location(3)),
+    ];
+    index.sort();
+    assert_eq!(all(&db, "tx_index"), index);
+    assert_eq!(
+        raw_get(&db, "tx_index", filing.as_bytes()),
+        Some(location(3))
+    );
+    assert_eq!(all(&db, "state"), [(b"case/1".to_vec(), b"filed".to_vec())]);
+    assert_eq!(all(&db, "state_diffs"), []);
+    assert_eq!(
+        raw_get(&db, "meta", b"state_height"),
+        Some(3u64.to_be_bytes().to_vec())
+    );
+    assert_eq!(
+        raw_get(&db, "meta", b"last_height"),
+        Some(3u64.to_be_bytes().to_vec())
+    );
 }
 
 #[test]
@@ -492,6 +674,8 @@ fn corrupt_records_are_errors_not_panics() {
     let dir = tempfile::tempdir().unwrap();
     let (_, blocks) = populate(dir.path());
     let path = dir.path();
+    // The state and index writes into their columns, where this test damages them.
+    flush(path);
 
     // Garbage under a header below the tip: the store opens, reading that header fails.
     raw_put(path, "headers", &1u64.to_be_bytes(), b"garbage");

@@ -1,5 +1,6 @@
 //! Behaviours that both stores must show identically. Each is a function of `&mut dyn Store`,
-//! run by `both!` once on a `MemoryStore` and once on a `RocksStore` in a temporary directory.
+//! run by `both!` once on a `MemoryStore` and once on a `RocksStore` in a temporary directory;
+//! those that restart the store or read its records take the store by value (`S: Reopen`).
 
 use courtledger_codec::Encode;
 use courtledger_merkle::{leaf_hash, root, Hash, ProofError};
@@ -7,22 +8,32 @@ use courtledger_storage::{
     CommittedBlock, ConsensusRecord, LogError, LogView, MemoryStore, RocksStore, StateChange,
     StorageError, Store, TxLocation, MAX_STATE_SCAN,
 };
-use courtledger_types::limits::{MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS};
+use courtledger_types::limits::{
+    MAX_STATE_KEY_BYTES, MAX_STATE_VALUE_BYTES, MAX_TX_PAYLOAD_BYTES, MAX_VALIDATORS,
+    STATE_PENDING_MAX_BLOCKS, STATE_PENDING_MAX_BYTES,
+};
 use courtledger_types::{CommitSignature, SignedTransaction, TxId};
 
 use crate::support::{
-    append_txs, assert_log_matches, chain_id, expected_log_records, other_chain_id, recertify, tx,
-    validators, Chain, Snapshot, BLOCK_SIZE_PATTERNS,
+    append_txs, apply_changes, assert_log_matches, chain_id, disk_diff_heights, disk_state_height,
+    expected_log_records, model_scan, other_chain_id, recertify, state_diff_len, tx, validators,
+    Chain, Reopen, Rng, Snapshot, StateModel, BLOCK_SIZE_PATTERNS,
 };
 
 macro_rules! both {
-    ($($name:ident),* $(,)?) => {
+    (borrowing: $($name:ident),* $(,)?; owning: $($owned:ident),* $(,)?) => {
         mod memory {
             $(
                 #[test]
                 fn $name() {
                     let mut store = courtledger_storage::MemoryStore::new(crate::support::chain_id());
                     super::$name(&mut store);
+                }
+            )*
+            $(
+                #[test]
+                fn $owned() {
+                    super::$owned(courtledger_storage::MemoryStore::new(crate::support::chain_id()));
                 }
             )*
         }
@@ -37,11 +48,22 @@ macro_rules! both {
                     super::$name(&mut store);
                 }
             )*
+            $(
+                #[test]
+                fn $owned() {
+                    let dir = tempfile::tempdir().unwrap();
+                    super::$owned(
+                        courtledger_storage::RocksStore::open(dir.path(), crate::support::chain_id())
+                            .unwrap(),
+                    );
+                }
+            )*
         }
     };
 }
 
 both!(
+    borrowing:
     starts_empty,
     blocks_round_trip,
     refuses_wrong_height,
@@ -60,7 +82,13 @@ both!(
     keeps_consensus_records,
     stores_the_log,
     proves_from_the_stored_log,
-    refuses_mismatching_log_nodes,
+    refuses_mismatching_log_nodes;
+    owning:
+    flushes_state_on_demand,
+    replays_pending_writes_on_reopening,
+    moves_pending_writes_every_256_blocks,
+    moves_pending_writes_at_16_mib,
+    refuses_oversized_state_changes,
 );
 
 /// Appends blocks of `pattern`'s sizes (cycled; the last one cut to fit) to an empty `store`
@@ -1100,15 +1128,21 @@ fn memory_records_of_the_wrong_length_are_corrupt() {
         _ => false,
     };
 
-    // A version-3 store is refused.
-    let old = edited("meta", b"schema_version", Some(3u32.to_be_bytes().to_vec()));
-    assert_eq!(
-        MemoryStore::from_records(chain_id(), old).unwrap_err(),
-        StorageError::SchemaVersion {
-            found: 3,
-            supported: 4
-        }
-    );
+    // A version-3 or version-4 store is refused.
+    for version in [3u32, 4] {
+        let old = edited(
+            "meta",
+            b"schema_version",
+            Some(version.to_be_bytes().to_vec()),
+        );
+        assert_eq!(
+            MemoryStore::from_records(chain_id(), old).unwrap_err(),
+            StorageError::SchemaVersion {
+                found: version,
+                supported: 5
+            }
+        );
+    }
 
     // Block 1's receipts: 18 of 46 bytes. One byte more or less, or a receipt more.
     let height = 1u64.to_be_bytes();
@@ -1172,4 +1206,825 @@ fn memory_records_of_the_wrong_length_are_corrupt() {
             "{error:?}"
         );
     }
+}
+
+/// A `state_scan`'s arguments: prefix, start after, limit.
+type Scan<'a> = (&'a [u8], Option<&'a [u8]>, usize);
+
+/// An edit of a store's records: column family, key, and the new value (`None`: deleted).
+type Edit<'a> = (&'a str, &'a [u8], Option<Vec<u8>>);
+
+/// `key` → `value`, as `state_scan` returns it.
+fn entry(key: &str, value: &str) -> (Vec<u8>, Vec<u8>) {
+    (key.as_bytes().to_vec(), value.as_bytes().to_vec())
+}
+
+/// `flush_state` moves what is pending into the columns and changes no read; with nothing
+/// pending (an empty store, twice in a row) it writes nothing.
+fn flushes_state_on_demand<S: Reopen>(mut store: S) {
+    store.flush_state().unwrap();
+    assert_eq!(disk_state_height(&store), Some(0));
+    assert_eq!(store.last_height(), 0);
+
+    let mut chain = Chain::new();
+    let filing = tx(2, 1, b"filing");
+    chain.append(
+        &mut store,
+        vec![filing.clone()],
+        vec![
+            StateChange::set("case/1", "filed"),
+            StateChange::set("case/2", "filed"),
+        ],
+    );
+    chain.append(&mut store, vec![], vec![StateChange::delete("case/2")]);
+    assert_eq!(disk_diff_heights(&store), [1, 2]);
+    assert_eq!(store.disk("state"), []);
+    assert_eq!(store.disk("tx_index"), []);
+    let keys: [&[u8]; 3] = [b"case/1", b"case/2", b"case/3"];
+    let before = Snapshot::take(&store, &[filing.id()], &keys);
+
+    store.flush_state().unwrap();
+    assert_eq!(Snapshot::take(&store, &[filing.id()], &keys), before);
+    assert_eq!(disk_state_height(&store), Some(2));
+    assert_eq!(disk_diff_heights(&store), Vec::<u64>::new());
+    assert_eq!(store.disk("state"), [entry("case/1", "filed")]);
+    let location = TxLocation {
+        height: 1,
+        position: 0,
+    };
+    assert_eq!(
+        store.disk("tx_index"),
+        [(filing.id().as_bytes().to_vec(), location.to_bytes())]
+    );
+
+    // Again, with nothing pending: nothing changes.
+    let meta = store.disk("meta");
+    store.flush_state().unwrap();
+    assert_eq!(store.disk("meta"), meta);
+    assert_eq!(Snapshot::take(&store, &[filing.id()], &keys), before);
+    let store = store.reopen();
+    assert_eq!(Snapshot::take(&store, &[filing.id()], &keys), before);
+}
+
+/// The pending writes of the blocks above `state_height` come back on opening: the same state,
+/// scans, locations and receipts after a restart as before it, and the store goes on from them.
+fn replays_pending_writes_on_reopening<S: Reopen>(mut store: S) {
+    let mut chain = Chain::new();
+    let mut model = StateModel::new();
+    let mut ids: Vec<TxId> = Vec::new();
+    let mut append = |store: &mut S, txs: Vec<SignedTransaction>, changes: Vec<StateChange>| {
+        apply_changes(&mut model, &changes);
+        let committed = chain.append(store, txs, changes);
+        ids.extend(committed.block.tx_ids());
+        model.clone()
+    };
+    let filing = tx(3, 1, b"filing");
+    let ruling = tx(3, 2, b"ruling");
+    // Block 1, moved into the columns: what the pending blocks then change.
+    append(
+        &mut store,
+        vec![filing.clone()],
+        (1..=4)
+            .map(|n| StateChange::set(format!("case/{n}"), "filed"))
+            .collect(),
+    );
+    store.flush_state().unwrap();
+    // Blocks 2 to 4, pending: a deletion of a key in the column (case/2), overwrites of one in
+    // the column (case/3) and of one set by an earlier pending block (case/5), a key set then
+    // deleted by a later block (case/6), one deleted then set again (case/1), a deletion of a
+    // key never set; and repeated transaction ids, which keep their first location (in the
+    // column for the filing, pending for the ruling).
+    append(
+        &mut store,
+        vec![ruling.clone(), filing.clone()],
+        vec![
+            StateChange::delete("case/2"),
+            StateChange::set("case/3", "heard"),
+            StateChange::set("case/5", "new"),
+            StateChange::set("case/6", "short-lived"),
+        ],
+    );
+    append(
+        &mut store,
+        vec![tx(3, 3, b"appeal")],
+        vec![
+            StateChange::set("case/3", "judged"),
+            StateChange::set("case/5", "changed"),
+            StateChange::delete("case/6"),
+            StateChange::delete("case/1"),
+            StateChange::set("court/1", "open"),
+        ],
+    );
+    let model = append(
+        &mut store,
+        vec![ruling.clone(), tx(3, 4, b"closing")],
+        vec![
+            StateChange::set("case/1", "refiled"),
+            StateChange::delete("never/set"),
+            StateChange::set("case/7", Vec::new()),
+        ],
+    );
+    assert_eq!(disk_state_height(&store), Some(1));
+    assert_eq!(disk_diff_heights(&store), [2, 3, 4]);
+    assert_eq!(
+        store.state_scan(b"", None, usize::MAX),
+        Ok(vec![
+            entry("case/1", "refiled"),
+            entry("case/3", "judged"),
+            entry("case/4", "filed"),
+            entry("case/5", "changed"),
+            entry("case/7", ""),
+            entry("court/1", "open"),
+        ])
+    );
+    assert_eq!(
+        store.tx_location(&filing.id()),
+        Ok(Some(TxLocation {
+            height: 1,
+            position: 0
+        }))
+    );
+    assert_eq!(
+        store.tx_location(&ruling.id()),
+        Ok(Some(TxLocation {
+            height: 2,
+            position: 0
+        }))
+    );
+
+    let keys: Vec<Vec<u8>> = (0..=8)
+        .map(|n| format!("case/{n}").into_bytes())
+        .chain([b"court/1".to_vec(), b"never/set".to_vec()])
+        .collect();
+    let key_refs: Vec<&[u8]> = keys.iter().map(Vec::as_slice).collect();
+    let scans: [Scan; 7] = [
+        (b"case/", None, 10),
+        (b"case/", None, 2),
+        (b"case/", Some(b"case/1"), 2),
+        (b"case/", Some(b"case/2"), 1),
+        (b"case/3", None, 10),
+        (b"c", Some(b"case/5"), 10),
+        (b"court/", None, 10),
+    ];
+    let check = |store: &S, when: &str| {
+        for (prefix, start_after, limit) in scans {
+            assert_eq!(
+                store.state_scan(prefix, start_after, limit).unwrap(),
+                model_scan(&model, prefix, start_after, limit),
+                "{when}: scan of {prefix:?} after {start_after:?}, limit {limit}"
+            );
+        }
+        for key in &keys {
+            assert_eq!(store.state_get(key), Ok(model.get(key).cloned()), "{when}");
+        }
+    };
+    check(&store, "before the restart");
+    let before = Snapshot::take(&store, &ids, &key_refs);
+    let ruling_receipt = store.receipt(&ruling.id()).unwrap().unwrap();
+    assert_eq!((ruling_receipt.height, ruling_receipt.index), (2, 0));
+
+    let mut store = store.reopen();
+    assert_eq!(Snapshot::take(&store, &ids, &key_refs), before);
+    check(&store, "after the restart");
+    assert_eq!(disk_diff_heights(&store), [2, 3, 4]);
+
+    // The replayed writes are pending again: the next block builds on them (the ruling's id
+    // is found there), and a flush moves them all.
+    let closing = chain.append(
+        &mut store,
+        vec![ruling.clone()],
+        vec![StateChange::set("case/5", "closed")],
+    );
+    assert_eq!(
+        store.tx_location(&ruling.id()),
+        Ok(Some(TxLocation {
+            height: 2,
+            position: 0
+        }))
+    );
+    assert_eq!(store.receipt(&ruling.id()), Ok(Some(ruling_receipt)));
+    assert_eq!(closing.block.header.height, 5);
+    let store = store.reopen();
+    assert_eq!(disk_diff_heights(&store), [2, 3, 4, 5]);
+    assert_eq!(store.state_get(b"case/5"), Ok(Some(b"closed".to_vec())));
+    let mut store = store;
+    store.flush_state().unwrap();
+    assert_eq!(disk_state_height(&store), Some(5));
+    assert_eq!(disk_diff_heights(&store), Vec::<u64>::new());
+    let after_flush = Snapshot::take(&store, &ids, &key_refs);
+    let store = store.reopen();
+    assert_eq!(Snapshot::take(&store, &ids, &key_refs), after_flush);
+    assert_eq!(store.state_get(b"case/5"), Ok(Some(b"closed".to_vec())));
+    assert_eq!(store.state_get(b"case/3"), Ok(Some(b"judged".to_vec())));
+    assert_eq!(store.state_get(b"case/2"), Ok(None));
+}
+
+/// Whether a test that appends many blocks reads the records on disk after block `height`: the
+/// first blocks, around each move of the pending writes, and every 64th.
+fn inspects_disk_at(height: u64) -> bool {
+    let max = STATE_PENDING_MAX_BLOCKS;
+    height <= 2
+        || height.is_multiple_of(64)
+        || [max, 2 * max].iter().any(|m| m.abs_diff(height) <= 1)
+}
+
+/// Small blocks: every `STATE_PENDING_MAX_BLOCKS` (256) blocks, the appending batch moves every
+/// pending write into `state` and `tx_index`, sets `state_height` to its height and deletes the
+/// `state_diffs` records up to it. Reads are those of a reference model at every height.
+fn moves_pending_writes_every_256_blocks<S: Reopen>(mut store: S) {
+    let max = STATE_PENDING_MAX_BLOCKS;
+    let mut chain = Chain::new();
+    let mut model = StateModel::new();
+    let mut locations: Vec<(TxId, TxLocation)> = Vec::new();
+    let keys: Vec<Vec<u8>> = (0..7).map(|n| format!("n/{n}").into_bytes()).collect();
+    let mut state_height = 0;
+    for height in 1..=2 * max + 3 {
+        // A set and a deletion per block over 7 keys: overwrites and deletions of keys written
+        // before and after each move.
+        let changes = vec![
+            StateChange::set(
+                keys[usize::try_from(height % 7).unwrap()].clone(),
+                height.to_string(),
+            ),
+            StateChange::delete(keys[usize::try_from(height * 3 % 7).unwrap()].clone()),
+        ];
+        let txs = if height % 5 == 0 {
+            vec![tx(2, height, b"act")]
+        } else {
+            vec![]
+        };
+        let committed = chain.append(&mut store, txs, changes.clone());
+        apply_changes(&mut model, &changes);
+        for (position, id) in committed.block.tx_ids().into_iter().enumerate() {
+            let position = u32::try_from(position).unwrap();
+            locations.push((id, TxLocation { height, position }));
+        }
+        if height % max == 0 {
+            state_height = height;
+        }
+
+        for key in &keys {
+            assert_eq!(
+                store.state_get(key),
+                Ok(model.get(key).cloned()),
+                "after block {height}"
+            );
+        }
+        for (prefix, start_after, limit) in [
+            (b"n/".as_slice(), None, 10),
+            (b"n/", Some(b"n/2".as_slice()), 3),
+            (b"", None, 1),
+        ] {
+            assert_eq!(
+                store.state_scan(prefix, start_after, limit).unwrap(),
+                model_scan(&model, prefix, start_after, limit),
+                "after block {height}: scan of {prefix:?} after {start_after:?}, limit {limit}"
+            );
+        }
+        for (id, location) in &locations {
+            assert_eq!(
+                store.tx_location(id),
+                Ok(Some(*location)),
+                "after block {height}"
+            );
+        }
+
+        if inspects_disk_at(height) {
+            assert_eq!(
+                disk_state_height(&store),
+                Some(state_height),
+                "after block {height}"
+            );
+            let pending: Vec<u64> = (state_height + 1..=height).collect();
+            assert_eq!(disk_diff_heights(&store), pending, "after block {height}");
+            if height == state_height {
+                // Everything is in the columns: exactly the model, and every location.
+                let state: Vec<_> = model.clone().into_iter().collect();
+                assert_eq!(store.disk("state"), state, "after block {height}");
+                let mut index: Vec<_> = locations
+                    .iter()
+                    .map(|(id, location)| (id.as_bytes().to_vec(), location.to_bytes()))
+                    .collect();
+                index.sort();
+                assert_eq!(store.disk("tx_index"), index, "after block {height}");
+            }
+        }
+    }
+    assert_eq!(state_height, 2 * max);
+
+    let store = store.reopen();
+    assert_eq!(
+        disk_diff_heights(&store),
+        [2 * max + 1, 2 * max + 2, 2 * max + 3]
+    );
+    assert_eq!(
+        store.state_scan(b"", None, usize::MAX),
+        Ok(model.into_iter().collect())
+    );
+    for (id, location) in &locations {
+        assert_eq!(store.tx_location(id), Ok(Some(*location)));
+    }
+}
+
+/// Blocks of large values: the pending writes move into the columns once their records reach
+/// `STATE_PENDING_MAX_BYTES` (16 MiB), long before 256 blocks, and the records on disk never
+/// reach it.
+fn moves_pending_writes_at_16_mib<S: Reopen>(mut store: S) {
+    const KEYS: u64 = 50;
+    const PER_BLOCK: u64 = 16;
+    let value_len = 60 * 1024;
+    assert!(value_len <= usize::try_from(MAX_STATE_VALUE_BYTES).unwrap());
+    let key = |n: u64| format!("big/{:03}", n % KEYS).into_bytes();
+    let mut chain = Chain::new();
+    let mut model = StateModel::new();
+    // The rule, from the documented record length: a block whose record would bring the
+    // pending records to the bound moves them, with its own writes, instead of adding a record.
+    let (mut state_height, mut pending_bytes, mut moves) = (0u64, 0usize, Vec::new());
+    for height in 1..=40u64 {
+        let mut changes: Vec<StateChange> = (0..PER_BLOCK)
+            .map(|i| {
+                let mut value = vec![u8::try_from((height + i) % 251).unwrap(); value_len];
+                value[..16].copy_from_slice(&[height.to_be_bytes(), i.to_be_bytes()].concat());
+                StateChange::set(key(height * 7 + i), value)
+            })
+            .collect();
+        changes.push(StateChange::delete(key(height * 11)));
+        let txs = vec![tx(2, height, b"large")];
+        chain.append(&mut store, txs, changes.clone());
+        apply_changes(&mut model, &changes);
+        let record = state_diff_len(&changes, 1);
+        if pending_bytes + record >= STATE_PENDING_MAX_BYTES
+            || height - state_height >= STATE_PENDING_MAX_BLOCKS
+        {
+            state_height = height;
+            pending_bytes = 0;
+            moves.push(height);
+        } else {
+            pending_bytes += record;
+        }
+
+        assert_eq!(
+            disk_state_height(&store),
+            Some(state_height),
+            "after block {height}"
+        );
+        let diffs = store.disk("state_diffs");
+        let heights: Vec<u64> = diffs
+            .iter()
+            .map(|(key, _)| u64::from_be_bytes(key.clone().try_into().unwrap()))
+            .collect();
+        assert_eq!(
+            heights,
+            (state_height + 1..=height).collect::<Vec<_>>(),
+            "after block {height}"
+        );
+        let on_disk: usize = diffs.iter().map(|(_, value)| value.len()).sum();
+        assert_eq!(on_disk, pending_bytes, "after block {height}");
+        assert!(on_disk < STATE_PENDING_MAX_BYTES);
+
+        for n in 0..KEYS {
+            assert_eq!(
+                store.state_get(&key(n)),
+                Ok(model.get(&key(n)).cloned()),
+                "after block {height}, key {n}"
+            );
+        }
+        let start_after = key(height);
+        assert_eq!(
+            store.state_scan(b"big/", Some(&start_after), 3).unwrap(),
+            model_scan(&model, b"big/", Some(&start_after), 3),
+            "after block {height}"
+        );
+    }
+    // About 1 MiB a block: a move every 17 or 18 blocks.
+    assert!(moves.len() >= 2, "{moves:?}");
+    assert!(moves[0] < 20, "{moves:?}");
+    let store = store.reopen();
+    assert_eq!(
+        store.state_scan(b"big/", None, usize::MAX),
+        Ok(model.into_iter().collect())
+    );
+}
+
+/// A state change that its `state_diffs` record could not hold (a key over
+/// `MAX_STATE_KEY_BYTES`, a value over `MAX_STATE_VALUE_BYTES`) refuses the block, writing
+/// nothing; the limits themselves are stored and replayed.
+fn refuses_oversized_state_changes<S: Reopen>(mut store: S) {
+    let mut chain = two_blocks(&mut store);
+    let good = next(&chain);
+    let max_key = usize::try_from(MAX_STATE_KEY_BYTES).unwrap();
+    let max_value = usize::try_from(MAX_STATE_VALUE_BYTES).unwrap();
+    let disk = |store: &S| {
+        ["state", "state_diffs", "tx_index", "meta", "blocks"].map(|column| store.disk(column))
+    };
+    let before = disk(&store);
+    let too_long = |what, len: usize, max: usize| StorageError::NotDecodable {
+        what: "state changes",
+        error: courtledger_codec::DecodeError::TooLong {
+            what,
+            len: u64::try_from(len).unwrap(),
+            max: u64::try_from(max).unwrap(),
+        },
+    };
+    let cases = [
+        (
+            StateChange::set(vec![b'k'; max_key + 1], "v"),
+            too_long("state key", max_key + 1, max_key),
+        ),
+        (
+            StateChange::delete(vec![b'k'; max_key + 1]),
+            too_long("state key", max_key + 1, max_key),
+        ),
+        (
+            StateChange::set(vec![b'k'; 10_000], Vec::new()),
+            too_long("state key", 10_000, max_key),
+        ),
+        (
+            StateChange::set("case/9", vec![0; max_value + 1]),
+            too_long("state value", max_value + 1, max_value),
+        ),
+    ];
+    for (change, expected) in cases {
+        let mut oversized = good.clone();
+        oversized.state_changes.push(change);
+        assert_refused(&mut store, &oversized, expected);
+        assert_eq!(store.last_height(), 2);
+        assert_eq!(disk(&store), before);
+    }
+
+    // The same block without it is stored; a key and a value at the limits are stored, read
+    // and replayed after a restart.
+    store.append_block(&good).unwrap();
+    chain.advance(&good);
+    let long_key = vec![b'k'; max_key];
+    let large_value = vec![9; max_value];
+    chain.append(
+        &mut store,
+        vec![],
+        vec![StateChange::set(long_key.clone(), large_value.clone())],
+    );
+    assert_eq!(store.last_height(), 4);
+    assert_eq!(store.state_get(&long_key), Ok(Some(large_value.clone())));
+    assert_eq!(store.state_get(b"refused"), Ok(Some(b"x".to_vec())));
+    let store = store.reopen();
+    assert_eq!(store.state_get(&long_key), Ok(Some(large_value)));
+    assert_eq!(store.state_get(b"kept"), Ok(None));
+}
+
+/// The state keys of the property test: few, so that blocks overwrite and delete each other's
+/// keys, pending and in the column; nested (`a`, `a/`, `a/1`, `a/10`), empty, and of `0xff`
+/// bytes (a prefix without an upper bound).
+const KEYS: [&[u8]; 16] = [
+    b"",
+    b"a",
+    b"a/",
+    b"a/1",
+    b"a/10",
+    b"a/2",
+    b"a/2/x",
+    b"a/3",
+    b"ab",
+    b"b/1",
+    b"b/2",
+    b"b/3",
+    b"c",
+    &[0xff],
+    &[0xff, 0x00],
+    &[0xff, 0xff],
+];
+
+/// The prefixes it scans.
+const PREFIXES: [&[u8]; 11] = [
+    b"",
+    b"a",
+    b"a/",
+    b"a/1",
+    b"a/2",
+    b"b/",
+    b"b",
+    b"c",
+    b"d",
+    &[0xff],
+    &[0xff, 0xff],
+];
+
+/// One case of the `state_scan` property: `seed` draws up to `max_blocks` blocks of sets and
+/// deletions over [`KEYS`], a `flush_state` or a restart now and then, and after each block
+/// scans (a prefix, a start from [`KEYS`] or [`PREFIXES`] or none, a limit of 0 to 10 or
+/// unbounded) that must return what a `BTreeMap` model holds. The scan merges the pending
+/// writes with the column: what is pending, in the column, or both, set or deleted.
+fn scan_case<S: Reopen>(seed: u64, mut store: S, max_blocks: usize) {
+    let mut rng = Rng::new(seed);
+    let mut chain = Chain::new();
+    let mut model = StateModel::new();
+    let blocks = 1 + rng.below(max_blocks);
+    let mut events = Vec::new();
+    for _ in 0..blocks {
+        let height = store.last_height() + 1;
+        let count = rng.below(9);
+        let changes: Vec<StateChange> = (0..count)
+            .map(|i| {
+                let key = rng.pick(&KEYS).to_vec();
+                if rng.chance(35) {
+                    StateChange::delete(key)
+                } else if rng.chance(5) {
+                    StateChange::set(key, Vec::new())
+                } else {
+                    StateChange::set(key, format!("{height}.{i}"))
+                }
+            })
+            .collect();
+        chain.append(&mut store, vec![], changes.clone());
+        apply_changes(&mut model, &changes);
+        if rng.chance(15) {
+            store.flush_state().unwrap();
+            events.push(format!("flush after {height}"));
+        }
+        if rng.chance(4) {
+            store = store.reopen();
+            events.push(format!("restart after {height}"));
+        }
+        for _ in 0..8 {
+            let prefix = *rng.pick(&PREFIXES);
+            let start_after = match rng.below(3) {
+                0 => None,
+                1 => Some(*rng.pick(&KEYS)),
+                _ => Some(*rng.pick(&PREFIXES)),
+            };
+            let limit = if rng.chance(10) {
+                usize::MAX
+            } else {
+                rng.below(11)
+            };
+            assert_eq!(
+                store.state_scan(prefix, start_after, limit).unwrap(),
+                model_scan(&model, prefix, start_after, limit),
+                "seed {seed}, after block {height}: scan of {prefix:?} after {start_after:?}, \
+                 limit {limit} ({events:?})"
+            );
+        }
+        for key in KEYS {
+            assert_eq!(
+                store.state_get(key),
+                Ok(model.get(key).cloned()),
+                "seed {seed}, after block {height}: key {key:?} ({events:?})"
+            );
+        }
+    }
+}
+
+/// The seeds to run: `COURTLEDGER_STORAGE_SEED` alone if set (to replay a failure), else
+/// `0..count`.
+fn seeds(count: u64) -> Vec<u64> {
+    match std::env::var("COURTLEDGER_STORAGE_SEED") {
+        Ok(seed) => vec![seed.parse().expect("a u64 seed")],
+        Err(_) => (0..count).collect(),
+    }
+}
+
+/// The `state_scan` property on `MemoryStore`: many cases, every 16th long enough (up to 600
+/// blocks) to cross the automatic moves at 256 and 512 blocks.
+#[test]
+fn state_scans_match_a_model_in_memory() {
+    for seed in seeds(160) {
+        let max_blocks = if seed % 16 == 15 { 600 } else { 60 };
+        scan_case(seed, MemoryStore::new(chain_id()), max_blocks);
+    }
+}
+
+/// The same on `RocksStore`: fewer cases (each block is a synced write).
+#[test]
+fn state_scans_match_a_model_in_rocksdb() {
+    for seed in seeds(12) {
+        let dir = tempfile::tempdir().unwrap();
+        let max_blocks = if seed == 11 { 300 } else { 60 };
+        scan_case(
+            seed,
+            RocksStore::open(dir.path(), chain_id()).unwrap(),
+            max_blocks,
+        );
+    }
+}
+
+/// The `state_diffs` records and `state_height` of a `MemoryStore` edited as a disk could damage
+/// them (`from_records`): opening is `StorageError::Corrupt`, never a panic.
+#[test]
+fn memory_state_diff_records_are_checked_on_opening() {
+    use courtledger_storage::{Corruption, RawRecord};
+
+    let mut store = MemoryStore::new(chain_id());
+    let mut chain = Chain::new();
+    chain.append(
+        &mut store,
+        vec![tx(1, 1, b"a")],
+        vec![StateChange::set("k/1", "1")],
+    );
+    chain.append(&mut store, vec![], vec![StateChange::set("k/2", "2")]);
+    store.flush_state().unwrap();
+    for n in 3..=5u64 {
+        chain.append(
+            &mut store,
+            vec![tx(1, n, b"a")],
+            vec![
+                StateChange::set(format!("k/{n}"), "v"),
+                StateChange::delete("k/1"),
+            ],
+        );
+    }
+    // Records 3, 4 and 5 above `state_height` 2, the last height 5.
+    let records = store.records();
+    let diff = |height: u64| -> Vec<u8> {
+        records
+            .iter()
+            .find(|(name, key, _)| name == "state_diffs" && key == &height.to_be_bytes())
+            .unwrap()
+            .2
+            .clone()
+    };
+    let diff_heights: Vec<&[u8]> = records
+        .iter()
+        .filter(|(name, _, _)| name == "state_diffs")
+        .map(|(_, key, _)| key.as_slice())
+        .collect();
+    assert_eq!(
+        diff_heights,
+        [3u64, 4, 5].map(u64::to_be_bytes).map(|key| key.to_vec())
+    );
+    let edited = |edits: &[Edit]| -> Vec<RawRecord> {
+        let mut records: Vec<RawRecord> = records
+            .iter()
+            .filter(|(name, found, _)| {
+                !edits
+                    .iter()
+                    .any(|(column, key, _)| name == column && found == key)
+            })
+            .cloned()
+            .collect();
+        for (column, key, value) in edits {
+            if let Some(value) = value {
+                records.push(((*column).to_owned(), key.to_vec(), value.clone()));
+            }
+        }
+        records
+    };
+    let open = |edits: &[Edit]| MemoryStore::from_records(chain_id(), edited(edits));
+    let is_corrupt = |result: Result<MemoryStore, StorageError>,
+                      what: &str,
+                      column: &str,
+                      key: &[u8],
+                      reason: fn(&Corruption) -> bool| match result {
+        Err(StorageError::Corrupt {
+            what: found_what,
+            column: found_column,
+            key: found_key,
+            reason: found_reason,
+        }) => {
+            found_what == what
+                && found_column == column
+                && found_key == key
+                && reason(&found_reason)
+        }
+        other => {
+            eprintln!("not the expected corruption: {:?}", other.map(|_| ()));
+            false
+        }
+    };
+    let missing: fn(&Corruption) -> bool = |reason| matches!(reason, Corruption::Missing);
+    let decode: fn(&Corruption) -> bool = |reason| matches!(reason, Corruption::Decode(_));
+    let inconsistent: fn(&Corruption) -> bool =
+        |reason| matches!(reason, Corruption::Inconsistent(_));
+    let height = |height: u64| height.to_be_bytes();
+
+    // The records as they are open, with the pending writes replayed.
+    let reopened = open(&[]).unwrap();
+    assert_eq!(reopened.state_get(b"k/1"), Ok(None));
+    assert_eq!(reopened.state_get(b"k/5"), Ok(Some(b"v".to_vec())));
+
+    // A missing record: in the middle, the first, the last.
+    for missing_height in [4u64, 3, 5] {
+        assert!(
+            is_corrupt(
+                open(&[("state_diffs", &height(missing_height), None)]),
+                "state diff",
+                "state_diffs",
+                &height(missing_height),
+                missing
+            ),
+            "record {missing_height} missing"
+        );
+    }
+    // Record 4 under a key that is not a height: record 4 is missing.
+    let mut odd_key = height(4).to_vec();
+    odd_key.push(0);
+    assert!(is_corrupt(
+        open(&[
+            ("state_diffs", &height(4), None),
+            ("state_diffs", &odd_key, Some(diff(4))),
+        ]),
+        "state diff",
+        "state_diffs",
+        &height(4),
+        missing
+    ));
+    // A record above the last height.
+    for above in [6u64, 100, u64::MAX] {
+        assert!(
+            is_corrupt(
+                open(&[("state_diffs", &height(above), Some(diff(5)))]),
+                "state diff",
+                "state_diffs",
+                &height(above),
+                inconsistent
+            ),
+            "record {above}"
+        );
+    }
+    // A record that does not decode: garbage, truncated, with a byte more, a key over the limit.
+    let record = diff(4);
+    let mut long_key = vec![0, 0, 0, 1, 0, 0, 1, 1];
+    long_key.extend_from_slice(&[b'k'; 257]);
+    long_key.extend_from_slice(&[0, 0, 0, 0, 0]);
+    for value in [
+        b"garbage".to_vec(),
+        Vec::new(),
+        record[..record.len() - 1].to_vec(),
+        [record.clone(), vec![0]].concat(),
+        long_key,
+    ] {
+        assert!(
+            is_corrupt(
+                open(&[("state_diffs", &height(4), Some(value.clone()))]),
+                "state diff",
+                "state_diffs",
+                &height(4),
+                decode
+            ),
+            "{value:?}"
+        );
+    }
+
+    // `state_height` above the last height, missing, not a u64, or below a record deleted by
+    // the move at height 2.
+    for above in [6u64, u64::MAX] {
+        assert!(is_corrupt(
+            open(&[("meta", b"state_height", Some(above.to_be_bytes().to_vec()))]),
+            "state height",
+            "meta",
+            b"state_height",
+            inconsistent
+        ));
+    }
+    assert!(is_corrupt(
+        open(&[("meta", b"state_height", None)]),
+        "state height",
+        "meta",
+        b"state_height",
+        missing
+    ));
+    assert!(is_corrupt(
+        open(&[("meta", b"state_height", Some(vec![0; 7]))]),
+        "state height",
+        "meta",
+        b"state_height",
+        decode
+    ));
+    assert!(is_corrupt(
+        open(&[("meta", b"state_height", Some(1u64.to_be_bytes().to_vec()))]),
+        "state diff",
+        "state_diffs",
+        &height(2),
+        missing
+    ));
+
+    // `state_height` more than `STATE_PENDING_MAX_BLOCKS` below the last height: no store
+    // leaves that many records.
+    let mut long = MemoryStore::new(chain_id());
+    let mut chain = Chain::new();
+    for _ in 0..=STATE_PENDING_MAX_BLOCKS {
+        chain.append(&mut long, vec![], vec![]);
+    }
+    let records = long.records();
+    let state_height = |value: u64| -> Vec<RawRecord> {
+        records
+            .iter()
+            .cloned()
+            .map(|(name, key, old)| {
+                let value = if key == b"state_height" {
+                    value.to_be_bytes().to_vec()
+                } else {
+                    old
+                };
+                (name, key, value)
+            })
+            .collect()
+    };
+    assert_eq!(long.last_height(), STATE_PENDING_MAX_BLOCKS + 1);
+    assert!(MemoryStore::from_records(chain_id(), state_height(STATE_PENDING_MAX_BLOCKS)).is_ok());
+    assert!(is_corrupt(
+        MemoryStore::from_records(chain_id(), state_height(0)),
+        "state height",
+        "meta",
+        b"state_height",
+        inconsistent
+    ));
 }

@@ -1,8 +1,12 @@
 //! Real chain types for the tests: signed transactions, linked headers, signed certificates.
 
+use std::collections::BTreeMap;
+
 use courtledger_crypto::{sha256, ChainId, Digest, SigningKey};
 use courtledger_merkle::{leaf_hash, root, Frontier, Hash, LogNode};
-use courtledger_storage::{CommittedBlock, StateChange, Store};
+use courtledger_storage::{
+    CommittedBlock, MemoryStore, RocksStore, StateChange, StateEntry, Store, MAX_STATE_SCAN,
+};
 use courtledger_types::block::{tx_root, HEADER_VERSION};
 use courtledger_types::{
     Block, BlockHeader, BlockId, CommitCertificate, CommitSignature, Receipt, SignedTransaction,
@@ -326,4 +330,149 @@ pub fn assert_log_matches(store: &dyn Store, leaves: &[Hash]) {
     }
     let view = courtledger_storage::LogView::new(store);
     assert_eq!(view.root(u64::try_from(size).unwrap()), Ok(root(leaves)));
+}
+
+/// A store that can be closed and opened again over what it left (a restart), and whose
+/// records can be read as the database holds them: a `MemoryStore` through `records` and
+/// `from_records`, a `RocksStore` through its directory.
+pub trait Reopen: Store + Sized {
+    /// Drops the store and opens what it left.
+    fn reopen(self) -> Self;
+
+    /// Every record of the column family `column` as it lies in the database, in key order.
+    fn disk(&self, column: &str) -> Vec<KeyValue>;
+}
+
+impl Reopen for MemoryStore {
+    fn reopen(self) -> Self {
+        MemoryStore::from_records(chain_id(), self.records()).expect("the records reopen")
+    }
+
+    fn disk(&self, column: &str) -> Vec<KeyValue> {
+        self.records()
+            .into_iter()
+            .filter(|(name, _, _)| name == column)
+            .map(|(_, key, value)| (key, value))
+            .collect()
+    }
+}
+
+impl Reopen for RocksStore {
+    fn reopen(self) -> Self {
+        let path = self.path().to_path_buf();
+        drop(self);
+        RocksStore::open(path, chain_id()).expect("the database reopens")
+    }
+
+    fn disk(&self, column: &str) -> Vec<KeyValue> {
+        // A read-only instance takes no lock on the directory and reads the synced writes
+        // (SST files and the write-ahead log) as a restart would.
+        let db = rocksdb::DB::open_cf_for_read_only(
+            &rocksdb::Options::default(),
+            self.path(),
+            [column],
+            false,
+        )
+        .expect("the database opens read-only");
+        let handle = db.cf_handle(column).expect("the column family exists");
+        db.iterator_cf(handle, rocksdb::IteratorMode::Start)
+            .map(|item| {
+                let (key, value) = item.expect("readable");
+                (key.to_vec(), value.to_vec())
+            })
+            .collect()
+    }
+}
+
+/// The `meta` record `state_height` on disk, decoded (`None` when there is none).
+pub fn disk_state_height(store: &impl Reopen) -> Option<u64> {
+    store
+        .disk("meta")
+        .into_iter()
+        .find(|(key, _)| key == b"state_height")
+        .map(|(_, value)| u64::from_be_bytes(value.try_into().expect("8 bytes")))
+}
+
+/// The heights of the `state_diffs` records on disk, in key order.
+pub fn disk_diff_heights(store: &impl Reopen) -> Vec<u64> {
+    store
+        .disk("state_diffs")
+        .into_iter()
+        .map(|(key, _)| u64::from_be_bytes(key.try_into().expect("8-byte keys")))
+        .collect()
+}
+
+/// The length of a block's `state_diffs` record, from the encoding documented on the crate's
+/// `StateDiff`: a `u32` count, per change a `u32`-length key, a tag byte and for a value a
+/// `u32`-length value; a `u32` count and 36 bytes per index entry.
+pub fn state_diff_len(changes: &[StateChange], index_entries: usize) -> usize {
+    let changes: usize = changes
+        .iter()
+        .map(|change| 4 + change.key.len() + 1 + change.value.as_ref().map_or(0, |v| 4 + v.len()))
+        .sum();
+    4 + changes + 4 + 36 * index_entries
+}
+
+/// The reference the state is checked against: key → value after the last block.
+pub type StateModel = BTreeMap<Vec<u8>, Vec<u8>>;
+
+/// Applies `changes` to `model` in order.
+pub fn apply_changes(model: &mut StateModel, changes: &[StateChange]) {
+    for change in changes {
+        match &change.value {
+            Some(value) => model.insert(change.key.clone(), value.clone()),
+            None => model.remove(&change.key),
+        };
+    }
+}
+
+/// What `Store::state_scan` must return, computed from `model`.
+pub fn model_scan(
+    model: &StateModel,
+    prefix: &[u8],
+    start_after: Option<&[u8]>,
+    limit: usize,
+) -> Vec<StateEntry> {
+    model
+        .iter()
+        .filter(|(key, _)| {
+            key.starts_with(prefix) && start_after.is_none_or(|after| key.as_slice() > after)
+        })
+        .take(limit.min(MAX_STATE_SCAN))
+        .map(|(key, value)| (key.clone(), value.clone()))
+        .collect()
+}
+
+/// A small deterministic generator (SplitMix64) for the seeded property tests: a failure
+/// reports its seed, and that seed replays the same case.
+#[derive(Debug, Clone)]
+pub struct Rng(u64);
+
+impl Rng {
+    pub fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+
+    /// A number in `0..n` (`n > 0`).
+    pub fn below(&mut self, n: usize) -> usize {
+        usize::try_from(self.next_u64() % u64::try_from(n).expect("small")).expect("small")
+    }
+
+    /// True with probability `percent / 100`.
+    pub fn chance(&mut self, percent: u64) -> bool {
+        self.next_u64() % 100 < percent
+    }
+
+    /// One of `items` (not empty).
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
+        &items[self.below(items.len())]
+    }
 }
