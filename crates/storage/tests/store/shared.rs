@@ -87,7 +87,7 @@ both!(
     flushes_state_on_demand,
     replays_pending_writes_on_reopening,
     moves_pending_writes_every_256_blocks,
-    moves_pending_writes_at_16_mib,
+    moves_pending_writes_at_the_byte_bound,
     refuses_oversized_state_changes,
 );
 
@@ -1527,9 +1527,9 @@ fn moves_pending_writes_every_256_blocks<S: Reopen>(mut store: S) {
 }
 
 /// Blocks of large values: the pending writes move into the columns once their records reach
-/// `STATE_PENDING_MAX_BYTES` (16 MiB), long before 256 blocks, and the records on disk never
+/// `STATE_PENDING_MAX_BYTES` (8 MiB), long before 256 blocks, and the records on disk never
 /// reach it.
-fn moves_pending_writes_at_16_mib<S: Reopen>(mut store: S) {
+fn moves_pending_writes_at_the_byte_bound<S: Reopen>(mut store: S) {
     const KEYS: u64 = 50;
     const PER_BLOCK: u64 = 16;
     let value_len = 60 * 1024;
@@ -1596,7 +1596,7 @@ fn moves_pending_writes_at_16_mib<S: Reopen>(mut store: S) {
             "after block {height}"
         );
     }
-    // About 1 MiB a block: a move every 17 or 18 blocks.
+    // About 1 MiB a block: a move every 8 or 9 blocks at 8 MiB.
     assert!(moves.len() >= 2, "{moves:?}");
     assert!(moves[0] < 20, "{moves:?}");
     let store = store.reopen();
