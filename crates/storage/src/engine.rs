@@ -1,8 +1,9 @@
 //! Everything both stores share: opening, the checks on an appended block, the batch it
 //! becomes, and decoding (with consistency checks) on read.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::ops::Bound;
+use std::sync::Mutex;
 
 use courtledger_codec::{decode_exact, DecodeError, Encode};
 use courtledger_crypto::{ChainId, Digest};
@@ -41,6 +42,8 @@ pub(crate) struct Engine<B> {
     /// The state and index writes of the blocks above `pending.height`, not yet in their
     /// columns.
     pending: Pending,
+    /// Values read from the `state` column since it last changed.
+    cache: StateCache,
     /// Set when a write failed: its outcome on disk is unknown, so no further write is made.
     needs_reopen: bool,
 }
@@ -66,6 +69,44 @@ struct Pending {
     /// Bytes of the `state_diffs` records above `height`: the bound on this memory and on the
     /// replay on opening ([`STATE_PENDING_MAX_BYTES`]).
     bytes: usize,
+}
+
+/// Values of the `state` column (or their absence) as read since the column last changed:
+/// it changes only when pending writes move into it, which clears this. Reads of keys that no
+/// recent block wrote (signers' identities, courts) come from here instead of RocksDB's
+/// memtable and tables. At most [`STATE_CACHE_ENTRIES`] entries; full, it starts over.
+#[derive(Debug, Default)]
+struct StateCache(Mutex<HashMap<Vec<u8>, Option<Vec<u8>>>>);
+
+/// Most entries in [`StateCache`]: with values of a few hundred bytes, a few MiB.
+const STATE_CACHE_ENTRIES: usize = 16_384;
+
+impl StateCache {
+    fn get(&self, key: &[u8]) -> Option<Option<Vec<u8>>> {
+        self.0.lock().ok()?.get(key).cloned()
+    }
+
+    fn insert(&self, key: &[u8], value: &Option<Vec<u8>>) {
+        if let Ok(mut cache) = self.0.lock() {
+            if cache.len() >= STATE_CACHE_ENTRIES {
+                cache.clear();
+            }
+            cache.insert(key.to_vec(), value.clone());
+        }
+    }
+
+    fn clear(&self) {
+        if let Ok(mut cache) = self.0.lock() {
+            cache.clear();
+        }
+    }
+}
+
+impl Clone for StateCache {
+    /// A copy starts with nothing cached (a cache is not state).
+    fn clone(&self) -> Self {
+        Self::default()
+    }
 }
 
 impl Pending {
@@ -180,6 +221,7 @@ impl<B: Backend> Engine<B> {
             log: Frontier::new(),
             log_tail: Vec::new(),
             pending: Pending::default(),
+            cache: StateCache::default(),
             needs_reopen: false,
         };
         if last_height > 0 {
@@ -367,6 +409,7 @@ impl<B: Backend> Engine<B> {
         self.log = log;
         self.log_tail = log_tail;
         if flushed {
+            self.cache.clear();
             self.pending = Pending {
                 height,
                 ..Pending::default()
@@ -388,6 +431,7 @@ impl<B: Backend> Engine<B> {
         let mut ops = Vec::new();
         self.pending.flush_ops(self.last_height, &mut ops);
         self.write(ops)?;
+        self.cache.clear();
         self.pending = Pending {
             height: self.last_height,
             ..Pending::default()
@@ -862,10 +906,15 @@ impl<B: Backend> Engine<B> {
     }
 
     pub(crate) fn state_get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StorageError> {
-        match self.pending.state.get(key) {
-            Some(value) => Ok(value.clone()),
-            None => self.backend.get(Column::State, key, <[u8]>::to_vec),
+        if let Some(value) = self.pending.state.get(key) {
+            return Ok(value.clone());
         }
+        if let Some(value) = self.cache.get(key) {
+            return Ok(value);
+        }
+        let value = self.backend.get(Column::State, key, <[u8]>::to_vec)?;
+        self.cache.insert(key, &value);
+        Ok(value)
     }
 
     /// At most `min(limit, MAX_STATE_SCAN)` state entries whose key starts with `prefix` and
