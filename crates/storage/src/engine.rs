@@ -132,16 +132,10 @@ impl Pending {
     fn flush_ops(&self, height: u64, ops: &mut Vec<Op>) {
         ops.reserve(self.state.len() + self.index.len() + 2);
         for (key, value) in &self.state {
-            ops.push(match value {
-                Some(value) => put(Column::State, key, value.clone()),
-                None => Op::Delete {
-                    column: Column::State,
-                    key: key.clone(),
-                },
-            });
+            ops.push(state_op(key, value.as_ref()));
         }
         for (id, location) in &self.index {
-            ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
+            ops.push(index_op(id, *location));
         }
         ops.push(Op::DeleteRange {
             column: Column::StateDiffs,
@@ -590,20 +584,14 @@ impl<B: Backend> Engine<B> {
             // Pending first, then this block's (a later write of a key wins within a batch).
             self.pending.flush_ops(height, &mut ops);
             for change in state_changes {
-                ops.push(match &change.value {
-                    Some(value) => put(Column::State, &change.key, value.clone()),
-                    None => Op::Delete {
-                        column: Column::State,
-                        key: change.key.clone(),
-                    },
-                });
+                ops.push(state_op(&change.key, change.value.as_ref()));
             }
             for (id, position) in &index {
                 let location = TxLocation {
                     height,
                     position: *position,
                 };
-                ops.push(put(Column::TxIndex, id.as_bytes(), location.to_bytes()));
+                ops.push(index_op(id, location));
             }
         } else {
             ops.push(put(Column::StateDiffs, &key, diff));
@@ -1167,6 +1155,22 @@ fn put(column: Column, key: &[u8], value: Vec<u8>) -> Op {
         key: key.to_vec(),
         value,
     }
+}
+
+/// The write of a state change into the `state` column.
+fn state_op(key: &[u8], value: Option<&Vec<u8>>) -> Op {
+    match value {
+        Some(value) => put(Column::State, key, value.clone()),
+        None => Op::Delete {
+            column: Column::State,
+            key: key.to_vec(),
+        },
+    }
+}
+
+/// The write of a transaction's first location into the `tx_index` column.
+fn index_op(id: &TxId, location: TxLocation) -> Op {
+    put(Column::TxIndex, id.as_bytes(), location.to_bytes())
 }
 
 fn corrupt(what: &'static str, column: Column, key: &[u8], reason: Corruption) -> StorageError {
