@@ -1,6 +1,6 @@
 //! The pool of signature-checked transactions waiting for a block.
 
-use std::collections::{btree_map, BTreeMap, BTreeSet, HashSet};
+use std::collections::{btree_map, BTreeMap, BTreeSet, HashMap, HashSet};
 use std::sync::Arc;
 
 use courtledger_crypto::{verify_batch, BatchItem, ChainId, PublicKey, SignatureError};
@@ -156,7 +156,10 @@ pub struct Mempool {
     chain_id: ChainId,
     genesis_validators: ValidatorSet,
     limits: MempoolLimits,
-    entries: BTreeMap<TxId, Entry>,
+    /// Id → entry. A hash map: with a full pool (100,000 entries of a few hundred bytes) a
+    /// B-tree search missed the cache at every level, and every admission searches it. Never
+    /// iterated, so its order is never observed.
+    entries: HashMap<TxId, Entry>,
     by_signer: BTreeMap<PublicKey, SignerPool>,
     /// Entries with `waiting` set.
     waiting: usize,
@@ -180,7 +183,7 @@ impl Mempool {
             chain_id,
             genesis_validators,
             limits,
-            entries: BTreeMap::new(),
+            entries: HashMap::new(),
             by_signer: BTreeMap::new(),
             waiting: 0,
             arrivals: BTreeMap::new(),
@@ -392,10 +395,12 @@ impl Mempool {
     /// input order. Returns one result per input, in input order.
     ///
     /// Refused before any signature is checked: a transaction pending or earlier in `txs`
-    /// ([`MempoolError::Duplicate`]), committed (`is_committed`, [`MempoolError::Committed`]),
-    /// failing [`check_pending_tx`](crate::check_pending_tx) on `state` ([`MempoolError::Invalid`], e.g. a stale nonce), too
-    /// large for the pool, a taken nonce, or arriving while the pool (or its share of
-    /// transactions waiting for an earlier nonce) is full. If the batch fails,
+    /// ([`MempoolError::Duplicate`]); arriving while the pool is full ([`MempoolError::Full`],
+    /// before any other check, so that back-pressure costs no state reads); committed
+    /// (`is_committed`, [`MempoolError::Committed`]), failing
+    /// [`check_pending_tx`](crate::check_pending_tx) on `state` ([`MempoolError::Invalid`], e.g.
+    /// a stale nonce), too large for the pool, a taken nonce, or arriving while the pool's share
+    /// of transactions waiting for an earlier nonce is full. If the batch fails,
     /// the signatures are checked one by one, so a bad signature refuses only its own
     /// transaction ([`MempoolError::BadSignature`]).
     pub fn verify_and_insert(
@@ -476,6 +481,15 @@ impl Mempool {
     ) -> Result<u64, MempoolError> {
         if self.contains(id) {
             return Err(MempoolError::Duplicate);
+        }
+        // Back-pressure first: a full pool refuses without reading state or checking the
+        // payload (the submitter retries later and hears any other verdict then).
+        let bytes = encoded_tx_len(tx);
+        if bytes <= self.limits.max_bytes
+            && (self.entries.len() >= self.limits.max_txs
+                || self.bytes.saturating_add(bytes) > self.limits.max_bytes)
+        {
+            return Err(self.full());
         }
         // `is_committed` (an index read) is asked only when `check_pending_tx` refuses: a
         // committed transaction always fails it, because its nonce is at or below its signer's
@@ -613,10 +627,19 @@ impl Mempool {
             self.remove(id);
         }
         for (signer, next) in next_nonces {
-            if let Some(pool) = self.by_signer.get_mut(&signer) {
-                pool.next = Some(next);
+            let Some(pool) = self.by_signer.get_mut(&signer) else {
+                continue;
+            };
+            // The ready run `[known next, ready_end)` lost only nonces below `next` (committed
+            // or stale ones; no pending nonce at or above `next` is stale): when it reaches
+            // `next`, what is left of it is still ready, `ready_end` is still missing and every
+            // transaction after it still waits. Then nothing needs telling again, and a full
+            // pool does not pay a walk over every pending transaction per block.
+            let intact = pool.next.is_some_and(|known| known <= next) && pool.ready_end >= next;
+            pool.next = Some(next);
+            if !intact {
+                self.reclassify(&signer, next);
             }
-            self.reclassify(&signer, next);
         }
         stale
     }

@@ -390,6 +390,11 @@ async fn errors_have_one_shape() {
     let (status, body) = api.post("/v1/txs", json!({ "txs": [good, "zz"] })).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_hex");
     assert_eq!(body["error"]["field"], "txs[1]");
+    let (status, body) = api
+        .post("/v1/txs", json!({ "txs": [good, good, "abc"] }))
+        .await;
+    assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_hex");
+    assert_eq!(body["error"]["field"], "txs[2]");
     let (status, body) = api.post("/v1/txs", json!({ "txs": ["0102"] })).await;
     assert_error(status, &body, StatusCode::BAD_REQUEST, "invalid_tx");
     assert_eq!(body["error"]["field"], "txs[0]");

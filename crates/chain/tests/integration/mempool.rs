@@ -9,7 +9,7 @@ use courtledger_chain::{
 use courtledger_codec::DecodeError;
 use courtledger_crypto::{PublicKey, Signature, SignatureError};
 use courtledger_ledger::Invalid;
-use courtledger_types::{SignedTransaction, Transaction, TxId};
+use courtledger_types::{Block, SignedTransaction, Transaction, TxId};
 use proptest::prelude::*;
 
 use crate::support::{chain_id, key, tx, Chain, Fixture};
@@ -549,4 +549,88 @@ fn a_submission_in_nonce_order_does_not_wait_on_itself() {
     ));
     assert_eq!(mempool.len(), 5);
     assert_eq!(mempool.waiting(), 2);
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+    /// Which transactions wait for a missing nonce stays what a model recomputing it from
+    /// scratch says, through submissions (in and out of order, conflicting, stale), commits of
+    /// selected transactions and commits of transactions the pool never saw, each followed by
+    /// `remove_committed` and `prune` as a node does.
+    #[test]
+    fn waiting_transactions_match_a_model_through_commits(
+        ops in proptest::collection::vec((0u8..4, 0u8..3, 0u64..6, 0usize..6), 1..40),
+    ) {
+        let fixture = Fixture::new();
+        let mut chain = Chain::new(&fixture);
+        let mut mempool = roomy();
+        // Each signer's next nonce in committed state, and the pending transactions.
+        let mut next = [1u64; 3];
+        let mut pending: BTreeMap<TxId, (usize, u64)> = BTreeMap::new();
+        let mut counter = 0u32;
+        for (kind, signer, offset, take) in ops {
+            let s = usize::from(signer);
+            counter += 1;
+            let payload = counter.to_be_bytes();
+            let committed: Option<Block> = match kind {
+                0 | 1 => {
+                    // One below the next nonce (stale) up to four above it.
+                    let nonce = (next[s] + offset).saturating_sub(1).max(1);
+                    let t = tx(10 + signer, nonce, &payload);
+                    let id = t.id();
+                    let result =
+                        mempool.verify_and_insert(&chain_id(), vec![t], &chain.state, &never);
+                    if result[0].is_ok() {
+                        pending.insert(id, (s, nonce));
+                    }
+                    None
+                }
+                2 => {
+                    let selected: Vec<SignedTransaction> =
+                        mempool.select(u32::MAX, u32::MAX).into_iter().take(take).collect();
+                    let count = selected.len();
+                    let block = chain.extend(selected);
+                    prop_assert_eq!(block.txs.len(), count, "a selection executes whole");
+                    Some(block)
+                }
+                _ => {
+                    let t = tx(10 + signer, next[s], b"elsewhere");
+                    Some(chain.extend(vec![t]))
+                }
+            };
+            if let Some(block) = committed {
+                for t in &block.txs {
+                    let s = (10u8..13)
+                        .position(|n| key(n).public_key() == t.tx.signer)
+                        .unwrap();
+                    next[s] = next[s].max(t.tx.nonce + 1);
+                    pending.remove(&t.id());
+                }
+                mempool.remove_committed(&block.tx_ids());
+                let mut pruned = mempool.prune(&chain.state);
+                pruned.sort();
+                let stale: Vec<TxId> = pending
+                    .iter()
+                    .filter(|(_, (s, nonce))| *nonce < next[*s])
+                    .map(|(id, _)| *id)
+                    .collect();
+                prop_assert_eq!(&pruned, &stale);
+                for id in &stale {
+                    pending.remove(id);
+                }
+            }
+            // Ready: a signer's pending nonces that follow its next one without a gap.
+            let mut ready = 0usize;
+            for (s, first) in next.iter().enumerate() {
+                let mut nonce = *first;
+                while pending.values().any(|entry| *entry == (s, nonce)) {
+                    ready += 1;
+                    nonce += 1;
+                }
+            }
+            prop_assert_eq!(mempool.len(), pending.len());
+            prop_assert_eq!(mempool.select(u32::MAX, u32::MAX).len(), ready);
+            prop_assert_eq!(mempool.waiting(), pending.len() - ready);
+        }
+    }
 }
