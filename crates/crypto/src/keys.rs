@@ -322,9 +322,12 @@ impl SigningKey {
         Self::from_dalek(ed25519_dalek::SigningKey::from_bytes(seed))
     }
 
-    /// A new signing key from 32 bytes of `rng`.
+    /// A new signing key from 32 bytes of `rng` (what ed25519-dalek's own `generate` does,
+    /// without tying callers to the `rand_core` version it uses).
     pub fn generate<R: rand_core::CryptoRngCore + ?Sized>(rng: &mut R) -> Self {
-        Self::from_dalek(ed25519_dalek::SigningKey::generate(rng))
+        let mut seed = [0u8; 32];
+        rng.fill_bytes(&mut seed);
+        Self::from_seed(&seed)
     }
 
     fn from_dalek(inner: ed25519_dalek::SigningKey) -> Self {
