@@ -681,15 +681,16 @@ impl Mempool {
             if signer.nonces.is_empty() {
                 self.by_signer.remove(&entry.tx.tx.signer);
             } else if !entry.waiting
-                && nonce.saturating_add(1) < signer.ready_end
+                && nonce < signer.ready_end
                 && signer
                     .nonces
                     .keys()
                     .next()
                     .is_some_and(|lowest| *lowest < nonce)
             {
-                // A ready transaction left from the middle of its signer's run (not the bottom,
-                // as a commit takes them): the ones after it now wait for its nonce.
+                // A ready transaction left from the middle or the top of its signer's run (not
+                // the bottom, as a commit takes them): its nonce is missing now, and the ones
+                // after it wait for it.
                 let old_end = signer.ready_end;
                 signer.ready_end = nonce;
                 for id in signer.nonces.range(nonce..old_end).map(|(_, id)| id) {
