@@ -846,12 +846,9 @@ async fn a_peer_added_at_runtime_is_admitted_dialled_and_talks_on_every_channel(
     );
 
     a.handle.add_peer(local_peer(b.key, b_port)).unwrap();
-    // A peer at once for the handle; not connected yet.
+    // A peer at once for the handle. (Whether it is connected yet is a race with B's next
+    // dial, which may already have been admitted: not asserted.)
     assert_eq!(a.handle.peers(), vec![b.key]);
-    assert_eq!(
-        a.handle.send(&b.key, Channel::Consensus, b"hi".to_vec()),
-        Err(SendError::NotConnected)
-    );
     wait_connected(&mut a, &[b.key]).await;
     wait_connected(&mut b, &[a.key]).await;
     assert_eq!(a.handle.connected_peers(), vec![b.key]);
