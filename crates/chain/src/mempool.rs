@@ -630,8 +630,10 @@ impl Mempool {
             let Some(pool) = self.by_signer.get_mut(&signer) else {
                 continue;
             };
-            // The ready run `[known next, ready_end)` lost only nonces below `next` (committed
-            // or stale ones; no pending nonce at or above `next` is stale): when it reaches
+            // The ready run `[known next, ready_end)` lost only nonces below `next` from its
+            // bottom (committed or stale ones; a pending nonce at or above `next` is never stale,
+            // being less than `MAX_NONCE_LOOKAHEAD` above a smaller next nonce, and one that
+            // leaves from above the bottom lowers `ready_end` in `remove`): when it reaches
             // `next`, what is left of it is still ready, `ready_end` is still missing and every
             // transaction after it still waits. Then nothing needs telling again, and a full
             // pool does not pay a walk over every pending transaction per block.
