@@ -105,7 +105,7 @@ pub(super) async fn submit(
         .unwrap_or(usize::MAX)
         .saturating_mul(2);
     let mut txs = Vec::with_capacity(body.txs.len());
-    let mut bytes = Vec::with_capacity(max_hex / 2);
+    let mut bytes = Vec::new();
     for (index, text) in body.txs.iter().enumerate() {
         let field = || format!("txs[{index}]");
         if text.len() > max_hex {
