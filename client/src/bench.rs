@@ -18,11 +18,19 @@
 //!   pending review, as a party may. Evidence is a file reference (SHA-256, size, media type and
 //!   a title; 270 to 360 bytes), a message the SHA-256 of its text (175 bytes: the act has no
 //!   more). Every act of the mix succeeds on the ledger.
+//! - `lifecycle`: cases that go through the court ([`lifecycle`]): each party files cases and
+//!   submits evidence, judges of the registrar's court (registered during set-up as well, one
+//!   for every eight parties) accept them, serve a notice of acceptance, schedule and hold a
+//!   hearing and record its transcript, and the party acknowledges the service (文书签收) and
+//!   signs the transcript (笔录签署). An act that depends on another signer's act (a review on
+//!   the filing, a receipt on the service, a signature on the transcript) is held by the load
+//!   generator until that act is committed ([`gate`]), as a real party answers only what it was
+//!   served; other signers' transactions go past it.
 //!
-//! Party `p` submits through node `p mod nodes`, its nonces in order (1, 2, 3, ...), in
-//! batches of `--batch`, open loop or at `--rate` transactions per second in total. At a fixed rate a late answer
-//! does not lower the offered rate: the next request carries everything that fell due
-//! meanwhile.
+//! Signer `s` (parties first, then staff) submits through node `s mod nodes`, its nonces in
+//! order (1, 2, 3, ...), in batches of `--batch`, open loop or at `--rate` transactions per
+//! second in total. At a fixed rate a late answer does not lower the offered rate: the next
+//! request carries everything that fell due meanwhile.
 //!
 //! Back-pressure is retried like a real client would: a transaction refused as `mempool_full`
 //! (or whose whole request was refused as overloaded) is resubmitted, the same signed
@@ -46,6 +54,9 @@
 
 // Counts become floating-point rates and percentiles here; precision loss is irrelevant.
 #![allow(clippy::as_conversions, clippy::cast_precision_loss)]
+
+mod gate;
+pub mod lifecycle;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead as _, BufReader};
@@ -96,6 +107,13 @@ const RETRY_BACKOFF_MIN: Duration = Duration::from_millis(20);
 const RETRY_BACKOFF_MAX: Duration = Duration::from_millis(500);
 /// The longest a sender sleeps at once, so that it notices the end of the run.
 const SENDER_NAP: Duration = Duration::from_millis(50);
+/// How long a sender whose next transactions all wait for commits sleeps before it looks again.
+const GATE_NAP: Duration = Duration::from_millis(5);
+/// Most transactions a sender holds back at once for a commit they depend on (and their
+/// signers' later ones); it reads no further into its queue while this many wait.
+const MAX_HELD: usize = 4096;
+/// Parties per member of staff in the `lifecycle` mix.
+const PARTIES_PER_STAFF: usize = 8;
 
 /// `courtledger bench`: its command-line options.
 #[derive(Debug, Clone, Args)]
@@ -126,8 +144,9 @@ pub struct BenchArgs {
     /// Seconds to wait for every commit.
     #[arg(long, value_name = "SECONDS", default_value_t = 120)]
     pub timeout_s: u64,
-    /// The acts of the timed phase: only case filings, or each party's filings each followed
-    /// by evidence, a message and evidence on the case it filed.
+    /// The acts of the timed phase: only case filings; or each party's filings each followed
+    /// by evidence, a message and evidence on the case it filed; or cases through the court,
+    /// with judges' acts, service receipts and transcript signatures (`lifecycle`).
     #[arg(long, value_enum, default_value_t = Mix::Filings)]
     pub mix: Mix,
 }
@@ -141,6 +160,9 @@ pub enum Mix {
     /// Each party repeats `file_case`, `submit_evidence`, `post_message`, `submit_evidence`,
     /// the last three on the case it just filed.
     CaseWork,
+    /// Cases through the court: filing and evidence, review, service and its receipt, a
+    /// hearing and the signature of its transcript ([`lifecycle`]).
+    Lifecycle,
 }
 
 impl Mix {
@@ -149,6 +171,7 @@ impl Mix {
         match self {
             Mix::Filings => "filings",
             Mix::CaseWork => "case-work",
+            Mix::Lifecycle => "lifecycle",
         }
     }
 }
@@ -264,18 +287,31 @@ fn person_name(seed: &[u8; 32]) -> String {
     )
 }
 
-/// The registrar's registration of a new party with a fresh key; returns the key and the act.
-fn new_party(chain_id: &ChainId) -> (SigningKey, Act) {
+/// The registrar's registration of a new person with a fresh key, in `role` (at `court`);
+/// returns the key and the act.
+fn new_identity(chain_id: &ChainId, role: Role, court: Option<&CourtCode>) -> (SigningKey, Act) {
     let key = SigningKey::generate(&mut OsRng);
     let mut salt = [0u8; 32];
     OsRng.fill_bytes(&mut salt);
-    let act = registration(&key, salt, chain_id);
+    let act = registration_as(&key, salt, chain_id, role, court);
     (key, act)
 }
 
 /// The registrar's registration of the party holding `key`: a salted commitment to a
 /// plausible person drawn from `salt`, and the party's own possession signature.
 pub fn registration(key: &SigningKey, salt: [u8; 32], chain_id: &ChainId) -> Act {
+    registration_as(key, salt, chain_id, Role::Party, None)
+}
+
+/// The registrar's registration of the person holding `key` in `role` (at `court` for a court's
+/// staff), as [`registration`].
+fn registration_as(
+    key: &SigningKey,
+    salt: [u8; 32],
+    chain_id: &ChainId,
+    role: Role,
+    court: Option<&CourtCode>,
+) -> Act {
     let person = sha256(&salt).0;
     let commitment = identity_commitment(
         &salt,
@@ -289,40 +325,41 @@ pub fn registration(key: &SigningKey, salt: [u8; 32], chain_id: &ChainId) -> Act
         chain_id,
         &Possession::Registration {
             key: &public_key,
-            role: Role::Party,
-            court: None,
+            role,
+            court,
             commitment: &commitment,
         },
     );
     Act::from(RegisterIdentity {
         key: public_key,
-        role: Role::Party,
-        court: None,
+        role,
+        court: court.cloned(),
         commitment,
         possession,
     })
 }
 
-/// Set-up: the registrar registers `count` parties, batch after batch, each batch waited for;
-/// then every node is given time to reach the last of those blocks.
-fn register_parties(
+/// Set-up: the registrar registers `wanted` people in `role` (at `court`), batch after batch,
+/// each batch waited for; returns them and the height of the last block that registered one.
+fn register(
     genesis: &Genesis,
     registrar: &SigningKey,
     options: &BenchOptions,
+    (wanted, role, court): (usize, Role, Option<&CourtCode>),
     verbose: bool,
 ) -> anyhow::Result<(Vec<Party>, u64)> {
     let chain_id = genesis.chain_id();
     let node = &options.nodes[0];
     let mut nonce = next_nonce(node, &registrar.public_key())?;
     let agent = agent_with_timeout(Duration::from_secs(45));
-    let mut parties = Vec::with_capacity(options.parties);
+    let mut parties = Vec::with_capacity(wanted);
     let mut top_height = 0;
-    while parties.len() < options.parties {
-        let count = (options.parties - parties.len()).min(SETUP_BATCH);
+    while parties.len() < wanted {
+        let count = (wanted - parties.len()).min(SETUP_BATCH);
         let mut keys = Vec::with_capacity(count);
         let mut txs = Vec::with_capacity(count);
         for _ in 0..count {
-            let (key, act) = new_party(&chain_id);
+            let (key, act) = new_identity(&chain_id, role, court);
             txs.push(sign_act(registrar, &chain_id, nonce, &act)?);
             keys.push(key);
             nonce += 1;
@@ -339,15 +376,19 @@ fn register_parties(
         for ((tx, key), result) in txs.iter().zip(keys).zip(results) {
             if result["status"] != "committed" {
                 bail!(
-                    "registering a party: not committed within 30 s or refused: {result} \
+                    "registering a {}: not committed within 30 s or refused: {result} \
                      (is {} a registrar listed in genesis, with enough time?)",
+                    role.name(),
                     registrar.public_key()
                 );
             }
             let code = result["code"].as_u64().unwrap_or(u64::MAX);
             if code != 0 {
                 let name = u16::try_from(code).map_or("unknown", Code::describe);
-                bail!("registering a party failed on the ledger: code {code} {name}");
+                bail!(
+                    "registering a {} failed on the ledger: code {code} {name}",
+                    role.name()
+                );
             }
             top_height = top_height.max(result["height"].as_u64().unwrap_or(0));
             parties.push(Party { key, id: tx.id() });
@@ -355,13 +396,18 @@ fn register_parties(
         progress(
             verbose,
             &format!(
-                "set-up: {} of {} parties registered",
+                "set-up: {} of {wanted} {}s registered",
                 parties.len(),
-                options.parties
+                role.name()
             ),
         );
     }
-    // Every node must know the parties before they sign anything there.
+    Ok((parties, top_height))
+}
+
+/// Set-up: waits until every node has reached `top_height` (the set-up's last block): every
+/// node must know the registered people before they sign anything there.
+fn await_nodes(options: &BenchOptions, top_height: u64) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(30);
     let short = agent_with_timeout(Duration::from_secs(5));
     for node in &options.nodes {
@@ -372,18 +418,23 @@ fn register_parties(
             std::thread::sleep(Duration::from_millis(50));
         }
     }
-    Ok((parties, top_height))
+    Ok(())
 }
 
 /// One pre-signed transaction of the timed phase.
 struct Load {
     tx: SignedTransaction,
     id: String,
-    party: usize,
+    /// Its signer: a party's index, or (`lifecycle`) the number of parties plus a member of
+    /// staff's index.
+    signer: usize,
     nonce: u64,
     bytes: usize,
     /// The act's kind name (`file_case`, ...).
     kind: &'static str,
+    /// The place in the load of another signer's transaction that must be committed before
+    /// this one is submitted.
+    after: Option<usize>,
 }
 
 /// A civil case filed by the registered party `plaintiff` at `court`, against one or two
@@ -527,6 +578,9 @@ fn sign_load(
     txs: usize,
     mix: Mix,
 ) -> anyhow::Result<Vec<Load>> {
+    if mix == Mix::Lifecycle {
+        bail!("the lifecycle mix needs staff: it is signed by lifecycle::sign");
+    }
     let chain_id = genesis.chain_id();
     // Cases go to the basic courts (where civil cases start), in turn.
     let mut courts: Vec<CourtCode> = genesis
@@ -569,10 +623,11 @@ fn sign_load(
             Ok(Load {
                 id: tx.id().to_string(),
                 tx,
-                party,
+                signer: party,
                 nonce,
                 bytes,
                 kind: act.kind().name(),
+                after: None,
             })
         })
         .collect()
@@ -823,24 +878,30 @@ fn schedule(
     )
 }
 
-/// The places in the queue of the next request at `now`: the due resubmissions first, oldest
-/// first, then new transactions from place `sent` on, `fresh` at most; `most` in all. Nothing
-/// (an empty list) while resubmissions wait for their backoff: new transactions never overtake
+/// The places in the queue of the next request at `now`, and how many of them are
+/// resubmissions: the due resubmissions first, oldest first, then new transactions from
+/// `fresh(n)` (at most `n` places, `n` at most `fresh_wanted`); `most` in all. Nothing (an
+/// empty list) while resubmissions wait for their backoff: new transactions never overtake
 /// them.
 fn next_request(
     backlog: &mut Backlog,
     now: Instant,
-    sent: usize,
-    fresh: usize,
+    fresh_wanted: usize,
     most: usize,
-) -> Vec<usize> {
+    fresh: impl FnOnce(usize) -> Vec<usize>,
+) -> (Vec<usize>, usize) {
     if !backlog.is_empty() && !backlog.due(now) {
-        return Vec::new();
+        return (Vec::new(), 0);
     }
     let mut places = backlog.take(most);
-    let fresh = fresh.min(most.saturating_sub(places.len()));
-    places.extend(sent..sent.saturating_add(fresh));
-    places
+    let retries = places.len();
+    let room = fresh_wanted.min(most.saturating_sub(retries));
+    if room > 0 {
+        let new = fresh(room);
+        assert!(new.len() <= room, "at most the places asked for");
+        places.extend(new);
+    }
+    (places, retries)
 }
 
 /// Whether a refusal of a whole request (no per-transaction results), with HTTP `status` and
@@ -849,8 +910,13 @@ fn overloaded(status: u16, code: &str) -> bool {
     status == 429 || (status == 503 && OVERLOADED_CODES.contains(&code))
 }
 
-/// Submits one node's share of the load (`queue`, in order), in batches of `batch_size`, at its
-/// share of the rate (open loop when `rate_share` is 0).
+/// Submits one node's share of the load (`queue`, in order; `load` is all of it), in batches of
+/// `batch_size`, at its share of the rate (open loop when `rate_share` is 0).
+///
+/// A transaction that depends on another signer's ([`Load::after`]) is held until that one is
+/// committed, with its signer's later ones ([`gate::Gate`]); if that one was finally refused,
+/// it is refused as `prerequisite_refused` without being sent, and its signer's later ones as
+/// `not_sent`.
 ///
 /// At a fixed rate the offered load does not wait for the node: one request at a time is in
 /// flight, so when an answer comes late every transaction that fell due meanwhile goes in the
@@ -865,7 +931,7 @@ fn overloaded(status: u16, code: &str) -> bool {
 /// [`BACKPRESSURE_CODE`].
 fn submit_share(
     node: &str,
-    queue: &[&Load],
+    (queue, load): (&[&Load], &[Load]),
     batch_size: usize,
     rate_share: f64,
     started: Instant,
@@ -879,17 +945,21 @@ fn submit_share(
     } else {
         batch_size
     };
+    // First submissions made.
     let mut sent = 0usize;
+    let mut gate = gate::Gate::new(queue.len(), MAX_HELD);
+    // Commits and final refusals counted at the gate's last look at its held transactions.
+    let mut looked_at = (usize::MAX, usize::MAX);
     let mut backlog = Backlog::new();
     let mut first_pass_noted = false;
     // The node's last back-pressure refusal: its code and message.
     let mut last_pushback = (BACKPRESSURE_CODE.to_owned(), String::new());
     loop {
-        if sent == queue.len() && !first_pass_noted {
+        if gate.done() && !first_pass_noted {
             lock(&shared.first_pass_done).push(Instant::now());
             first_pass_noted = true;
         }
-        if shared.stop.load(Ordering::SeqCst) || (sent == queue.len() && backlog.is_empty()) {
+        if shared.stop.load(Ordering::SeqCst) || (gate.done() && backlog.is_empty()) {
             break;
         }
         let now = Instant::now();
@@ -900,14 +970,20 @@ fn submit_share(
             batch_size,
             most,
         );
-        let fresh = fresh.min(queue.len() - sent);
-        let places = next_request(&mut backlog, now, sent, fresh, most);
+        let (places, retries) = next_request(&mut backlog, now, fresh, most, |room| {
+            pass_gate(&mut gate, &mut looked_at, room, (queue, load), shared)
+        });
         if places.is_empty() {
             let wait = backlog.wait(now).unwrap_or(wait_fresh);
+            // Everything that could go waits for commits: look again a little later.
+            let wait = if wait.is_zero() && gate.holding() > 0 {
+                GATE_NAP
+            } else {
+                wait
+            };
             std::thread::sleep(wait.clamp(Duration::from_millis(1), SENDER_NAP));
             continue;
         }
-        let retries = places.iter().filter(|place| **place < sent).count();
         let batch: Vec<(usize, &Load)> = places
             .iter()
             .filter_map(|place| queue.get(*place).map(|load| (*place, *load)))
@@ -980,7 +1056,8 @@ fn submit_share(
             .fetch_add(pushed_back.len(), Ordering::Relaxed);
         backlog.answered(pushed_back, Instant::now());
     }
-    // The run ended: what still waits was refused as back-pressure until then.
+    // The run ended: what still waits was refused as back-pressure until then. (What the gate
+    // still holds was never sent.)
     let left = backlog.drain();
     if !left.is_empty() {
         let (code, message) = &last_pushback;
@@ -996,6 +1073,53 @@ fn submit_share(
             );
         }
     }
+}
+
+/// Up to `room` new places of `queue` (a share of `load`) that may be submitted now, from the
+/// gate. Held transactions are looked at again only when something was committed or finally
+/// refused since the last look (`looked_at`: the counts then). What can never go is recorded
+/// as refused here.
+fn pass_gate(
+    gate: &mut gate::Gate,
+    looked_at: &mut (usize, usize),
+    room: usize,
+    (queue, load): (&[&Load], &[Load]),
+    shared: &Shared,
+) -> Vec<usize> {
+    let seen = lock(&shared.seen);
+    let mut refused = lock(&shared.refused);
+    let counts = (seen.len(), refused.len());
+    let recheck = counts != *looked_at;
+    *looked_at = counts;
+    let (places, dropped) = gate.take(
+        room,
+        recheck,
+        |place| queue[place].signer,
+        |place| match queue[place].after.map(|after| &load[after].id) {
+            None => gate::Ready::Now,
+            Some(id) if seen.contains_key(id) => gate::Ready::Now,
+            Some(id) if refused.contains_key(id) => gate::Ready::Never,
+            Some(_) => gate::Ready::Later,
+        },
+    );
+    for (place, refused_prerequisite) in dropped {
+        let (code, message) = if refused_prerequisite {
+            (
+                "prerequisite_refused",
+                "not sent: the act it answers was refused",
+            )
+        } else {
+            (
+                "not_sent",
+                "not sent: an earlier transaction of its signer could not be sent",
+            )
+        };
+        refused.insert(
+            queue[place].id.clone(),
+            (code.to_owned(), message.to_owned()),
+        );
+    }
+    places
 }
 
 /// Runs the benchmark against `options.nodes` with `registrar` (a registrar listed in
@@ -1042,7 +1166,35 @@ pub fn run(
         &format!("set-up: registering {} parties...", options.parties),
     );
     let setup_started = Instant::now();
-    let (parties, setup_height) = register_parties(genesis, registrar, options, verbose)?;
+    let (parties, mut setup_height) = register(
+        genesis,
+        registrar,
+        options,
+        (options.parties, Role::Party, None),
+        verbose,
+    )?;
+    // The lifecycle's cases are filed at the registrar's court, whose judges it registers.
+    let court = genesis
+        .registrars
+        .iter()
+        .find(|r| r.public_key == registrar.public_key())
+        .map(|r| r.court_code.clone())
+        .context("the registrar is listed in genesis")?;
+    let staff = if options.mix == Mix::Lifecycle {
+        let wanted = options.parties.div_ceil(PARTIES_PER_STAFF);
+        let (staff, height) = register(
+            genesis,
+            registrar,
+            options,
+            (wanted, Role::Judge, Some(&court)),
+            verbose,
+        )?;
+        setup_height = setup_height.max(height);
+        staff
+    } else {
+        Vec::new()
+    };
+    await_nodes(options, setup_height)?;
     let setup_seconds = setup_started.elapsed().as_secs_f64();
 
     progress(
@@ -1053,7 +1205,29 @@ pub fn run(
             options.mix.name()
         ),
     );
-    let load = sign_load(genesis, &parties, options.txs, options.mix)?;
+    let load = if options.mix == Mix::Lifecycle {
+        let mut run = [0u8; 32];
+        OsRng.fill_bytes(&mut run);
+        let now_ms = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .context("the clock is before 1970")?
+            .as_millis();
+        let cast = lifecycle::Cast {
+            parties: &parties,
+            staff: &staff,
+            court: &court,
+        };
+        lifecycle::sign(
+            genesis.chain_id(),
+            &cast,
+            lifecycle::lag(parties.len(), options.txs),
+            options.txs,
+            u64::try_from(now_ms).context("the clock is beyond 2^64 ms")?,
+            run,
+        )?
+    } else {
+        sign_load(genesis, &parties, options.txs, options.mix)?
+    };
     let mut acts: BTreeMap<&str, u64> = BTreeMap::new();
     for l in &load {
         *acts.entry(l.kind).or_insert(0) += 1;
@@ -1091,7 +1265,7 @@ pub fn run(
         }
     };
 
-    // Each party submits through one node, so its nonces arrive in order.
+    // Each signer submits through one node, so its nonces arrive in order.
     let node_count = options.nodes.len();
     // At a fixed rate, each node's thread sends about every 50 ms, so the load is smooth.
     let rate_share = options.rate as f64 / node_count as f64;
@@ -1102,7 +1276,7 @@ pub fn run(
     };
     let mut queues: Vec<Vec<&Load>> = vec![Vec::new(); node_count];
     for l in &load {
-        queues[l.party % node_count].push(l);
+        queues[l.signer % node_count].push(l);
     }
 
     progress(
@@ -1125,7 +1299,10 @@ pub fn run(
             .zip(&queues)
             .map(|(node, queue)| {
                 let shared = &*shared;
-                scope.spawn(move || submit_share(node, queue, batch, rate_share, started, shared))
+                let load = load.as_slice();
+                scope.spawn(move || {
+                    submit_share(node, (queue, load), batch, rate_share, started, shared)
+                })
             })
             .collect();
         let outcome = loop {
@@ -1310,8 +1487,9 @@ pub fn run(
         "acts": acts,
         "nodes": options.nodes,
         "parties": parties.len(),
+        "staff": staff.len(),
         "setup": {
-            "registered": parties.len(),
+            "registered": parties.len() + staff.len(),
             "seconds": setup_seconds,
         },
         "transactions": total,
@@ -1363,7 +1541,7 @@ pub fn run(
     Ok(report)
 }
 
-/// Accepted transactions that can never commit: a party's transactions after one of its
+/// Accepted transactions that can never commit: a signer's transactions after one of its
 /// nonces was refused.
 fn stranded<'a>(load: &'a [Load], refused: &HashMap<String, (String, String)>) -> HashSet<&'a str> {
     if refused.is_empty() {
@@ -1371,14 +1549,14 @@ fn stranded<'a>(load: &'a [Load], refused: &HashMap<String, (String, String)>) -
     }
     let mut first_refused: HashMap<usize, u64> = HashMap::new();
     for l in load.iter().filter(|l| refused.contains_key(&l.id)) {
-        let nonce = first_refused.entry(l.party).or_insert(l.nonce);
+        let nonce = first_refused.entry(l.signer).or_insert(l.nonce);
         *nonce = (*nonce).min(l.nonce);
     }
     load.iter()
         .filter(|l| {
             !refused.contains_key(&l.id)
                 && first_refused
-                    .get(&l.party)
+                    .get(&l.signer)
                     .is_some_and(|first| l.nonce > *first)
         })
         .map(|l| l.id.as_str())
@@ -1410,9 +1588,11 @@ pub fn report_text(report: &Value) -> String {
         report["nodes"].as_array().map_or(0, Vec::len),
     );
     text.push_str(&format!(
-        "set-up      {} parties registered in {:.1} s (not timed)\n",
+        "set-up      {} identities registered in {:.1} s ({} parties, {} judges; not timed)\n",
         report["setup"]["registered"],
-        f(&report["setup"]["seconds"])
+        f(&report["setup"]["seconds"]),
+        report["parties"],
+        report["staff"].as_u64().unwrap_or(0),
     ));
     let target = report["target_rate_tx_per_s"]
         .as_u64()
@@ -1538,7 +1718,7 @@ mod tests {
             .collect();
         let load = sign_load(&genesis, &parties, 60, Mix::Filings).expect("load");
         for (n, l) in load.iter().enumerate() {
-            assert_eq!(l.party, n % 3);
+            assert_eq!(l.signer, n % 3);
             assert_eq!(l.nonce, 1 + u64::try_from(n / 3).expect("small"));
             assert!((300..=600).contains(&l.bytes), "{} bytes", l.bytes);
             let Act::FileCase(filing) = Act::decode(&l.tx.tx.payload).expect("an act") else {
@@ -1546,7 +1726,7 @@ mod tests {
             };
             assert_eq!(
                 filing.plaintiffs,
-                vec![PartyRef::Registered(parties[l.party].id)]
+                vec![PartyRef::Registered(parties[l.signer].id)]
             );
             assert!(matches!(filing.defendants[0], PartyRef::Unregistered(_)));
             assert!((1..=3).contains(&filing.attachments.len()));
@@ -1610,13 +1790,13 @@ mod tests {
         let mut last_filing: HashMap<usize, CaseId> = HashMap::new();
         let mut next_nonce: HashMap<usize, u64> = HashMap::new();
         for (n, l) in load.iter().enumerate() {
-            assert_eq!(l.party, n % 3);
+            assert_eq!(l.signer, n % 3);
             let turn = n / 3;
-            let expected_nonce = next_nonce.entry(l.party).or_insert(1);
+            let expected_nonce = next_nonce.entry(l.signer).or_insert(1);
             assert_eq!(l.nonce, *expected_nonce, "transaction {n}");
             assert_eq!(l.tx.tx.nonce, l.nonce);
             *expected_nonce += 1;
-            assert_eq!(l.tx.tx.signer, parties[l.party].key.public_key());
+            assert_eq!(l.tx.tx.signer, parties[l.signer].key.public_key());
             l.tx.verify_signature(&genesis.chain_id()).expect("signed");
             let act = Act::decode(&l.tx.tx.payload).expect("an act");
             assert_eq!(act.kind().name(), PATTERN[turn % 4], "transaction {n}");
@@ -1626,9 +1806,9 @@ mod tests {
                     assert!((300..=600).contains(&l.bytes), "{} bytes", l.bytes);
                     assert_eq!(
                         filing.plaintiffs,
-                        vec![PartyRef::Registered(parties[l.party].id)]
+                        vec![PartyRef::Registered(parties[l.signer].id)]
                     );
-                    last_filing.insert(l.party, l.tx.id());
+                    last_filing.insert(l.signer, l.tx.id());
                 }
                 Act::SubmitEvidence(evidence) => {
                     assert!((200..=800).contains(&l.bytes), "{} bytes", l.bytes);
@@ -1645,7 +1825,7 @@ mod tests {
             if let Some(case) = case_of(&act) {
                 assert_eq!(
                     Some(&case),
-                    last_filing.get(&l.party),
+                    last_filing.get(&l.signer),
                     "transaction {n} concerns the party's last filing"
                 );
             }
@@ -1852,35 +2032,48 @@ mod tests {
 
     #[test]
     fn requests_send_resubmissions_first_and_never_let_new_ones_overtake() {
+        // New transactions from place `sent` on, as many as asked for.
+        let from = |sent: usize| move |n: usize| (sent..sent + n).collect::<Vec<usize>>();
         let now = Instant::now();
         let mut backlog = Backlog::new();
         // Nothing waits: new transactions only, bounded.
-        assert_eq!(next_request(&mut backlog, now, 10, 3, 8), vec![10, 11, 12]);
         assert_eq!(
-            next_request(&mut backlog, now, 10, 20, 4),
-            vec![10, 11, 12, 13]
+            next_request(&mut backlog, now, 3, 8, from(10)),
+            (vec![10, 11, 12], 0)
+        );
+        assert_eq!(
+            next_request(&mut backlog, now, 20, 4, from(10)),
+            (vec![10, 11, 12, 13], 0)
+        );
+        // Fewer new ones than asked for (the rest wait for commits).
+        assert_eq!(
+            next_request(&mut backlog, now, 5, 8, |_| vec![7]),
+            (vec![7], 0)
         );
         backlog.answered([4, 1], now);
         // Waiting for the backoff: nothing goes, not even new transactions.
         assert_eq!(
-            next_request(&mut backlog, now, 10, 3, 8),
-            Vec::<usize>::new()
+            next_request(&mut backlog, now, 3, 8, |_| panic!("not asked")),
+            (Vec::<usize>::new(), 0)
         );
         assert_eq!(backlog.len(), 2);
         let later = now + RETRY_BACKOFF_MIN;
         // Due: resubmissions first, oldest first, then new ones within the bound.
         assert_eq!(
-            next_request(&mut backlog, later, 10, 3, 4),
-            vec![1, 4, 10, 11]
+            next_request(&mut backlog, later, 3, 4, from(10)),
+            (vec![1, 4, 10, 11], 2)
         );
         backlog.answered([1, 4, 10, 11], later);
         // More waiting than one request holds: no new transaction behind them.
         let later = later + 2 * RETRY_BACKOFF_MIN;
-        assert_eq!(next_request(&mut backlog, later, 12, 3, 3), vec![1, 4, 10]);
+        assert_eq!(
+            next_request(&mut backlog, later, 3, 3, |_| panic!("no room")),
+            (vec![1, 4, 10], 3)
+        );
         backlog.answered([], later);
         assert_eq!(
-            next_request(&mut backlog, later + RETRY_BACKOFF_MIN, 12, 3, 3),
-            vec![11, 12, 13]
+            next_request(&mut backlog, later + RETRY_BACKOFF_MIN, 3, 3, from(12)),
+            (vec![11, 12, 13], 1)
         );
     }
 

@@ -691,6 +691,40 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
     assert!((300..=600).contains(&bytes), "{report}");
     eprintln!("the bench is done after {:?}", started.elapsed());
 
+    // Cases through the court: judges registered in set-up, receipts and signatures held until
+    // what they answer is committed, and every act succeeds.
+    let report = net.ok(&[
+        "bench",
+        "--registrar",
+        s(&registrar),
+        "--genesis",
+        s(&net.path("net/genesis.json")),
+        "--nodes",
+        &nodes,
+        "--parties",
+        "4",
+        "--txs",
+        "600",
+        "--mix",
+        "lifecycle",
+        "--timeout-s",
+        "60",
+    ]);
+    eprintln!("{report}");
+    assert_eq!(report["act"], "lifecycle", "{report}");
+    assert_eq!(report["staff"], 1, "{report}");
+    assert_eq!(report["committed"], 600, "{report}");
+    assert_eq!(report["receipt_codes"]["ok"], 600, "{report}");
+    assert_eq!(report["rejected"], serde_json::json!({}), "{report}");
+    assert_eq!(report["check"]["all_committed"], true, "{report}");
+    for kind in ["acknowledge_service", "sign_transcript", "review_filing"] {
+        assert!(
+            report["acts"][kind].as_u64().unwrap() > 10,
+            "{kind}: {report}"
+        );
+    }
+    eprintln!("the lifecycle bench is done after {:?}", started.elapsed());
+
     audit_and_read(&net, &case, &signature_tx, &timeline);
     eprintln!("the audit is done after {:?}", started.elapsed());
 
