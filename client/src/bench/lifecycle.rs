@@ -43,7 +43,7 @@ use crate::submit::sign_act;
 
 /// The fewest transactions of the load between an act and another signer's act that depends on
 /// it (about 0.8 s at 10,000 tx/s).
-pub const LAG_TXS: usize = 8192;
+pub const LAG_TXS: usize = 8_192;
 
 /// Transactions per case: four of the party's, five of the staff's.
 const TXS_PER_CASE: usize = 9;
