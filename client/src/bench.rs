@@ -1867,18 +1867,23 @@ mod tests {
         assert_ne!(message(case, &seed), message(case, &[4; 32]));
     }
 
-    #[test]
-    fn a_case_work_load_executes_successfully_on_the_ledger() {
-        use courtledger_chain::{execute_block, ChainContext, LedgerApp, MemoryState};
-        // The example genesis, with a registrar whose key this test holds.
-        let registrar = SigningKey::from_seed(&[200; 32]);
+    /// The example genesis, with `registrar` as its first registrar (of a basic court).
+    pub(in crate::bench) fn genesis_with_registrar(registrar: &SigningKey) -> Genesis {
         let text = std::fs::read_to_string(
             std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis/example.json"),
         )
         .expect("example genesis");
         let mut file = courtledger_types::GenesisFile::from_json(&text).expect("genesis file");
         file.registrars[0].public_key = registrar.public_key().to_string();
-        let genesis = file.validate().expect("genesis");
+        file.validate().expect("genesis")
+    }
+
+    #[test]
+    fn a_case_work_load_executes_successfully_on_the_ledger() {
+        use courtledger_chain::{execute_block, ChainContext, LedgerApp, MemoryState};
+        // The example genesis, with a registrar whose key this test holds.
+        let registrar = SigningKey::from_seed(&[200; 32]);
+        let genesis = genesis_with_registrar(&registrar);
         let chain_id = genesis.chain_id();
         let app = LedgerApp::new(&genesis);
         let ctx = ChainContext::from_genesis(&genesis, &app);

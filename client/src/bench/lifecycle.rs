@@ -312,6 +312,7 @@ mod tests {
 
     use super::*;
     use crate::bench::registration_as;
+    use crate::bench::tests::genesis_with_registrar;
 
     #[test]
     fn lag_keeps_enough_transactions_between_dependent_acts() {
@@ -345,13 +346,15 @@ mod tests {
 
     fn chain(parties: u8, staff: u8) -> Chain {
         let registrar = SigningKey::from_seed(&[200; 32]);
-        let text = std::fs::read_to_string(
-            std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../genesis/example.json"),
-        )
-        .expect("example genesis");
-        let mut file = courtledger_types::GenesisFile::from_json(&text).expect("genesis file");
-        file.registrars[0].public_key = registrar.public_key().to_string();
-        let genesis = file.validate().expect("genesis");
+        let genesis = genesis_with_registrar(&registrar);
+        assert_eq!(
+            genesis
+                .courts
+                .iter()
+                .find(|c| c.code == genesis.registrars[0].court_code)
+                .map(|c| c.level),
+            Some(courtledger_types::CourtLevel::Basic)
+        );
         let court = genesis.registrars[0].court_code.clone();
         let chain_id = genesis.chain_id();
         let app = LedgerApp::new(&genesis);
