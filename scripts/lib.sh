@@ -25,7 +25,10 @@ ensure_system_packages() {
 }
 
 # One build cache outside the clone, shared by every checkout on this machine, so a fresh clone
-# (CI's) reuses compiled dependencies. Cargo keys artifacts by package path and content, so
-# sharing is safe. Set CARGO_TARGET_DIR to use another.
+# (CI's) reuses compiled dependencies. Cargo keys artifacts by package and content, not by the
+# checkout's path: a test binary of a crate unchanged since another checkout built it is reused
+# with that checkout's `env!("CARGO_MANIFEST_DIR")` baked in, and reads its fixtures from there
+# (harmless while both checkouts hold the same commit; if that checkout is gone, the fixtures
+# are "missing": touch the test's sources to rebuild it). Set CARGO_TARGET_DIR to use another.
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/courtledger/target}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
