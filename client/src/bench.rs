@@ -1090,7 +1090,6 @@ fn pass_gate(
     let mut refused = lock(&shared.refused);
     let counts = (seen.len(), refused.len());
     let recheck = counts != *looked_at;
-    *looked_at = counts;
     let (places, dropped) = gate.take(
         room,
         recheck,
@@ -1102,6 +1101,13 @@ fn pass_gate(
             Some(_) => gate::Ready::Later,
         },
     );
+    // A pass that filled the request may have stopped before some held places: look again
+    // next time even if nothing new was committed.
+    *looked_at = if places.len() < room {
+        counts
+    } else {
+        (usize::MAX, usize::MAX)
+    };
     for (place, refused_prerequisite) in dropped {
         let (code, message) = if refused_prerequisite {
             (
