@@ -42,13 +42,14 @@ use super::{evidence, filing, message, Load, Party};
 use crate::submit::sign_act;
 
 /// The fewest transactions of the load between an act and another signer's act that depends on
-/// it (about 0.8 s at 10,000 tx/s).
+/// it, in a load long enough ([`lag`]): about 0.8 s at 10,000 tx/s.
 pub const LAG_TXS: usize = 8_192;
 
 /// Transactions per case: four of the party's, five of the staff's.
 const TXS_PER_CASE: usize = 9;
 
-/// A hearing is scheduled this far after the time the load is signed: two weeks.
+/// A hearing is scheduled at least this far after the time the load is signed (two weeks), and
+/// up to 29 days more.
 const HEARING_AHEAD_MS: u64 = 14 * 24 * 3600 * 1000;
 
 /// Cases between a party's filing and its acknowledgement and signature of that case's
