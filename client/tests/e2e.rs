@@ -659,21 +659,20 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
 
     // A short benchmark on the same network: every filing committed on every node.
     let nodes = (0..4).map(|i| net.api(i)).collect::<Vec<_>>().join(",");
-    let report = net.ok(&[
-        "bench",
-        "--registrar",
-        s(&registrar),
-        "--genesis",
-        s(&net.path("net/genesis.json")),
-        "--nodes",
-        &nodes,
-        "--parties",
-        "16",
-        "--txs",
-        "400",
-        "--timeout-s",
-        "30",
-    ]);
+    let genesis = net.path("net/genesis.json");
+    let bench = |args: &[&str]| {
+        let common = [
+            "bench",
+            "--registrar",
+            s(&registrar),
+            "--genesis",
+            s(&genesis),
+            "--nodes",
+            &nodes,
+        ];
+        net.ok(&[&common[..], args].concat())
+    };
+    let report = bench(&["--parties", "16", "--txs", "400", "--timeout-s", "30"]);
     eprintln!("{report}");
     assert_eq!(report["transactions"], 400, "{report}");
     assert_eq!(report["accepted"], 400, "{report}");
@@ -693,14 +692,7 @@ fn a_case_from_registration_to_closure_through_the_client_then_a_bench() {
 
     // Cases through the court: judges registered in set-up, receipts and signatures held until
     // what they answer is committed, and every act succeeds.
-    let report = net.ok(&[
-        "bench",
-        "--registrar",
-        s(&registrar),
-        "--genesis",
-        s(&net.path("net/genesis.json")),
-        "--nodes",
-        &nodes,
+    let report = bench(&[
         "--parties",
         "4",
         "--txs",

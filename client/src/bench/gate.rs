@@ -161,6 +161,17 @@ mod tests {
         place % 3
     }
 
+    /// `verdict` for `places`, [`Ready::Now`] for every other place.
+    fn except(places: &[usize], verdict: Ready) -> impl Fn(usize) -> Ready + '_ {
+        move |place| {
+            if places.contains(&place) {
+                verdict
+            } else {
+                Ready::Now
+            }
+        }
+    }
+
     #[test]
     fn without_dependencies_places_go_in_order() {
         let mut gate = Gate::new(10, 4);
@@ -180,35 +191,16 @@ mod tests {
     fn a_held_place_holds_its_signers_later_places_only() {
         let mut gate = Gate::new(9, 100);
         // Place 1 (signer 1) waits for a commit.
-        let mut committed = false;
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p == 1 && !committed {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(100, true, signer, except(&[1], Ready::Later));
         // Signer 1's places 1, 4, 7 are held; the others went.
         assert_eq!(out, vec![0, 2, 3, 5, 6, 8]);
         assert_eq!(gate.holding(), 3);
         assert!(!gate.done());
         // Still not committed: nothing goes.
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p == 1 {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(100, true, signer, except(&[1], Ready::Later));
         assert!(out.is_empty());
-        committed = true;
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p == 1 && !committed {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        // Committed.
+        let (out, _) = gate.take(100, true, signer, |_| Ready::Now);
         assert_eq!(out, vec![1, 4, 7]);
         assert!(gate.done());
     }
@@ -218,13 +210,7 @@ mod tests {
         let mut gate = Gate::new(30, 2);
         // Signers 0 and 1 are held at their first places; the limit (2) stops the cursor
         // there, so signer 2's place 2 is not reached.
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p < 2 {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(100, true, signer, except(&[0, 1], Ready::Later));
         assert!(out.is_empty());
         assert_eq!(gate.holding(), 2);
         // Released: at most 3 go, the held ones first.
@@ -238,13 +224,7 @@ mod tests {
     #[test]
     fn held_places_are_looked_at_again_only_when_asked() {
         let mut gate = Gate::new(6, 100);
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p == 0 {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(100, true, signer, except(&[0], Ready::Later));
         assert_eq!(out, vec![1, 2, 4, 5]);
         // Ready now, but not looked at: nothing was committed since.
         let (out, _) = gate.take(100, false, signer, |_| Ready::Now);
@@ -257,26 +237,14 @@ mod tests {
     #[test]
     fn a_place_that_can_never_go_drops_its_signers_later_places() {
         let mut gate = Gate::new(9, 100);
-        let (out, dropped) = gate.take(100, true, signer, |p| {
-            if p == 4 {
-                Ready::Never
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, dropped) = gate.take(100, true, signer, except(&[4], Ready::Never));
         assert_eq!(out, vec![0, 1, 2, 3, 5, 6, 8]);
         assert_eq!(dropped, vec![(4, true), (7, false)]);
         assert!(gate.done());
 
         // Dropped while held.
         let mut gate = Gate::new(9, 100);
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p == 4 {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(100, true, signer, except(&[4], Ready::Later));
         assert_eq!(out, vec![0, 1, 2, 3, 5, 6, 8]);
         let (out, dropped) = gate.take(100, true, signer, |_| Ready::Never);
         assert!(out.is_empty());
@@ -288,22 +256,10 @@ mod tests {
     fn a_pass_that_stops_early_still_keeps_signers_in_order() {
         let mut gate = Gate::new(9, 100);
         // Places 0 and 1 held.
-        let (out, _) = gate.take(100, true, signer, |p| {
-            if p < 2 {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(100, true, signer, except(&[0, 1], Ready::Later));
         assert_eq!(out, vec![2, 5, 8]);
         // Place 0 ready, 1 not: one place taken, the pass stops before 1.
-        let (out, _) = gate.take(1, true, signer, |p| {
-            if p == 1 {
-                Ready::Later
-            } else {
-                Ready::Now
-            }
-        });
+        let (out, _) = gate.take(1, true, signer, except(&[1], Ready::Later));
         assert_eq!(out, vec![0]);
         let (out, _) = gate.take(100, true, signer, |_| Ready::Now);
         assert_eq!(out, vec![1, 3, 4, 6, 7]);

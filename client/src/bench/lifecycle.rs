@@ -107,13 +107,17 @@ impl Signing<'_> {
         sha256(&[self.run.as_slice(), &n.to_be_bytes()].concat()).0
     }
 
-    /// Signs `act` as `signer`'s next transaction and appends it; returns its id and place.
+    /// Signs `act` as `signer`'s next transaction and appends it; returns its id and place, or
+    /// `None` (appending nothing) when the load is full.
     fn push(
         &mut self,
         signer: usize,
         act: &Act,
         after: Option<usize>,
-    ) -> anyhow::Result<(Digest, usize)> {
+    ) -> anyhow::Result<Option<(Digest, usize)>> {
+        if self.full() {
+            return Ok(None);
+        }
         self.nonces[signer] += 1;
         let nonce = self.nonces[signer];
         let tx = sign_act(self.keys[signer], &self.chain_id, nonce, act)?;
@@ -131,7 +135,7 @@ impl Signing<'_> {
             kind: act.kind().name(),
             after,
         });
-        Ok((id, place))
+        Ok(Some((id, place)))
     }
 }
 
@@ -189,7 +193,9 @@ pub(super) fn sign(
                 let answered = c.checked_sub(lag).map(|old| cases[p][old]);
                 match (slot, answered.and_then(|case| case.answerable)) {
                     (0, _) => {
-                        let (id, place) = s.push(p, &filing(party.id, court, &seed), None)?;
+                        let (id, place) = s
+                            .push(p, &filing(party.id, court, &seed), None)?
+                            .expect("the load is not full: checked above");
                         cases[p].push(CaseState {
                             filed: (id, place),
                             answerable: None,
@@ -247,15 +253,11 @@ fn staff_acts(
         case,
         decision: Decision::Accept,
     });
-    if s.full() {
-        return Ok(None);
-    }
-    s.push(signer, &review, Some(filing_place))?;
-    if s.full() {
+    if s.push(signer, &review, Some(filing_place))?.is_none() {
         return Ok(None);
     }
     let document = hash(b"notice of acceptance");
-    let service = s.push(
+    let Some(service) = s.push(
         signer,
         &Act::from(ServeDocument {
             case,
@@ -264,12 +266,12 @@ fn staff_acts(
             document,
         }),
         None,
-    )?;
-    if s.full() {
+    )?
+    else {
         return Ok(None);
-    }
+    };
     let day = u64::from(seed[0] % 30) * 24 * 3600 * 1000;
-    let (hearing, _) = s.push(
+    let Some((hearing, _)) = s.push(
         signer,
         &Act::from(ScheduleHearing {
             case,
@@ -278,16 +280,17 @@ fn staff_acts(
             location: format!("在线庭审室{}", 1 + seed[1] % 40),
         }),
         None,
-    )?;
-    if s.full() {
+    )?
+    else {
         return Ok(None);
-    }
-    s.push(signer, &Act::from(HoldHearing { hearing }), None)?;
-    if s.full() {
+    };
+    if s.push(signer, &Act::from(HoldHearing { hearing }), None)?
+        .is_none()
+    {
         return Ok(None);
     }
     let content = hash(b"transcript");
-    let transcript = s.push(
+    let Some(transcript) = s.push(
         signer,
         &Act::from(RecordTranscript {
             hearing,
@@ -295,7 +298,10 @@ fn staff_acts(
             signers: vec![party.id],
         }),
         None,
-    )?;
+    )?
+    else {
+        return Ok(None);
+    };
     Ok(Some(Answerable {
         service: (service.0, service.1, document),
         transcript: (transcript.0, transcript.1, content),
