@@ -605,6 +605,12 @@ fn a_case_goes_from_filing_to_judgment_and_every_node_serves_it() {
         },
     );
     assert_eq!(answer["code"], 0, "filing: {answer}");
+    // Node 3 must have committed the filing before the stream opens there: otherwise the
+    // filing's own event reaches the stream too (a race seen in CI).
+    let filed_at = answer["height"].as_u64().unwrap();
+    net.wait_until("node 3 has the filing", Duration::from_secs(30), || {
+        net.last_height(3) >= filed_at
+    });
 
     // Subscribe to the case's notifications before it is accepted.
     let (subscribed, ready) = std::sync::mpsc::channel();
